@@ -10,7 +10,7 @@
 // expression. If the input still cannot be parsed as an expression,
 // the REPL parses and executes it as a file (a list of statements),
 // for side effects.
-package repl // import "go.starlark.net/repl"
+package repl // import "github.com/aegisdev/aegis/starlark-ifc/repl"
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"os/signal"
 
 	"github.com/chzyer/readline"
-	"go.starlark.net/starlark"
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 var interrupted = make(chan os.Signal, 1)

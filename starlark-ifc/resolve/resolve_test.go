@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.starlark.net/internal/chunkedfile"
-	"go.starlark.net/resolve"
-	"go.starlark.net/starlarktest"
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/chunkedfile"
+	"github.com/aegisdev/aegis/starlark-ifc/resolve"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 // A test may enable non-standard options by containing (e.g.) "option:recursion".

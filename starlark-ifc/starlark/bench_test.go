@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"go.starlark.net/lib/json"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarktest"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/json"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
 )
 
 func BenchmarkStarlark(b *testing.B) {

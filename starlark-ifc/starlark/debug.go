@@ -1,7 +1,7 @@
 package starlark
 
 import (
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 // This file defines an experimental API for the debugging tools.

@@ -17,10 +17,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.starlark.net/internal/compile"
-	"go.starlark.net/internal/spell"
-	"go.starlark.net/resolve"
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/compile"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/spell"
+	"github.com/aegisdev/aegis/starlark-ifc/resolve"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 // A Thread contains the state of a Starlark thread,

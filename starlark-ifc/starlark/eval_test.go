@@ -17,15 +17,15 @@ import (
 	"strings"
 	"testing"
 
-	"go.starlark.net/internal/chunkedfile"
-	"go.starlark.net/lib/json"
-	starlarkmath "go.starlark.net/lib/math"
-	starlarkproto "go.starlark.net/lib/proto"
-	"go.starlark.net/lib/time"
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
-	"go.starlark.net/starlarktest"
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/chunkedfile"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/json"
+	starlarkmath "github.com/aegisdev/aegis/starlark-ifc/lib/math"
+	starlarkproto "github.com/aegisdev/aegis/starlark-ifc/lib/proto"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/time"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 
@@ -1085,7 +1085,7 @@ func TestDeps(t *testing.T) {
 		slash := strings.IndexByte(pkg, '/')
 		dot := strings.IndexByte(pkg, '.')
 		if 0 < dot && dot < slash {
-			if strings.HasPrefix(pkg, "go.starlark.net/") ||
+			if strings.HasPrefix(pkg, "github.com/aegisdev/aegis/starlark-ifc/") ||
 				strings.HasPrefix(pkg, "golang.org/x/sys/") {
 				continue // permitted dependencies
 			}

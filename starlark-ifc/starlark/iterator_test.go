@@ -16,7 +16,7 @@ import (
 	"reflect"
 	"testing"
 
-	. "go.starlark.net/starlark"
+	. "github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 func TestTupleElements(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 // Universe defines the set of universal built-ins, such as None, True, and len.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"go.starlark.net/internal/spell"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/spell"
 )
 
 // An Unpacker defines custom argument unpacking behavior.

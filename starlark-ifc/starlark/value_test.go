@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.starlark.net/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 func TestStringMethod(t *testing.T) {

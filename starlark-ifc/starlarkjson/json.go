@@ -6,10 +6,10 @@
 // backwards compatibility
 //
 // Deprecated: use go.starlark.net/lib/json instead
-package starlarkjson // import "go.starlark.net/starlarkjson"
+package starlarkjson // import "github.com/aegisdev/aegis/starlark-ifc/starlarkjson"
 
 import (
-	"go.starlark.net/lib/json"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/json"
 )
 
 // Module is an alias of json.Module for backwards import compatibility

@@ -3,7 +3,7 @@ package starlarkstruct
 import (
 	"fmt"
 
-	"go.starlark.net/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 // A Module is a named collection of values,

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
-	"go.starlark.net/starlarktest"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
 )
 
 func Test(t *testing.T) {

@@ -52,12 +52,12 @@ func LegacyFileOptions() *FileOptions {
 
 // Access resolver (legacy) flags, if they are linked in; false otherwise.
 var (
-	//go:linkname resolverAllowSet go.starlark.net/resolve.AllowSet
+	//go:linkname resolverAllowSet github.com/aegisdev/aegis/starlark-ifc/resolve.AllowSet
 	resolverAllowSet bool
-	//go:linkname resolverAllowGlobalReassign go.starlark.net/resolve.AllowGlobalReassign
+	//go:linkname resolverAllowGlobalReassign github.com/aegisdev/aegis/starlark-ifc/resolve.AllowGlobalReassign
 	resolverAllowGlobalReassign bool
-	//go:linkname resolverAllowRecursion go.starlark.net/resolve.AllowRecursion
+	//go:linkname resolverAllowRecursion github.com/aegisdev/aegis/starlark-ifc/resolve.AllowRecursion
 	resolverAllowRecursion bool
-	//go:linkname resolverLoadBindsGlobally go.starlark.net/resolve.LoadBindsGlobally
+	//go:linkname resolverLoadBindsGlobally github.com/aegisdev/aegis/starlark-ifc/resolve.LoadBindsGlobally
 	resolverLoadBindsGlobally bool
 )

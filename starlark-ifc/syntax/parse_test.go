@@ -19,9 +19,9 @@ import (
 	"strings"
 	"testing"
 
-	"go.starlark.net/internal/chunkedfile"
-	"go.starlark.net/starlarktest"
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/chunkedfile"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 func TestExprParseTrees(t *testing.T) {

@@ -4,7 +4,7 @@
 
 // The starlark command interprets a Starlark file.
 // With no arguments, it starts a read-eval-print loop (REPL).
-package main // import "go.starlark.net/cmd/starlark"
+package main // import "github.com/aegisdev/aegis/starlark-ifc/cmd/starlark"
 
 import (
 	"flag"
@@ -15,13 +15,13 @@ import (
 	"runtime/pprof"
 	"strings"
 
-	"go.starlark.net/internal/compile"
-	"go.starlark.net/lib/json"
-	"go.starlark.net/lib/math"
-	"go.starlark.net/lib/time"
-	"go.starlark.net/repl"
-	"go.starlark.net/resolve"
-	"go.starlark.net/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/compile"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/json"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/math"
+	"github.com/aegisdev/aegis/starlark-ifc/lib/time"
+	"github.com/aegisdev/aegis/starlark-ifc/repl"
+	"github.com/aegisdev/aegis/starlark-ifc/resolve"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 	"golang.org/x/term"
 )
 

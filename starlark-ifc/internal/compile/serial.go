@@ -89,7 +89,7 @@ import (
 	"slices"
 	"unsafe"
 
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 const magic = "!sky"

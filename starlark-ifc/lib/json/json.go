@@ -5,7 +5,7 @@
 // Package json defines utilities for converting Starlark values
 // to/from JSON strings. The most recent IETF standard for JSON is
 // https://www.ietf.org/rfc/rfc7159.txt.
-package json // import "go.starlark.net/lib/json"
+package json // import "github.com/aegisdev/aegis/starlark-ifc/lib/json"
 
 import (
 	"bytes"
@@ -21,8 +21,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
 )
 
 // Module json is a Starlark module of JSON-related functions.

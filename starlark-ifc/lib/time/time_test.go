@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 func TestPerThreadNowReturnsCorrectTime(t *testing.T) {
