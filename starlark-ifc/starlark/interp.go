@@ -7,9 +7,9 @@ import (
 	"os"
 	"slices"
 
-	"go.starlark.net/internal/compile"
-	"go.starlark.net/internal/spell"
-	"go.starlark.net/syntax"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/compile"
+	"github.com/aegisdev/aegis/starlark-ifc/internal/spell"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 const vmdebug = false // TODO(adonovan): use a bitfield of specific kinds of error.
