@@ -1,0 +1,389 @@
+// Package audit is Aegis's tamper-evident record of what a script did.
+//
+// A Log is an append-only JSON Lines file. Every capability call a script
+// makes (allowed, denied or failed) and every flow error becomes one Event,
+// written as one line:
+//
+//	{"seq":7,"prev":"<hex of line 6's hash>","ts":...,"capability":"fs.read",...,"hash":"<hex>"}
+//
+// The lines form a SHA-256 hash chain. A line's hash covers its whole text
+// except the trailing "hash" member (so seq and prev are covered too), and
+// the next line's prev repeats it. The first line of a file has seq 1 and a
+// prev of 64 zeros. Verify walks a file and reports every line whose hash does
+// not match its text (an edit), whose seq or prev do not follow the line
+// before it (an insertion, a removal or a reordering) and, given the sequence
+// number an outside observer last saw, a file that ends too early (a
+// truncation). Without such an outside anchor a hash chain cannot tell a file
+// from a complete forgery: the chain carries no key.
+//
+// Appends are durable and serialised: each one takes an exclusive flock on the
+// file, re-reads the chain's tail if another writer moved it, writes the line
+// and fsyncs before returning. A second run, or a second process, therefore
+// continues the same chain.
+//
+// The invariant callers must keep: an Event holds only public text. The log
+// names the principals of labelled data (Event.Labels, e.g. "env:API_KEY"),
+// never the data; callers replace a labelled target with Redacted before they
+// append.
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Status says how a capability call ended.
+type Status string
+
+const (
+	// Allowed: the policy allowed the call and its effect happened.
+	Allowed Status = "allowed"
+	// Denied: the policy, a flow check, a limit or the user refused the call;
+	// nothing happened.
+	Denied Status = "denied"
+	// Errored: the call was allowed but its effect failed (missing file,
+	// HTTP 404, non-zero exit).
+	Errored Status = "errored"
+)
+
+// Kinds of event.
+const (
+	KindCall = "call" // a capability call
+	KindFlow = "flow" // labelled data stopped at a sink
+)
+
+// Redacted stands in for a target that depends on labelled data.
+const Redacted = "[REDACTED]"
+
+// Event is one audited happening. Every field is public text.
+type Event struct {
+	Time       time.Time `json:"ts"`
+	TaskID     string    `json:"task,omitempty"`
+	Kind       string    `json:"kind"`
+	Capability string    `json:"capability"`         // "fs.read", "net.http_get", "print", ...
+	Status     Status    `json:"status"`             // allowed | denied | errored
+	Target     string    `json:"target,omitempty"`   // resolved path, URL, argv, variable name; Redacted if labelled
+	Rule       string    `json:"rule,omitempty"`     // the policy rule that decided ("read_allow: src/**")
+	Section    string    `json:"section,omitempty"`  // the policy section of that rule ("[filesystem]")
+	Reason     string    `json:"reason,omitempty"`   // why it was denied or failed
+	Labels     []string  `json:"labels,omitempty"`   // principals of the labelled data involved
+	Position   string    `json:"position,omitempty"` // script position of the call
+}
+
+// record is the on-disk form: the chain fields first, then the event. The
+// hash member is appended to the encoded record, never encoded by it.
+type record struct {
+	Seq  uint64 `json:"seq"`
+	Prev string `json:"prev"`
+	Event
+}
+
+// Genesis is the prev of a chain's first line.
+const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// hashPrefix opens the member every line ends with: `,"hash":"<64 hex>"}`.
+// JSON escapes the quotes of any string value, so this byte sequence cannot
+// occur inside one; a line's last occurrence is its hash member.
+const hashPrefix = `,"hash":"`
+
+// hashSuffixLen is the length of `,"hash":"` + 64 hex digits + `"}`.
+const hashSuffixLen = len(hashPrefix) + 64 + 2
+
+// A Sink receives audit events. *Log is the durable one; tests and embedders
+// may collect events in memory.
+type Sink interface {
+	Append(Event) error
+}
+
+// Log appends chained events to one file. It is safe for concurrent use, and
+// several Logs (in this or other processes) may append to the same file.
+type Log struct {
+	path string
+
+	mu   sync.Mutex
+	f    *os.File
+	size int64  // file size after our last append; -1 before the first
+	seq  uint64 // seq of the last line at that size
+	last string // hash of the last line at that size
+	now  func() time.Time
+}
+
+// Open opens (creating it and its directory if needed) the audit log at path.
+// The chain is resumed from the file's last line at each append.
+func Open(path string) (*Log, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("audit log %s: create directory: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: open: %w", path, err)
+	}
+	l := &Log{path: path, f: f, size: -1, now: time.Now}
+	// Read the tail once now so that a damaged chain is reported before a
+	// script runs rather than at its first effect.
+	if err := l.withLock(func() error { return l.sync() }); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Path returns the file the log appends to.
+func (l *Log) Path() string { return l.path }
+
+// Close releases the file.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	if err != nil {
+		return fmt.Errorf("audit log %s: close: %w", l.path, err)
+	}
+	return nil
+}
+
+// Append writes ev as the chain's next line and fsyncs it. A zero ev.Time is
+// set to the current time (UTC).
+func (l *Log) Append(ev Event) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return fmt.Errorf("audit log %s: append after close", l.path)
+	}
+	if ev.Time.IsZero() {
+		ev.Time = l.now()
+	}
+	ev.Time = ev.Time.UTC()
+	if ev.Kind == "" {
+		ev.Kind = KindCall
+	}
+	return l.withLock(func() error {
+		if err := l.sync(); err != nil {
+			return err
+		}
+		line, hash, err := encodeLine(record{Seq: l.seq + 1, Prev: l.last, Event: ev})
+		if err != nil {
+			return fmt.Errorf("audit log %s: encode: %w", l.path, err)
+		}
+		if _, err := l.f.Write(line); err != nil {
+			return fmt.Errorf("audit log %s: write: %w", l.path, err)
+		}
+		if err := l.f.Sync(); err != nil {
+			return fmt.Errorf("audit log %s: fsync: %w", l.path, err)
+		}
+		l.size += int64(len(line))
+		l.seq++
+		l.last = hash
+		return nil
+	})
+}
+
+// withLock runs fn holding an exclusive lock on the file.
+func (l *Log) withLock(fn func() error) error {
+	if err := lockFile(l.f); err != nil {
+		return fmt.Errorf("audit log %s: lock: %w", l.path, err)
+	}
+	err := fn()
+	if uerr := unlockFile(l.f); uerr != nil && err == nil {
+		err = fmt.Errorf("audit log %s: unlock: %w", l.path, uerr)
+	}
+	return err
+}
+
+// sync brings seq and last up to date with the file's tail when another
+// writer has appended since our last look. The caller holds the lock.
+func (l *Log) sync() error {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit log %s: stat: %w", l.path, err)
+	}
+	if fi.Size() == l.size {
+		return nil
+	}
+	if fi.Size() == 0 {
+		l.size, l.seq, l.last = 0, 0, Genesis
+		return nil
+	}
+	line, err := lastLine(l.f, fi.Size())
+	var rec record
+	var hash string
+	if err == nil {
+		rec, hash, err = decodeLine(line)
+	}
+	if err != nil {
+		// Appending after a damaged line would bury the damage under a valid
+		// looking tail, so the run stops here instead.
+		return fmt.Errorf("audit log %s: its last line is not a valid record: %w; "+
+			"run `aegis audit verify %s`, and move the file aside to start a new chain", l.path, err, l.path)
+	}
+	l.size, l.seq, l.last = fi.Size(), rec.Seq, hash
+	return nil
+}
+
+// maxLine bounds how far back lastLine looks for the start of the last line.
+const maxLine = 1 << 20
+
+// lastLine returns the last line of f (of the given size) without its newline.
+// A file that does not end in a newline ends in a torn write.
+func lastLine(f *os.File, size int64) ([]byte, error) {
+	const chunk = 4096
+	var buf []byte
+	end := size
+	for {
+		start := max(end-chunk, 0)
+		part := make([]byte, end-start)
+		if _, err := f.ReadAt(part, start); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read tail: %w", err)
+		}
+		buf = append(part, buf...)
+		if len(buf) > 0 && buf[len(buf)-1] != '\n' {
+			return nil, errors.New("the file does not end with a newline (torn write?)")
+		}
+		if i := bytes.LastIndexByte(buf[:len(buf)-1], '\n'); i >= 0 {
+			return buf[i+1 : len(buf)-1], nil
+		}
+		if start == 0 {
+			return buf[:len(buf)-1], nil
+		}
+		if len(buf) > maxLine {
+			return nil, fmt.Errorf("last line longer than %d bytes", maxLine)
+		}
+		end = start
+	}
+}
+
+// encodeLine renders rec as one chained line (with its newline) and returns
+// the line and its hash.
+func encodeLine(rec record) ([]byte, string, error) {
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	line := make([]byte, 0, len(body)+hashSuffixLen+1)
+	line = append(line, body[:len(body)-1]...)
+	line = append(line, hashPrefix...)
+	line = append(line, hash...)
+	line = append(line, "\"}\n"...)
+	return line, hash, nil
+}
+
+// decodeLine checks one line (without newline) against its own hash and
+// returns its record and hash. It does not look at the chain.
+func decodeLine(line []byte) (record, string, error) {
+	rec, declared, actual, err := parseLine(line)
+	if err != nil {
+		return rec, "", err
+	}
+	if actual != declared {
+		return rec, "", errors.New("hash does not match the line's text (edited)")
+	}
+	return rec, declared, nil
+}
+
+// parseLine splits a line into its record, the hash it declares and the hash
+// its text actually has. An error means the line is not a record at all.
+func parseLine(line []byte) (rec record, declared, actual string, err error) {
+	cut := len(line) - hashSuffixLen
+	if cut < 1 || !bytes.HasSuffix(line, []byte(`"}`)) ||
+		!bytes.Equal(line[cut:cut+len(hashPrefix)], []byte(hashPrefix)) {
+		return rec, "", "", errors.New("not a record: no trailing hash member")
+	}
+	declared = string(line[cut+len(hashPrefix) : len(line)-2])
+	if !isHex64(declared) {
+		return rec, "", "", errors.New("hash member is not 64 lowercase hex digits")
+	}
+	body := make([]byte, 0, cut+1)
+	body = append(body, line[:cut]...)
+	body = append(body, '}')
+	sum := sha256.Sum256(body)
+	actual = hex.EncodeToString(sum[:])
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		return rec, "", "", fmt.Errorf("malformed record: %w", err)
+	}
+	if dec.More() {
+		return rec, "", "", errors.New("malformed record: trailing data")
+	}
+	if !isHex64(rec.Prev) {
+		return rec, "", "", errors.New("prev is not 64 lowercase hex digits")
+	}
+	return rec, declared, actual, nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Labels formats principal names for Event.Labels; it exists so callers need
+// not care whether a nil or empty slice is written.
+func Labels(names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	return append([]string(nil), names...)
+}
+
+// Memory is a Sink that keeps events in memory (for embedders and tests).
+type Memory struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// Append records ev.
+func (m *Memory) Append(ev Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, ev)
+	return nil
+}
+
+// Events returns a copy of the recorded events.
+func (m *Memory) Events() []Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Event(nil), m.events...)
+}
+
+// Tee is a Sink that appends to each of its sinks in turn and stops at the
+// first error.
+type Tee []Sink
+
+// Append appends ev to every sink.
+func (t Tee) Append(ev Event) error {
+	for _, s := range t {
+		if s == nil {
+			continue
+		}
+		if err := s.Append(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
