@@ -1,0 +1,175 @@
+package effect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Command is one subprocess the policy has allowed.
+type Command struct {
+	// Argv is the command line; Argv[0] is looked up in this process's PATH
+	// when it holds no slash (the same binary the policy's user would get
+	// from a shell), otherwise resolved against Dir.
+	Argv []string
+	// Prefix, when set, is prepended to the resolved argv (the bwrap jail):
+	// Prefix[0] is what runs, with the resolved command as its operand.
+	Prefix []string
+	Env    []string // the complete environment: nothing is inherited
+	Dir    string   // working directory (the policy root)
+
+	Timeout   time.Duration // 0 = no deadline of its own
+	MaxOutput int64         // cap on stdout and on stderr, each; 0 = unlimited
+}
+
+// ExecResult is a finished command that exited 0.
+type ExecResult struct {
+	Stdout []byte
+	Stderr []byte
+}
+
+// ExitError reports a command that ran and exited non-zero (or was killed by
+// a signal, Code -1). Stderr is the command's output: callers label it.
+type ExitError struct {
+	Command string // argv[0]
+	Code    int
+	Stdout  []byte
+	Stderr  []byte
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s exited with status %d", e.Command, e.Code)
+	if s := strings.TrimSpace(string(e.Stderr)); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+// Exec runs c to completion. A non-zero exit is an *ExitError, output past
+// MaxOutput a *TooLargeError, the deadline a *TimeoutError; in the last two
+// cases the whole process group has been killed.
+func Exec(ctx context.Context, c Command) (*ExecResult, error) {
+	if len(c.Argv) == 0 || c.Argv[0] == "" {
+		return nil, errors.New("empty argv: the first element must name a command")
+	}
+	for i, a := range c.Argv {
+		if strings.IndexByte(a, 0) >= 0 {
+			return nil, fmt.Errorf("argv[%d] contains a NUL byte", i)
+		}
+	}
+	argv := c.Argv
+	if !strings.Contains(argv[0], "/") {
+		path, err := exec.LookPath(argv[0])
+		if err != nil {
+			return nil, fmt.Errorf("command %q not found in PATH: %w", argv[0], err)
+		}
+		argv = append([]string{path}, argv[1:]...)
+	}
+	name := c.Argv[0] // the program sees the name it was asked for
+	if len(c.Prefix) > 0 {
+		argv = append(append([]string(nil), c.Prefix...), argv...)
+		name = argv[0]
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.Timeout > 0 {
+		var cancelT context.CancelFunc
+		runCtx, cancelT = context.WithTimeout(runCtx, c.Timeout)
+		defer cancelT()
+	}
+	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
+	cmd.Args[0] = name
+	cmd.Env = c.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{} // nil would inherit this process's environment
+	}
+	cmd.Dir = c.Dir
+	cmd.Stdin = nil
+	stdout := &capWriter{what: "stdout", limit: c.MaxOutput, onFull: cancel}
+	stderr := &capWriter{what: "stderr", limit: c.MaxOutput, onFull: cancel}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	ownProcessGroup(cmd)
+	// Grandchildren that keep the pipes open must not hold the run forever.
+	cmd.WaitDelay = 2 * time.Second
+
+	err := cmd.Run()
+	if full := stdout.overflow(); full != nil {
+		return nil, full
+	}
+	if full := stderr.overflow(); full != nil {
+		return nil, full
+	}
+	if c.Timeout > 0 && errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, &TimeoutError{What: "command " + c.Argv[0], After: c.Timeout}
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("command %s stopped: %w", c.Argv[0], ctx.Err())
+	}
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, &ExitError{Command: c.Argv[0], Code: ee.ExitCode(), Stdout: stdout.buf.Bytes(), Stderr: stderr.buf.Bytes()}
+		}
+		return nil, fmt.Errorf("run %s: %w", c.Argv[0], err)
+	}
+	return &ExecResult{Stdout: stdout.buf.Bytes(), Stderr: stderr.buf.Bytes()}, nil
+}
+
+// capWriter buffers up to limit bytes and cancels the command past it.
+type capWriter struct {
+	what   string
+	limit  int64
+	onFull func()
+
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	full bool
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.full {
+		return 0, &TooLargeError{What: w.what, Limit: w.limit}
+	}
+	if w.limit > 0 && int64(w.buf.Len()+len(p)) > w.limit {
+		w.full = true
+		w.buf.Reset()
+		w.onFull()
+		return 0, &TooLargeError{What: w.what, Limit: w.limit}
+	}
+	return w.buf.Write(p)
+}
+
+func (w *capWriter) overflow() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.full {
+		return &TooLargeError{What: w.what, Limit: w.limit}
+	}
+	return nil
+}
+
+// EnvFrom builds a child environment from the named variables that are set
+// in lookup (os.LookupEnv in production). Names are deduplicated; order
+// follows names.
+func EnvFrom(names []string, lookup func(string) (string, bool)) []string {
+	seen := make(map[string]bool, len(names))
+	env := make([]string, 0, len(names))
+	for _, n := range names {
+		if n == "" || seen[n] || strings.ContainsAny(n, "=\x00") {
+			continue
+		}
+		seen[n] = true
+		if v, ok := lookup(n); ok {
+			env = append(env, n+"="+v)
+		}
+	}
+	return env
+}
