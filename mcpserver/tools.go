@@ -1,0 +1,479 @@
+package mcpserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// paramKind is the JSON type of one tool argument. The tool table below is
+// the single source of both the advertised inputSchema and the validation
+// of incoming arguments, so the two cannot drift apart.
+type paramKind int
+
+const (
+	kindString     paramKind = iota
+	kindStringList           // array of strings, at least one
+	kindStringMap            // object of string values
+)
+
+type param struct {
+	name        string
+	kind        paramKind
+	required    bool
+	maxLen      int // strings: byte limit (0 = none)
+	description string
+}
+
+// toolKind says how a tool is carried out.
+type toolKind int
+
+const (
+	toolScript     toolKind = iota // a fixed Starlark script run through Backend.Run
+	toolRun                        // aegis_run: the caller's own script
+	toolPolicy                     // read-only policy summary
+	toolExplain                    // read-only policy decision
+	toolRouting                    // read-only [tools.X] records
+	toolKindsCount                 // sentinel for tests
+)
+
+type toolDef struct {
+	name        string
+	title       string
+	description string
+	kind        toolKind
+	params      []param
+	// capability is the policy capability a wrapper exercises; it decides
+	// the honest annotations and whether host-config may allow the tool.
+	capability string
+	// script is the fixed program of a wrapper tool. Arguments reach it
+	// only as predeclared string globals (RunRequest.Inputs), never by
+	// splicing text into the source, so no argument can change the code.
+	script string
+	// trimPrint removes the one newline print() adds, so a wrapper returns
+	// the bytes it read.
+	trimPrint bool
+	// inputs maps argument names to script globals; list and map
+	// arguments are passed JSON-encoded and decoded by the script.
+	inputs map[string]string
+}
+
+// tools is the tool surface, in the order tools/list returns it.
+var tools = []toolDef{
+	{
+		name:  "aegis_run",
+		title: "Run a Starlark script under the Aegis policy",
+		description: "Run a Starlark script under the operator's Aegis policy, exactly like `aegis run`: " +
+			"every effect (fs.*, net.*, env.read, subprocess.exec) is checked against the policy at the call, " +
+			"and values read from local-only sources are replaced by [REDACTED] wherever they would leave. " +
+			"The result text is what the script printed; structuredContent carries exit_kind, exit_code, stdout and error. " +
+			"A denial says which rule decided and how the operator could allow it. Call aegis_policy first to see what is enabled.",
+		kind: toolRun,
+		params: []param{
+			{name: "script", kind: kindString, required: true, description: "Starlark source. Predeclared: fs, net, env, subprocess, json, base64, hex, sha256, print, fail."},
+			{name: "task_id", kind: kindString, maxLen: 128, description: "Optional label recorded in the audit log for this run."},
+		},
+	},
+	{
+		name:        "aegis_fs_read",
+		title:       "Read a file (policy-gated)",
+		description: "Read one file through the Aegis policy (fs.read). Use instead of the host's own Read tool. Content of local-only files comes back as [REDACTED].",
+		kind:        toolScript,
+		capability:  "fs.read",
+		params:      []param{{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."}},
+		script:      "print(fs.read(path))\n",
+		trimPrint:   true,
+		inputs:      map[string]string{"path": "path"},
+	},
+	{
+		name:        "aegis_fs_write",
+		title:       "Write a file (policy-gated)",
+		description: "Create or overwrite one file through the Aegis policy (fs.write). Use instead of the host's own Write/Edit tools.",
+		kind:        toolScript,
+		capability:  "fs.write",
+		params: []param{
+			{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."},
+			{name: "content", kind: kindString, required: true, description: "The complete new content of the file."},
+		},
+		script: "fs.write(path, content)\nprint(\"wrote %d bytes to %s\" % (len(content), path))\n",
+		inputs: map[string]string{"path": "path", "content": "content"},
+	},
+	{
+		name:        "aegis_exec",
+		title:       "Run a command (policy-gated)",
+		description: "Run one command through the Aegis policy (subprocess.exec) without a shell: argv[0] is the program, the rest its arguments. Returns its standard output; a non-zero exit is an error carrying stderr. Use instead of the host's own Bash tool.",
+		kind:        toolScript,
+		capability:  "subprocess.exec",
+		params:      []param{{name: "argv", kind: kindStringList, required: true, description: "Program and arguments, e.g. [\"go\", \"test\", \"./...\"]. No shell syntax is interpreted."}},
+		script:      "print(subprocess.exec(json.decode(argv_json)))\n",
+		trimPrint:   true,
+		inputs:      map[string]string{"argv": "argv_json"},
+	},
+	{
+		name:        "aegis_http_get",
+		title:       "HTTP GET (policy-gated)",
+		description: "Fetch a URL with HTTP GET through the Aegis policy (net.http_get). Redirects are not followed. Returns the response body; a status of 400 or more is an error. Use instead of the host's own WebFetch tool.",
+		kind:        toolScript,
+		capability:  "net.http_get",
+		params: []param{
+			{name: "url", kind: kindString, required: true, maxLen: 8192, description: "Absolute http(s) URL."},
+			{name: "headers", kind: kindStringMap, description: "Optional request headers, name to value."},
+		},
+		script:    "print(net.http_get(url, headers=json.decode(headers_json)))\n",
+		trimPrint: true,
+		inputs:    map[string]string{"url": "url", "headers": "headers_json"},
+	},
+	{
+		name:        "aegis_policy",
+		title:       "Show the effective Aegis policy",
+		description: "Show the effective policy (after inheritance): which capabilities are enabled, which need approval, and every rule. Read-only.",
+		kind:        toolPolicy,
+	},
+	{
+		name:        "aegis_explain",
+		title:       "Explain a policy decision",
+		description: "Ask the policy whether one capability call would be allowed, and why: the rule that decided and, for a denial, how to allow it. Read-only; nothing is executed.",
+		kind:        toolExplain,
+		params: []param{
+			{name: "capability", kind: kindString, required: true, maxLen: 128, description: "Capability name, e.g. fs.read, fs.write, net.http_get, env.read, subprocess.exec."},
+			{name: "target", kind: kindStringList, required: true, description: "What the call touches: [path], [url], [variable name], or the full argv for subprocess.exec."},
+		},
+	},
+	{
+		name:        "aegis_tool_routing",
+		title:       "List the policy's tool routing records",
+		description: "List the [tools.X] records of the policy: which host tools map to which capabilities and whether each is allowed. Read-only.",
+		kind:        toolRouting,
+	},
+}
+
+func lookupTool(name string) (*toolDef, bool) {
+	for i := range tools {
+		if tools[i].name == name {
+			return &tools[i], true
+		}
+	}
+	return nil, false
+}
+
+// toolNames lists every tool name in table order.
+func toolNames() []string {
+	names := make([]string, len(tools))
+	for i, t := range tools {
+		names[i] = t.name
+	}
+	return names
+}
+
+// inputSchema renders the JSON Schema of a tool's arguments.
+func (t *toolDef) inputSchema() map[string]any {
+	props := map[string]any{}
+	required := []string{}
+	for _, p := range t.params {
+		var s map[string]any
+		switch p.kind {
+		case kindString:
+			s = map[string]any{"type": "string"}
+			if p.maxLen > 0 {
+				s["maxLength"] = p.maxLen
+			}
+		case kindStringList:
+			s = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "minItems": 1}
+		case kindStringMap:
+			s = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
+		}
+		s["description"] = p.description
+		props[p.name] = s
+		if p.required {
+			required = append(required, p.name)
+		}
+	}
+	schema := map[string]any{"type": "object", "additionalProperties": false}
+	if len(props) > 0 {
+		schema["properties"] = props
+	}
+	if len(required) > 0 {
+		schema["required"] = required
+	}
+	return schema
+}
+
+// runOutputSchema describes structuredContent of every tool that runs a
+// script. exit_kind is not an enum so that a new kind from the runner does
+// not make strict clients reject the result.
+func runOutputSchema() map[string]any {
+	return map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"exit_kind": map[string]any{"type": "string", "description": "ok, script_error, policy_denied, verifier_rejected, confirm_denied, io_error, limit or flow_denied"},
+			"exit_code": map[string]any{"type": "integer", "description": "The exit code `aegis run` would use: 0 ok, 1 script error, 2 policy denied, 3 verifier rejected, 4 confirm denied, 5 I/O or configuration, 6 runtime limit, 7 flow denied"},
+			"stdout":    map[string]any{"type": "string", "description": "Everything the script printed, local-only values replaced by [REDACTED]"},
+			"error":     map[string]any{"type": "string", "description": "Empty on success; otherwise what was denied or failed and how to allow or fix it"},
+			"truncated": map[string]any{"type": "boolean", "description": "True when stdout or error was cut to keep the response small"},
+		},
+		"required":             []string{"exit_kind", "exit_code", "stdout", "error"},
+		"additionalProperties": false,
+	}
+}
+
+func stringListSchema() map[string]any {
+	return map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
+}
+
+func policyOutputSchema() map[string]any {
+	str := map[string]any{"type": "string"}
+	return map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"source": str, "name": str, "description": str, "effective": str,
+			"capabilities":      stringListSchema(),
+			"requires_approval": stringListSchema(),
+		},
+		"required": []string{"source", "capabilities", "requires_approval"},
+	}
+}
+
+func explainOutputSchema() map[string]any {
+	str := map[string]any{"type": "string"}
+	return map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"capability": str, "rule": str, "section": str, "reason": str, "hint": str,
+			"target":  stringListSchema(),
+			"allowed": map[string]any{"type": "boolean"},
+		},
+		"required": []string{"capability", "target", "allowed", "reason"},
+	}
+}
+
+func routingOutputSchema() map[string]any {
+	str := map[string]any{"type": "string"}
+	return map[string]any{
+		"type": "object",
+		"properties": map[string]any{
+			"tools": map[string]any{
+				"type": "array",
+				"items": map[string]any{
+					"type": "object",
+					"properties": map[string]any{
+						"name": str, "backend_url": str, "backend_method": str, "description": str, "reason": str,
+						"capabilities": stringListSchema(),
+						"allowed":      map[string]any{"type": "boolean"},
+					},
+					"required": []string{"name", "capabilities", "allowed"},
+				},
+			},
+		},
+		"required": []string{"tools"},
+	}
+}
+
+func (t *toolDef) outputSchema() map[string]any {
+	switch t.kind {
+	case toolRun, toolScript:
+		return runOutputSchema()
+	case toolPolicy:
+		return policyOutputSchema()
+	case toolExplain:
+		return explainOutputSchema()
+	case toolRouting:
+		return routingOutputSchema()
+	}
+	return nil
+}
+
+// annotations are derived from what the policy actually enables, so a hint
+// never claims more (or less) than the tool can do under this policy.
+type annotations struct {
+	Title           string `json:"title,omitempty"`
+	ReadOnlyHint    bool   `json:"readOnlyHint"`
+	DestructiveHint bool   `json:"destructiveHint"`
+	IdempotentHint  bool   `json:"idempotentHint"`
+	OpenWorldHint   bool   `json:"openWorldHint"`
+}
+
+func (t *toolDef) annotations(caps map[string]bool) annotations {
+	a := annotations{Title: t.title}
+	switch t.kind {
+	case toolRun:
+		// A script can do whatever the policy enables, and no more.
+		a.ReadOnlyHint = !(caps["fs.write"] || caps["fs.delete"] || caps["subprocess.exec"] ||
+			caps["net.http_post"] || caps["net.http_put"] || caps["net.http_patch"] || caps["net.http_delete"])
+		a.DestructiveHint = caps["fs.write"] || caps["fs.delete"] || caps["subprocess.exec"] ||
+			caps["net.http_put"] || caps["net.http_delete"]
+		a.OpenWorldHint = hasNetwork(caps) || caps["subprocess.exec"]
+	case toolScript:
+		switch t.capability {
+		case "fs.read":
+			a.ReadOnlyHint, a.IdempotentHint = true, true
+		case "fs.write":
+			a.DestructiveHint, a.IdempotentHint = true, true // overwrites; same content twice is the same file
+		case "subprocess.exec":
+			a.DestructiveHint, a.OpenWorldHint = true, true
+		case "net.http_get":
+			a.ReadOnlyHint, a.IdempotentHint, a.OpenWorldHint = true, true, true
+		}
+	default:
+		a.ReadOnlyHint, a.IdempotentHint = true, true
+	}
+	return a
+}
+
+func hasNetwork(caps map[string]bool) bool {
+	for c, on := range caps {
+		if on && strings.HasPrefix(c, "net.") {
+			return true
+		}
+	}
+	return false
+}
+
+// toolDescription appends what the policy says about a wrapper's
+// capability, so a model does not keep calling a tool that cannot work.
+func (t *toolDef) toolDescription(caps map[string]bool) string {
+	if t.capability != "" && !caps[t.capability] {
+		return t.description + " Currently disabled: the policy does not enable " + t.capability + "."
+	}
+	return t.description
+}
+
+// listEntry renders one tool for tools/list under the negotiated version:
+// fields a revision does not define are left out for its clients.
+func (t *toolDef) listEntry(version string, caps map[string]bool) map[string]any {
+	e := map[string]any{
+		"name":        t.name,
+		"description": t.toolDescription(caps),
+		"inputSchema": t.inputSchema(),
+	}
+	if versionAtLeast(version, "2025-03-26") {
+		e["annotations"] = t.annotations(caps)
+	}
+	if versionAtLeast(version, "2025-06-18") {
+		e["title"] = t.title
+		if out := t.outputSchema(); out != nil {
+			e["outputSchema"] = out
+		}
+	}
+	return e
+}
+
+// argError is an argument that does not fit the schema. It becomes a tool
+// result with isError:true (MCP 2025-11-25, SEP-1303) so the model can
+// correct itself.
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+
+// args are validated tool arguments.
+type args struct {
+	strs  map[string]string
+	lists map[string][]string
+	maps  map[string]map[string]string
+}
+
+// validate checks raw arguments against the tool's parameters.
+func (t *toolDef) validate(raw map[string]json.RawMessage) (args, error) {
+	a := args{strs: map[string]string{}, lists: map[string][]string{}, maps: map[string]map[string]string{}}
+	known := map[string]bool{}
+	for _, p := range t.params {
+		known[p.name] = true
+	}
+	var extra []string
+	for k := range raw {
+		if !known[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return a, &argError{fmt.Sprintf("%s: unknown argument %s; accepted arguments: %s",
+			t.name, quoteList(extra), quoteList(paramNames(t.params)))}
+	}
+	for _, p := range t.params {
+		v, present := raw[p.name]
+		if !present || string(v) == "null" {
+			if p.required {
+				return a, &argError{fmt.Sprintf("%s: missing required argument %q (%s)", t.name, p.name, p.description)}
+			}
+			continue
+		}
+		switch p.kind {
+		case kindString:
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return a, &argError{fmt.Sprintf("%s: argument %q must be a string", t.name, p.name)}
+			}
+			if p.maxLen > 0 && len(s) > p.maxLen {
+				return a, &argError{fmt.Sprintf("%s: argument %q is %d bytes; the limit is %d", t.name, p.name, len(s), p.maxLen)}
+			}
+			a.strs[p.name] = s
+		case kindStringList:
+			var l []string
+			if json.Unmarshal(v, &l) != nil {
+				return a, &argError{fmt.Sprintf("%s: argument %q must be an array of strings, e.g. [\"go\", \"version\"]", t.name, p.name)}
+			}
+			if len(l) == 0 {
+				return a, &argError{fmt.Sprintf("%s: argument %q needs at least one element", t.name, p.name)}
+			}
+			a.lists[p.name] = l
+		case kindStringMap:
+			var m map[string]string
+			if json.Unmarshal(v, &m) != nil {
+				return a, &argError{fmt.Sprintf("%s: argument %q must be an object whose values are strings", t.name, p.name)}
+			}
+			a.maps[p.name] = m
+		}
+	}
+	return a, nil
+}
+
+// scriptInputs turns validated arguments into the wrapper's script globals.
+// Every global the script names is always defined (absent optional maps
+// become "{}"), so the script never fails on a missing name.
+func (t *toolDef) scriptInputs(a args) (map[string]string, error) {
+	in := map[string]string{}
+	for _, p := range t.params {
+		global := t.inputs[p.name]
+		switch p.kind {
+		case kindString:
+			in[global] = a.strs[p.name]
+		case kindStringList:
+			b, err := json.Marshal(a.lists[p.name])
+			if err != nil {
+				return nil, fmt.Errorf("encode %s: %w", p.name, err)
+			}
+			in[global] = string(b)
+		case kindStringMap:
+			m := a.maps[p.name]
+			if m == nil {
+				m = map[string]string{}
+			}
+			b, err := json.Marshal(m)
+			if err != nil {
+				return nil, fmt.Errorf("encode %s: %w", p.name, err)
+			}
+			in[global] = string(b)
+		}
+	}
+	return in, nil
+}
+
+func paramNames(ps []param) []string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.name
+	}
+	if len(names) == 0 {
+		return []string{"(none)"}
+	}
+	return names
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = fmt.Sprintf("%q", x)
+	}
+	return strings.Join(q, ", ")
+}
