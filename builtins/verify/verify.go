@@ -1,0 +1,397 @@
+// Package verify is Aegis's pre-execution check of a script against its
+// policy. It runs on the parsed and resolved program, before any statement
+// executes, and rejects a script that refers to a capability the policy does
+// not grant at all, naming the policy section to fill. The point is a fast,
+// clear "no" (nothing half-done, no effect already performed); the runtime
+// check at every call remains the security boundary, so the verifier may be
+// conservative but must never be the only gate.
+//
+// The capability modules fs, net, env and subprocess are predeclared
+// identifiers. After resolution every use of one of them is an *syntax.Ident
+// whose binding is predeclared (a local or global of the same name shadows it
+// and is not a use). Each use is classified:
+//
+//	fs.read                  the member's capability (aliasing f = fs.read is
+//	                         still this expression)
+//	getattr(fs, "re"+"ad")   the member named by the constant-folded string
+//	hasattr(fs, x), dir(fs), type(fs), str(fs)
+//	                         no capability (they do not reach a member)
+//	anything else            fs escapes as a value (m = fs; f(fs); [fs]):
+//	                         every capability of the module is assumed
+//
+// Table lists every capability member; the builtins package builds its
+// modules from it, so the two cannot drift apart.
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aegisdev/aegis/starlark-ifc/resolve"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
+)
+
+// Member is one capability member of a predeclared module.
+type Member struct {
+	Module     string // "fs"
+	Name       string // "read"
+	Capability string // policy capability it exercises: "fs.read"
+}
+
+// Table lists the capability members. net.request takes its verb as an
+// argument, so the verifier accepts it when any HTTP verb is granted and
+// leaves the verb to the runtime check.
+var Table = [...]Member{
+	{"fs", "read", "fs.read"},
+	{"fs", "list", "fs.read"},
+	{"fs", "exists", "fs.read"},
+	{"fs", "write", "fs.write"},
+	{"fs", "delete", "fs.delete"},
+	{"net", "http_get", "net.http_get"},
+	{"net", "http_post", "net.http_post"},
+	{"net", "http_put", "net.http_put"},
+	{"net", "http_patch", "net.http_patch"},
+	{"net", "http_delete", "net.http_delete"},
+	{"net", "request", "net.request"},
+	{"env", "read", "env.read"},
+	{"subprocess", "exec", "subprocess.exec"},
+}
+
+// HTTPVerbs are the capabilities net.request may exercise, by method.
+var HTTPVerbs = [...]struct{ Method, Capability string }{
+	{"GET", "net.http_get"},
+	{"POST", "net.http_post"},
+	{"PUT", "net.http_put"},
+	{"PATCH", "net.http_patch"},
+	{"DELETE", "net.http_delete"},
+}
+
+// IsModule reports whether name is a capability module.
+func IsModule(name string) bool {
+	for _, m := range Table {
+		if m.Module == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Lookup returns the member module.name.
+func Lookup(module, name string) (Member, bool) {
+	for _, m := range Table {
+		if m.Module == module && m.Name == name {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+func members(module string) []Member {
+	var out []Member
+	for _, m := range Table {
+		if m.Module == module {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Grant reports whether the policy grants a capability at all (to some
+// target) and, when it does not, the section a user would fill to grant it,
+// e.g. "[filesystem].write_allow".
+type Grant func(capability string) (granted bool, section string)
+
+// Options configure Check.
+type Options struct {
+	File          *syntax.FileOptions
+	IsPredeclared func(string) bool // names predeclared for the script (modules, inputs)
+	IsUniversal   func(string) bool // the interpreter's universe (len, getattr, ...)
+	Grant         Grant
+}
+
+// Finding is one capability a script refers to without a grant.
+type Finding struct {
+	Pos        syntax.Position
+	Capability string // "fs.write"
+	Section    string // "[filesystem].write_allow"
+	Why        string // how the script refers to it
+}
+
+func (f Finding) String() string {
+	if f.Capability == "" {
+		return fmt.Sprintf("%s: %s", f.Pos, f.Why)
+	}
+	return fmt.Sprintf("%s: %s %s, but the policy does not allow %s: fill %s",
+		f.Pos, f.Why, f.Capability, f.Capability, f.Section)
+}
+
+// Rejection is the verifier's "no": the script would exercise capabilities
+// the policy grants to nothing. Nothing has run.
+type Rejection struct {
+	Findings []Finding
+}
+
+func (r *Rejection) Error() string {
+	var b strings.Builder
+	b.WriteString("verifier rejected the script before running it:")
+	for _, f := range r.Findings {
+		b.WriteString("\n  ")
+		b.WriteString(f.String())
+	}
+	return b.String()
+}
+
+// ScriptError is a script that does not parse or resolve. Each entry carries
+// its position.
+type ScriptError struct {
+	Errs []error
+}
+
+func (e *ScriptError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Unwrap exposes the underlying syntax.Error or resolve.Error values.
+func (e *ScriptError) Unwrap() []error { return e.Errs }
+
+// Check parses and resolves src and verifies it against the policy. It
+// returns the resolved file (for reuse) and a *ScriptError for a script that
+// does not parse or resolve, a *Rejection for capabilities without a grant.
+func Check(filename string, src []byte, opts Options) (*syntax.File, error) {
+	fopts := opts.File
+	if fopts == nil {
+		fopts = &syntax.FileOptions{}
+	}
+	f, err := fopts.Parse(filename, src, 0)
+	if err != nil {
+		return nil, &ScriptError{Errs: []error{err}}
+	}
+	isPre, isUni := opts.IsPredeclared, opts.IsUniversal
+	if isPre == nil {
+		isPre = func(string) bool { return false }
+	}
+	if isUni == nil {
+		isUni = func(string) bool { return false }
+	}
+	if err := resolve.File(f, isPre, isUni); err != nil {
+		var list resolve.ErrorList
+		if errors.As(err, &list) {
+			errs := make([]error, len(list))
+			for i, e := range list {
+				errs[i] = e
+			}
+			return nil, &ScriptError{Errs: errs}
+		}
+		return nil, &ScriptError{Errs: []error{err}}
+	}
+	var loads []error
+	for _, st := range f.Stmts {
+		if ld, ok := st.(*syntax.LoadStmt); ok {
+			loads = append(loads, syntax.Error{Pos: ld.Load,
+				Msg: "load is not available to Aegis scripts: fs, net, env, subprocess, json, base64, hex and sha256 are predeclared"})
+		}
+	}
+	if len(loads) > 0 {
+		return nil, &ScriptError{Errs: loads}
+	}
+	uses := References(f)
+	if opts.Grant == nil {
+		return f, nil
+	}
+	if rej := judge(uses, opts.Grant); rej != nil {
+		return f, rej
+	}
+	return f, nil
+}
+
+// Use is one reference to a capability.
+type Use struct {
+	Pos syntax.Position
+	// Alternatives: the script needs at least one of these capabilities.
+	// (net.request with a variable method needs any HTTP verb.)
+	Alternatives []string
+	Why          string
+}
+
+// References lists every capability use in a resolved file.
+func References(f *syntax.File) []Use {
+	var uses []Use
+	var visit func(n syntax.Node) bool
+	walk := func(n syntax.Node) {
+		if n != nil {
+			syntax.Walk(n, visit)
+		}
+	}
+	visit = func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.DotExpr:
+			id, ok := moduleIdent(n.X)
+			if !ok {
+				return true
+			}
+			if m, ok := Lookup(id.Name, n.Name.Name); ok {
+				uses = append(uses, Use{Pos: id.NamePos, Alternatives: []string{m.Capability}, Why: "the script calls"})
+			} else {
+				uses = append(uses, unknownMember(id, n.Name.Name))
+			}
+			return false
+		case *syntax.CallExpr:
+			fn, ok := n.Fn.(*syntax.Ident)
+			if !ok || !isUniverse(fn) || len(n.Args) == 0 {
+				return true
+			}
+			id, ok := moduleIdent(n.Args[0])
+			if !ok {
+				return true
+			}
+			switch fn.Name {
+			case "getattr":
+				if len(n.Args) >= 2 {
+					if name, ok := constString(n.Args[1]); ok {
+						if m, ok := Lookup(id.Name, name); ok {
+							uses = append(uses, Use{Pos: id.NamePos, Alternatives: []string{m.Capability},
+								Why: fmt.Sprintf("getattr(%s, %q) reaches", id.Name, name)})
+						} else {
+							uses = append(uses, unknownMember(id, name))
+						}
+					} else {
+						uses = append(uses, escapes(id, "getattr with a computed name may reach")...)
+					}
+				}
+			case "hasattr", "dir", "type", "str", "repr":
+				// They inspect the module without reaching a member.
+			default:
+				return true
+			}
+			for _, a := range n.Args[1:] {
+				walk(a)
+			}
+			return false
+		case *syntax.Ident:
+			if _, ok := moduleIdent(n); ok {
+				uses = append(uses, escapes(n, "the module is used as a value, so any member may be called, including")...)
+			}
+		}
+		return true
+	}
+	walk(f)
+	return uses
+}
+
+func unknownMember(id *syntax.Ident, name string) Use {
+	var names []string
+	for _, m := range members(id.Name) {
+		names = append(names, m.Name)
+	}
+	return Use{Pos: id.NamePos, Why: fmt.Sprintf("%s has no member %q (members: %s)", id.Name, name, strings.Join(names, ", "))}
+}
+
+func escapes(id *syntax.Ident, why string) []Use {
+	var out []Use
+	for _, m := range members(id.Name) {
+		out = append(out, Use{Pos: id.NamePos, Alternatives: []string{m.Capability}, Why: why})
+	}
+	return out
+}
+
+// moduleIdent reports whether e is a reference to a predeclared capability
+// module.
+func moduleIdent(e syntax.Expr) (*syntax.Ident, bool) {
+	for {
+		p, ok := e.(*syntax.ParenExpr)
+		if !ok {
+			break
+		}
+		e = p.X
+	}
+	id, ok := e.(*syntax.Ident)
+	if !ok || !IsModule(id.Name) {
+		return nil, false
+	}
+	b, ok := id.Binding.(*resolve.Binding)
+	if !ok || b.Scope != resolve.Predeclared {
+		return nil, false
+	}
+	return id, true
+}
+
+func isUniverse(id *syntax.Ident) bool {
+	b, ok := id.Binding.(*resolve.Binding)
+	return ok && b.Scope == resolve.Universal
+}
+
+// constString folds string literals joined by + (and parentheses).
+func constString(e syntax.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *syntax.Literal:
+		s, ok := e.Value.(string)
+		return s, ok && e.Token == syntax.STRING
+	case *syntax.ParenExpr:
+		return constString(e.X)
+	case *syntax.BinaryExpr:
+		if e.Op != syntax.PLUS {
+			return "", false
+		}
+		x, ok1 := constString(e.X)
+		y, ok2 := constString(e.Y)
+		return x + y, ok1 && ok2
+	}
+	return "", false
+}
+
+// judge turns uses into findings: one per capability without a grant, at
+// its first use.
+func judge(uses []Use, grant Grant) *Rejection {
+	seen := map[string]bool{}
+	var findings []Finding
+	for _, u := range uses {
+		if len(u.Alternatives) == 0 { // an unknown member
+			key := "?" + u.Pos.String()
+			if !seen[key] {
+				seen[key] = true
+				findings = append(findings, Finding{Pos: u.Pos, Why: u.Why})
+			}
+			continue
+		}
+		alts := u.Alternatives
+		if len(alts) == 1 && alts[0] == "net.request" {
+			alts = nil
+			for _, v := range HTTPVerbs {
+				alts = append(alts, v.Capability)
+			}
+		}
+		ok, section := false, ""
+		for _, c := range alts {
+			g, s := grant(c)
+			if g {
+				ok = true
+				break
+			}
+			if section == "" {
+				section = s
+			}
+		}
+		if ok || seen[u.Alternatives[0]] {
+			continue
+		}
+		seen[u.Alternatives[0]] = true
+		if len(alts) > 1 {
+			section = "[network].http_*_allow or local_only_hosts"
+		}
+		findings = append(findings, Finding{Pos: u.Pos, Capability: u.Alternatives[0], Section: section, Why: u.Why})
+	}
+	if len(findings) == 0 {
+		return nil
+	}
+	sort.SliceStable(findings, func(i, j int) bool {
+		a, b := findings[i].Pos, findings[j].Pos
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	return &Rejection{Findings: findings}
+}
