@@ -45,8 +45,8 @@ type Member struct {
 // leaves the verb to the runtime check.
 var Table = [...]Member{
 	{"fs", "read", "fs.read"},
-	{"fs", "list", "fs.read"},
-	{"fs", "exists", "fs.read"},
+	{"fs", "list", "fs.list"},
+	{"fs", "exists", "fs.exists"},
 	{"fs", "write", "fs.write"},
 	{"fs", "delete", "fs.delete"},
 	{"net", "http_get", "net.http_get"},

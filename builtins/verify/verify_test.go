@@ -76,7 +76,7 @@ func TestRejectsUngrantedCapabilities(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rej := rejected(t, check(t, tc.src, grants("fs.read")))
+			rej := rejected(t, check(t, tc.src, grants("fs.read", "fs.list", "fs.exists")))
 			if got := capsOf(rej); strings.Join(got, ",") != strings.Join(tc.want, ",") {
 				t.Fatalf("reported %v, want %v", got, tc.want)
 			}
@@ -110,7 +110,7 @@ func TestAccepts(t *testing.T) {
 	}
 	for name, src := range cases {
 		t.Run(name, func(t *testing.T) {
-			if err := check(t, src, grants("fs.read", "net.http_get")); err != nil {
+			if err := check(t, src, grants("fs.read", "fs.list", "fs.exists", "net.http_get")); err != nil {
 				t.Fatalf("rejected: %v", err)
 			}
 		})
