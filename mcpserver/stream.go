@@ -101,9 +101,16 @@ func (s *stream) readLine() (line, error) {
 			buf = nil
 		}
 		if l.oversized {
-			l.tail = append(l.tail, frag...)
-			if len(l.tail) > sniffWindow {
-				l.tail = append([]byte(nil), l.tail[len(l.tail)-sniffWindow:]...)
+			// Keep only the last sniffWindow bytes, reusing one buffer, so a
+			// huge line costs no allocation per fragment.
+			if len(frag) >= sniffWindow {
+				l.tail = append(l.tail[:0], frag[len(frag)-sniffWindow:]...)
+			} else {
+				l.tail = append(l.tail, frag...)
+				if extra := len(l.tail) - sniffWindow; extra > 0 {
+					copy(l.tail, l.tail[extra:])
+					l.tail = l.tail[:sniffWindow]
+				}
 			}
 		} else {
 			buf = append(buf, frag...)

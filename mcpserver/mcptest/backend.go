@@ -44,8 +44,10 @@ type Backend struct {
 	Routing []mcpserver.ToolRecord
 	Files   map[string]File
 
-	// Started, if set, receives the task id of each run as it starts.
-	Started chan string
+	// Started, if set, receives the task id of each run as it starts;
+	// Finished receives it when Run returns.
+	Started  chan string
+	Finished chan string
 
 	mu   sync.Mutex
 	runs []mcpserver.RunRequest
@@ -126,6 +128,9 @@ func (b *Backend) Run(ctx context.Context, req mcpserver.RunRequest) mcpserver.R
 	b.mu.Unlock()
 	if b.Started != nil {
 		b.Started <- req.TaskID
+	}
+	if b.Finished != nil {
+		defer func() { b.Finished <- req.TaskID }()
 	}
 	switch {
 	case strings.Contains(req.Script, "fs.read(path)"):
