@@ -132,7 +132,7 @@ func clip(s string, maxBytes, maxEncoded int) (string, bool) {
 // jsonLen is how many bytes encoding/json spends on one rune.
 func jsonLen(r rune, n int) int {
 	switch {
-	case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t':
+	case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t' || r == '\b' || r == '\f':
 		return 2
 	case r < 0x20 || r == '<' || r == '>' || r == '&' || r == 0x2028 || r == 0x2029:
 		return 6
