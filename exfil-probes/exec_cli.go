@@ -1,0 +1,63 @@
+package exfilprobes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"time"
+)
+
+// CLIExecutor runs each script as `aegis run --policy P SCRIPT`, one process per run. A session
+// is the sequence of runs sharing one work tree, hence one audit log.
+type CLIExecutor struct {
+	Aegis string   // path of the aegis binary
+	Args  []string // extra arguments after "run" (none by default)
+}
+
+// Name implements Executor.
+func (e *CLIExecutor) Name() string { return "cli" }
+
+// Open implements Executor.
+func (e *CLIExecutor) Open(ctx context.Context, spec SessionSpec) (Session, error) {
+	return &cliSession{e: e, spec: spec}, nil
+}
+
+type cliSession struct {
+	e    *CLIExecutor
+	spec SessionSpec
+}
+
+func (s *cliSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
+	args := append([]string{"run"}, s.e.Args...)
+	args = append(args, "--policy", inv.PolicyPath, inv.ScriptPath)
+	cmd := exec.CommandContext(ctx, s.e.Aegis, args...)
+	cmd.Dir = inv.Fixture.Work
+	cmd.Env = s.spec.Env
+	// Children the runtime starts (cat, cp) may hold the pipes open after a kill.
+	cmd.WaitDelay = 2 * time.Second
+	var stdout, stderr cappedBuffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	out := Outcome{Stdout: stdout.String(), Error: stderr.String()}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		out.Exit, out.Code = "timeout", -1
+	case err == nil:
+		out.Exit, out.Code = "exit 0", 0
+	case errors.As(err, &exitErr) && exitErr.ExitCode() >= 0:
+		out.Code = exitErr.ExitCode()
+		out.Exit = fmt.Sprintf("exit %d", out.Code)
+	case errors.As(err, &exitErr):
+		out.Exit, out.Code = "killed: "+exitErr.String(), -1
+	default:
+		return Outcome{}, fmt.Errorf("run %s: %w", s.e.Aegis, err)
+	}
+	out.addPublic("stdout", out.Stdout)
+	out.addPublic("stderr", out.Error)
+	return out, nil
+}
+
+func (s *cliSession) Close() (string, error) { return "", nil }

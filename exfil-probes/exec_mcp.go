@@ -1,0 +1,310 @@
+package exfilprobes
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MCPExecutor runs each script through the aegis_run tool of an `aegis-mcp --policy P` process,
+// speaking newline-delimited JSON-RPC 2.0 on its stdio. A session is one server process, which is
+// what the runtime counts secret-dependent aborts over.
+type MCPExecutor struct {
+	Binary string   // path of the aegis-mcp binary
+	Args   []string // extra arguments (none by default)
+	// HandshakeTimeout bounds the wait for the initialize response; default 20s.
+	HandshakeTimeout time.Duration
+}
+
+// Name implements Executor.
+func (e *MCPExecutor) Name() string { return "mcp" }
+
+// protocolVersion is the MCP revision the harness asks for; every supported server accepts it.
+const protocolVersion = "2025-06-18"
+
+type rpcMessage struct {
+	JSONRPC string           `json:"jsonrpc"`
+	ID      *json.RawMessage `json:"id,omitempty"`
+	Method  string           `json:"method,omitempty"`
+	Params  json.RawMessage  `json:"params,omitempty"`
+	Result  json.RawMessage  `json:"result,omitempty"`
+	Error   json.RawMessage  `json:"error,omitempty"`
+}
+
+type mcpSession struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan []byte
+	stderr *cappedBuffer
+	mu     sync.Mutex
+	nextID int
+	closed bool
+}
+
+// Open implements Executor: it starts the server and completes the MCP handshake.
+func (e *MCPExecutor) Open(ctx context.Context, spec SessionSpec) (Session, error) {
+	args := append([]string{"--policy", spec.PolicyPath}, e.Args...)
+	// The server lives for the whole session, beyond any one run's context; Close ends it.
+	cmd := exec.Command(e.Binary, args...)
+	cmd.Dir = spec.Fixture.Work
+	cmd.Env = spec.Env
+	cmd.WaitDelay = 2 * time.Second
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdin pipe: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	s := &mcpSession{cmd: cmd, stdin: stdin, lines: make(chan []byte, 16), stderr: &cappedBuffer{}, nextID: 1}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", e.Binary, err)
+	}
+	go s.readLoop(stdout)
+
+	timeout := e.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	init := map[string]any{
+		"protocolVersion": protocolVersion,
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "aegis-probe", "version": "1"},
+	}
+	resp, _, err := s.call(hctx, "initialize", init)
+	if err == nil && len(resp.Error) > 0 {
+		err = fmt.Errorf("initialize answered with error %s", resp.Error)
+	}
+	if err == nil {
+		var res struct {
+			ProtocolVersion string `json:"protocolVersion"`
+		}
+		if jerr := json.Unmarshal(resp.Result, &res); jerr != nil || res.ProtocolVersion == "" {
+			err = fmt.Errorf("initialize result has no protocolVersion: %s", clip(string(resp.Result), 200))
+		}
+	}
+	if err == nil {
+		err = s.send(rpcMessage{JSONRPC: "2.0", Method: "notifications/initialized"})
+	}
+	if err != nil {
+		logs, _ := s.Close()
+		return nil, fmt.Errorf("MCP handshake with %s: %w%s", e.Binary, err, firstLine(" ", logs))
+	}
+	return s, nil
+}
+
+func (s *mcpSession) readLoop(r io.Reader) {
+	br := bufio.NewReaderSize(r, 64*1024)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			s.lines <- line
+		}
+		if err != nil {
+			close(s.lines)
+			return
+		}
+	}
+}
+
+func (s *mcpSession) send(m rpcMessage) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", m.Method, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.stdin.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write %s: %w", m.Method, err)
+	}
+	return nil
+}
+
+// call sends a request and waits for its response. Notifications that arrive meanwhile are
+// returned too: what the server tells the client is a public observable. A request from the
+// server (elicitation, roots) is declined, which is what an unattended client does.
+func (s *mcpSession) call(ctx context.Context, method string, params any) (rpcMessage, []string, error) {
+	s.nextID++
+	id := s.nextID
+	p, err := json.Marshal(params)
+	if err != nil {
+		return rpcMessage{}, nil, fmt.Errorf("encode %s params: %w", method, err)
+	}
+	raw := json.RawMessage(fmt.Sprint(id))
+	if err := s.send(rpcMessage{JSONRPC: "2.0", ID: &raw, Method: method, Params: p}); err != nil {
+		return rpcMessage{}, nil, err
+	}
+	var notes []string
+	for {
+		select {
+		case <-ctx.Done():
+			return rpcMessage{}, notes, fmt.Errorf("no response to %s: %w", method, ctx.Err())
+		case line, ok := <-s.lines:
+			if !ok {
+				return rpcMessage{}, notes, fmt.Errorf("server closed stdout before answering %s%s", method, firstLine(": ", s.stderr.String()))
+			}
+			var m rpcMessage
+			if err := json.Unmarshal(line, &m); err != nil {
+				return rpcMessage{}, notes, fmt.Errorf("server wrote a line that is not JSON: %q", clip(string(line), 200))
+			}
+			switch {
+			case m.Method != "" && m.ID != nil:
+				notes = append(notes, "request "+m.Method)
+				decline := json.RawMessage(`{"code":-32601,"message":"not supported by the probe harness"}`)
+				if err := s.send(rpcMessage{JSONRPC: "2.0", ID: m.ID, Error: decline}); err != nil {
+					return rpcMessage{}, notes, err
+				}
+			case m.Method != "":
+				notes = append(notes, strings.TrimSpace(string(line)))
+			case m.ID != nil && string(*m.ID) == fmt.Sprint(id):
+				return m, notes, nil
+			default:
+				notes = append(notes, "unexpected "+strings.TrimSpace(string(line)))
+			}
+		}
+	}
+}
+
+// volatileKey reports whether a structuredContent key holds a timing, which differs between any
+// two runs and so cannot be compared. Nothing else is masked.
+func volatileKey(k string) bool {
+	k = strings.ToLower(k)
+	return strings.HasSuffix(k, "_ms") || strings.HasSuffix(k, "_ns") || strings.HasSuffix(k, "_us") ||
+		strings.Contains(k, "duration") || strings.Contains(k, "elapsed")
+}
+
+func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
+	args := map[string]any{"name": "aegis_run", "arguments": map[string]any{"script": inv.Text, "task_id": "probe"}}
+	resp, notes, err := s.call(ctx, "tools/call", args)
+	if err != nil {
+		if ctx.Err() != nil {
+			// A run that never answers is a termination the user sees as a timeout; the session
+			// cannot be trusted afterwards, so it is closed.
+			o := Outcome{Exit: "timeout", Code: -1}
+			o.addPublic("mcp.notifications", strings.Join(notes, "\n"))
+			logs, _ := s.Close()
+			o.addPrivate("logs", logs)
+			return o, nil
+		}
+		return Outcome{}, err
+	}
+	var out Outcome
+	out.addPublic("mcp.notifications", strings.Join(notes, "\n"))
+	if len(resp.Error) > 0 {
+		out.Exit, out.Code = "rpc error "+rpcErrorCode(resp.Error), -1
+		out.Error = string(resp.Error)
+		out.addPublic("rpc.error", string(resp.Error))
+		return out, nil
+	}
+	var res struct {
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		IsError           bool           `json:"isError"`
+		StructuredContent map[string]any `json:"structuredContent"`
+	}
+	if err := json.Unmarshal(resp.Result, &res); err != nil {
+		return Outcome{}, fmt.Errorf("tools/call result is not a CallToolResult: %w", err)
+	}
+	var texts []string
+	for _, c := range res.Content {
+		if c.Type == "text" {
+			texts = append(texts, c.Text)
+		} else {
+			texts = append(texts, "["+c.Type+"]")
+		}
+	}
+	content := strings.Join(texts, "\n")
+	out.addPublic("mcp.content", content)
+
+	sc := res.StructuredContent
+	keys := make([]string, 0, len(sc))
+	for k := range sc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var st strings.Builder
+	for _, k := range keys {
+		if volatileKey(k) {
+			continue
+		}
+		v, _ := json.Marshal(sc[k])
+		fmt.Fprintf(&st, "%s=%s\n", k, v)
+	}
+	out.addPublic("mcp.structured", st.String())
+
+	code := -1
+	if f, ok := sc["exit_code"].(float64); ok {
+		code = int(f)
+	} else if !res.IsError {
+		code = 0
+	}
+	kind, _ := sc["exit_kind"].(string)
+	out.Code = code
+	out.Exit = fmt.Sprintf("isError=%v exit_code=%d exit_kind=%s", res.IsError, code, kind)
+	if stdout, ok := sc["stdout"].(string); ok {
+		out.Stdout = stdout
+	} else if !res.IsError {
+		out.Stdout = content
+	}
+	if e, ok := sc["error"].(string); ok && e != "" {
+		out.Error = e
+	} else if res.IsError {
+		out.Error = content
+	}
+	return out, nil
+}
+
+func rpcErrorCode(raw json.RawMessage) string {
+	var e struct {
+		Code int `json:"code"`
+	}
+	if json.Unmarshal(raw, &e) != nil {
+		return "?"
+	}
+	return fmt.Sprint(e.Code)
+}
+
+// Close ends the session the way a host does: close stdin and wait for the server to exit.
+func (s *mcpSession) Close() (string, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s.stderr.String(), nil
+	}
+	s.closed = true
+	_ = s.stdin.Close()
+	s.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+		err = errors.New("server did not exit within 5s of stdin closing")
+	}
+	// Drain what the reader still holds so its goroutine ends.
+	for range s.lines {
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		err = fmt.Errorf("server exited with %v after stdin closed", exitErr)
+	}
+	return s.stderr.String(), err
+}
