@@ -1,0 +1,123 @@
+// Command aegis-mcp serves Aegis to MCP clients (Claude Code, opencode,
+// Cursor, any host that speaks the Model Context Protocol) over stdio.
+//
+// main only wires: flags and process plumbing live in run, the protocol
+// in package mcpserver, and the policy and runner behind openBackend.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisdev/aegis/mcpserver"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// backendOpener builds the backend for one process from the flags.
+type backendOpener func(policyPath, auditLog string, stderr io.Writer) (mcpserver.Backend, error)
+
+func main() {
+	os.Exit(run(os.Args[1:], openBackend))
+}
+
+// run is the whole program; tests call it with a fake backend.
+func run(args []string, open backendOpener) int {
+	// Keep the real stdout for protocol messages only and point file
+	// descriptor 1 at stderr, so nothing else in this process (a stray
+	// print, a child process inheriting stdout) can corrupt the stream.
+	proto, err := reserveStdout()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "aegis-mcp: %v\n", err)
+		return 5
+	}
+	cmd := newRootCmd(open, os.Stdin, proto, os.Stderr)
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 5
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func newRootCmd(open backendOpener, stdin io.Reader, stdout io.WriteCloser, stderr io.Writer) *cobra.Command {
+	var policyPath, auditLog, confirm string
+	var maxOutput int
+	cmd := &cobra.Command{
+		Use:   "aegis-mcp --policy aegis.toml",
+		Short: "Serve Aegis to MCP clients over stdio",
+		Long: `aegis-mcp is a Model Context Protocol server on stdin/stdout. Agent hosts start it
+and call its tools; every script runs under the policy exactly as with "aegis run":
+the same verifier, limits, audit log and redaction of local-only values.
+
+Tools: aegis_run (a Starlark script), aegis_fs_read, aegis_fs_write, aegis_exec and
+aegis_http_get (policy-gated replacements for a host's own Read/Write/Bash/WebFetch),
+and the read-only aegis_policy, aegis_explain and aegis_tool_routing.
+
+Calls whose capability is listed in requires_approval are confirmed according to
+--confirm: "elicit" asks the user through the client (MCP elicitation) and denies
+when the client cannot ask; "auto-allow" and "auto-deny" are for unattended runs.
+
+Standard output carries protocol messages only; diagnostics go to standard error.
+"aegis host-config" prints the configuration that wires this server into a host.`,
+		Example: `  aegis-mcp --policy aegis.toml
+  aegis-mcp --policy aegis.toml --audit-log .aegis/audit.jsonl --confirm auto-deny`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger := log.New(stderr, "aegis-mcp: ", 0)
+			mode, err := mcpserver.ParseConfirmMode(confirm)
+			if err != nil {
+				logger.Print(err)
+				return usageError{err}
+			}
+			backend, err := open(policyPath, auditLog, stderr)
+			if err != nil {
+				logger.Print(err)
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err = mcpserver.Serve(ctx, stdin, stdout, mcpserver.Options{
+				Backend:        backend,
+				Confirm:        mode,
+				Logger:         logger,
+				Version:        version,
+				MaxOutputBytes: maxOutput,
+			})
+			if err != nil && ctx.Err() == nil {
+				logger.Print(err)
+				return err
+			}
+			return nil // end of input or a termination signal: a clean exit
+		},
+	}
+	cmd.SetOut(stderr) // help and version text must never reach the protocol stream
+	cmd.SetErr(stderr)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		fmt.Fprintf(stderr, "aegis-mcp: %v\n", err)
+		return usageError{err}
+	})
+	f := cmd.Flags()
+	f.StringVarP(&policyPath, "policy", "p", "", "policy file (TOML); without it every effect is denied (secure-defaults)")
+	f.StringVar(&auditLog, "audit-log", "", "audit log file (default: .aegis/audit.jsonl next to the policy)")
+	f.StringVar(&confirm, "confirm", string(mcpserver.ConfirmElicit), "how requires_approval calls are answered: elicit, auto-allow or auto-deny")
+	f.IntVar(&maxOutput, "max-output", 1<<20, "bytes of script output returned per call before truncation")
+	return cmd
+}
