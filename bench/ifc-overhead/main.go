@@ -1,0 +1,409 @@
+// Command ifc-overhead measures what the information-flow labels cost: it runs upstream's
+// BenchmarkStarlark suite on the pristine pinned go.starlark.net and on the Aegis fork
+// (starlark-ifc/starlark), plus the fork's BenchmarkStarlarkLabeled (the same programs with
+// labelled inputs), interleaved in one run, and prints per-benchmark medians, ratios and
+// geometric means against the targets of issue 2.
+//
+//	go run ./bench/ifc-overhead -rounds 6
+//
+// Map: prepare() builds the three test binaries (upstream is copied out of the module cache
+// into a temp dir and built there as its own module, so it is exactly the pinned upstream);
+// measure() alternates the binaries round by round, reversing the order on odd rounds so that
+// neither side always runs first on a warm or cold machine; report() takes medians and ratios.
+//
+// The machine running this is usually shared and noisy: only interleaved runs of the same
+// binaries on the same machine are comparable, and the figures vary by ±10% between runs.
+// This is a measurement tool, not a test: it exits non-zero only when something fails to
+// build or run, or, with -strict, when a target is missed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// upstreamModule is the pristine upstream the fork was made from (starlark-ifc/UPSTREAM.md).
+const upstreamModule = "go.starlark.net@v0.0.0-20260908191801-89a6a09411d5"
+
+// Targets from issue 2.
+const (
+	targetGeomean      = 1.10 // fork/upstream, no labelled data
+	targetWorstInterp  = 1.35 // fork/upstream, worst interpreter-bound benchmark
+	targetLabelledMean = 1.60 // labelled/upstream geometric mean
+)
+
+// interpreterBound names the benchmarks whose time goes to the bytecode loop rather than to a
+// builtin or the hash table (the subset used in the design study, §5.2).
+var interpreterBound = map[string]bool{
+	"bench_calling":            true,
+	"bench_int":                true,
+	"bench_bigint":             true,
+	"bench_gauss":              true,
+	"bench_mix":                true,
+	"bench_range_iteration":    true,
+	"bench_range_construction": true,
+	"bench_builtin_method":     true,
+}
+
+type config struct {
+	rounds    int
+	benchtime string
+	filter    string
+	keep      bool
+	strict    bool
+	labelled  bool
+}
+
+// variant is one binary and the benchmark it runs.
+type variant struct {
+	name  string // "upstream", "fork", "labelled"
+	bin   string
+	dir   string // working directory: the package directory, for testdata/
+	bench string // -test.bench pattern
+}
+
+// sample is one benchmark line of one run.
+type sample struct {
+	ns     float64
+	allocs float64
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.rounds, "rounds", 6, "number of interleaved rounds (each runs every binary once)")
+	flag.StringVar(&cfg.benchtime, "benchtime", "200ms", "-test.benchtime for each benchmark")
+	flag.StringVar(&cfg.filter, "run", "", "only benchmarks whose name matches this regexp (e.g. 'calling|int')")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory with the built binaries")
+	flag.BoolVar(&cfg.strict, "strict", false, "exit 1 when a target is missed")
+	flag.BoolVar(&cfg.labelled, "labelled", true, "also run BenchmarkStarlarkLabeled on the fork")
+	flag.Parse()
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "ifc-overhead:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config) error {
+	if cfg.rounds < 1 {
+		return fmt.Errorf("-rounds must be at least 1, got %d", cfg.rounds)
+	}
+	var filter *regexp.Regexp
+	if cfg.filter != "" {
+		var err error
+		if filter, err = regexp.Compile(cfg.filter); err != nil {
+			return fmt.Errorf("-run: %w", err)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "ifc-overhead-")
+	if err != nil {
+		return fmt.Errorf("creating temp dir: %w", err)
+	}
+	if cfg.keep {
+		fmt.Println("binaries kept in", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	variants, err := prepare(tmp, cfg)
+	if err != nil {
+		return err
+	}
+	results, err := measure(variants, cfg, filter)
+	if err != nil {
+		return err
+	}
+	missed := report(os.Stdout, results, cfg)
+	if missed && cfg.strict {
+		return errors.New("a target was missed (see above)")
+	}
+	return nil
+}
+
+// prepare builds the upstream and fork test binaries.
+func prepare(tmp string, cfg config) ([]variant, error) {
+	root, err := goOutput("", "list", "-m", "-f", "{{.Dir}}")
+	if err != nil {
+		return nil, fmt.Errorf("finding the Aegis module root (run this inside the repository): %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "starlark-ifc", "starlark", "bench_test.go")); err != nil {
+		return nil, fmt.Errorf("module at %s has no starlark-ifc/starlark/bench_test.go: %w", root, err)
+	}
+
+	fmt.Println("fetching", upstreamModule)
+	out, err := goOutput(root, "mod", "download", "-json", upstreamModule)
+	if err != nil {
+		return nil, fmt.Errorf("downloading the pristine upstream: %w", err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal([]byte(out), &mod); err != nil || mod.Dir == "" {
+		return nil, fmt.Errorf("reading `go mod download -json` output %q: %v", out, err)
+	}
+	upDir := filepath.Join(tmp, "upstream")
+	if err := copyTree(mod.Dir, upDir); err != nil {
+		return nil, fmt.Errorf("copying upstream out of the module cache: %w", err)
+	}
+
+	upBin := filepath.Join(tmp, "upstream.test")
+	forkBin := filepath.Join(tmp, "fork.test")
+	fmt.Println("building upstream test binary")
+	if _, err := goOutput(upDir, "test", "-c", "-o", upBin, "./starlark"); err != nil {
+		return nil, fmt.Errorf("building upstream's starlark tests: %w", err)
+	}
+	fmt.Println("building fork test binary")
+	if _, err := goOutput(root, "test", "-c", "-o", forkBin, "./starlark-ifc/starlark"); err != nil {
+		return nil, fmt.Errorf("building the fork's starlark tests: %w", err)
+	}
+	forkDir := filepath.Join(root, "starlark-ifc", "starlark")
+	vs := []variant{
+		{name: "upstream", bin: upBin, dir: filepath.Join(upDir, "starlark"), bench: "^BenchmarkStarlark$"},
+		{name: "fork", bin: forkBin, dir: forkDir, bench: "^BenchmarkStarlark$"},
+	}
+	if cfg.labelled {
+		vs = append(vs, variant{name: "labelled", bin: forkBin, dir: forkDir, bench: "^BenchmarkStarlarkLabeled$"})
+	}
+	return vs, nil
+}
+
+// goOutput runs the go command in dir (GOWORK off, so a go.work elsewhere cannot change what
+// is built) and returns its trimmed stdout.
+func goOutput(dir string, args ...string) (string, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return strings.TrimSpace(stdout.String()), nil
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+}
+
+// benchLine matches a benchmark result line, e.g.
+// "BenchmarkStarlark/bench_int-2   	   22022	     52857 ns/op	      48 B/op	       1 allocs/op".
+var benchLine = regexp.MustCompile(`^Benchmark\w+/(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op\s+([\d.]+) allocs/op)?`)
+
+// measure runs every variant once per round, alternating the order, and collects samples per
+// variant and benchmark.
+func measure(vs []variant, cfg config, filter *regexp.Regexp) (map[string]map[string][]sample, error) {
+	results := map[string]map[string][]sample{}
+	for _, v := range vs {
+		results[v.name] = map[string][]sample{}
+	}
+	for r := 0; r < cfg.rounds; r++ {
+		order := append([]variant(nil), vs...)
+		if r%2 == 1 {
+			for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+				order[i], order[j] = order[j], order[i]
+			}
+		}
+		for _, v := range order {
+			fmt.Printf("round %d/%d: %s\n", r+1, cfg.rounds, v.name)
+			got, err := runBench(v, cfg)
+			if err != nil {
+				return nil, err
+			}
+			if len(got) == 0 {
+				return nil, fmt.Errorf("%s: %s matched no benchmark (the labelled variant lives in starlark-ifc/starlark/ifc_bench_test.go; -labelled=false skips it)", v.name, v.bench)
+			}
+			for name, s := range got {
+				if filter != nil && !filter.MatchString(name) {
+					continue
+				}
+				results[v.name][name] = append(results[v.name][name], s)
+			}
+		}
+	}
+	return results, nil
+}
+
+func runBench(v variant, cfg config) (map[string]sample, error) {
+	args := []string{"-test.run", "^$", "-test.bench", v.bench, "-test.benchtime", cfg.benchtime, "-test.benchmem"}
+	if cfg.filter != "" {
+		// Sub-benchmark filter; parenthesised because a top-level | in -test.bench separates
+		// whole alternatives.
+		args[3] = v.bench + "/(" + cfg.filter + ")"
+	}
+	cmd := exec.Command(v.bin, args...)
+	cmd.Dir = v.dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("running %s benchmarks: %w\n%s%s", v.name, err, stdout.String(), stderr.String())
+	}
+	got := map[string]sample{}
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		ns, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return nil, fmt.Errorf("parsing %q: %w", sc.Text(), err)
+		}
+		var allocs float64
+		if m[3] != "" {
+			if allocs, err = strconv.ParseFloat(m[3], 64); err != nil {
+				return nil, fmt.Errorf("parsing %q: %w", sc.Text(), err)
+			}
+		}
+		got[m[1]] = sample{ns: ns, allocs: allocs}
+	}
+	if strings.Contains(stdout.String(), "--- FAIL") {
+		return nil, fmt.Errorf("%s benchmarks failed:\n%s", v.name, stdout.String())
+	}
+	return got, sc.Err()
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// spread is (max-min)/median, a crude noise indicator per benchmark.
+func spread(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return (hi - lo) / median(xs)
+}
+
+func geomean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += math.Log(x)
+	}
+	return math.Exp(sum / float64(len(xs)))
+}
+
+type stat struct{ med, spread, allocs float64 }
+
+func stats(ss []sample) stat {
+	var ns, al []float64
+	for _, s := range ss {
+		ns = append(ns, s.ns)
+		al = append(al, s.allocs)
+	}
+	return stat{med: median(ns), spread: spread(ns), allocs: median(al)}
+}
+
+// report prints the table and the summary; it returns whether a target was missed.
+func report(w *os.File, results map[string]map[string][]sample, cfg config) bool {
+	var names []string
+	for name := range results["upstream"] {
+		if _, ok := results["fork"][name]; ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	hasLab := cfg.labelled && len(results["labelled"]) > 0
+
+	fmt.Fprintf(w, "\n%d interleaved rounds, -test.benchtime %s; medians in ns/op, spread = (max-min)/median\n\n", cfg.rounds, cfg.benchtime)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := "benchmark\tupstream\tspread\tfork\tspread\tfork/up\tallocs up→fork"
+	if hasLab {
+		header += "\tlabelled\tspread\tlab/fork\tlab/up\tallocs lab"
+	}
+	fmt.Fprintln(tw, header+"\t")
+	var forkRatios, labUp, labFork []float64
+	worstName, worst := "", 0.0
+	labWorstName, labWorst := "", 0.0
+	for _, name := range names {
+		up, fk := stats(results["upstream"][name]), stats(results["fork"][name])
+		r := fk.med / up.med
+		forkRatios = append(forkRatios, r)
+		mark := ""
+		if interpreterBound[name] {
+			mark = " *"
+			if r > worst {
+				worstName, worst = name, r
+			}
+		}
+		row := fmt.Sprintf("%s%s\t%.0f\t%.0f%%\t%.0f\t%.0f%%\t%.3f\t%.0f→%.0f", name, mark, up.med, 100*up.spread, fk.med, 100*fk.spread, r, up.allocs, fk.allocs)
+		if hasLab {
+			if ls, ok := results["labelled"][name]; ok {
+				lb := stats(ls)
+				lu, lf := lb.med/up.med, lb.med/fk.med
+				labUp, labFork = append(labUp, lu), append(labFork, lf)
+				if lu > labWorst {
+					labWorstName, labWorst = name, lu
+				}
+				row += fmt.Sprintf("\t%.0f\t%.0f%%\t%.3f\t%.3f\t%.0f", lb.med, 100*lb.spread, lf, lu, lb.allocs)
+			} else {
+				row += "\t-\t-\t-\t-\t-"
+			}
+		}
+		fmt.Fprintln(tw, row+"\t")
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\n* interpreter-bound")
+
+	missed := false
+	check := func(what string, got, target float64) {
+		verdict := "ok"
+		if got > target {
+			verdict, missed = "MISSED", true
+		}
+		fmt.Fprintf(w, "%-58s %.3fx  (target ≤ %.2fx)  %s\n", what, got, target, verdict)
+	}
+	fmt.Fprintln(w)
+	check(fmt.Sprintf("fork/upstream geometric mean (%d benchmarks)", len(forkRatios)), geomean(forkRatios), targetGeomean)
+	if worstName != "" {
+		check("worst interpreter-bound fork/upstream: "+worstName, worst, targetWorstInterp)
+	}
+	if hasLab && len(labUp) > 0 {
+		check(fmt.Sprintf("labelled/upstream geometric mean (%d benchmarks)", len(labUp)), geomean(labUp), targetLabelledMean)
+		fmt.Fprintf(w, "%-58s %.3fx\n", "labelled/fork geometric mean", geomean(labFork))
+		fmt.Fprintf(w, "%-58s %.3fx\n", "worst labelled/upstream: "+labWorstName, labWorst)
+	}
+	return missed
+}
