@@ -13,10 +13,13 @@ import (
 
 // Command is one subprocess the policy has allowed.
 type Command struct {
-	// Argv is the command line; Argv[0] is looked up in this process's PATH
-	// when it holds no slash (the same binary the policy's user would get
-	// from a shell), otherwise resolved against Dir.
+	// Argv is the command line. Unless Path is set, Argv[0] is looked up in
+	// this process's PATH when it holds no slash (the same binary the
+	// policy's user would get from a shell), otherwise resolved against Dir.
 	Argv []string
+	// Path, when set, is the file to execute (the program the policy
+	// vetted); the program still receives Argv[0] as its name.
+	Path string
 	// Prefix, when set, is prepended to the resolved argv (the bwrap jail):
 	// Prefix[0] is what runs, with the resolved command as its operand.
 	Prefix []string
@@ -63,7 +66,9 @@ func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 		}
 	}
 	argv := c.Argv
-	if !strings.Contains(argv[0], "/") {
+	if c.Path != "" {
+		argv = append([]string{c.Path}, argv[1:]...)
+	} else if !strings.Contains(argv[0], "/") {
 		path, err := exec.LookPath(argv[0])
 		if err != nil {
 			return nil, fmt.Errorf("command %q not found in PATH: %w", argv[0], err)

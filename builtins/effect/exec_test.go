@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,5 +148,19 @@ func TestBwrapPrefix(t *testing.T) {
 	}
 	if net := BwrapPrefix("bwrap", BwrapSpec{ShareNet: true}); slices.Contains(net, "--unshare-net") {
 		t.Error("network unshared although a host is allowed")
+	}
+}
+
+func TestExecPathKeepsArgv0(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Exec(context.Background(), Command{Path: sh, Argv: []string{"not-a-real-name", "-c", `echo "$0"`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(string(res.Stdout)) != "not-a-real-name" {
+		t.Fatalf("argv[0] seen as %q", res.Stdout)
 	}
 }
