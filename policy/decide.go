@@ -1,0 +1,190 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Decision is the answer of the gate for one call: allowed or not, the rule
+// that decided, and why in words an operator can act on.
+type Decision struct {
+	Allowed    bool       `json:"allowed"`
+	Capability Capability `json:"capability"`
+	Target     string     `json:"target"`
+
+	// Rule is the entry that decided, as written ("**/.env"); Section is its
+	// list ("[filesystem].deny"); Source where it came from
+	// ("preset secure-defaults", "aegis.toml:12"). All three are empty when
+	// the call was denied because nothing allowed it.
+	Rule    string `json:"rule,omitempty"`
+	Section string `json:"section,omitempty"`
+	Source  string `json:"source,omitempty"`
+
+	// Reason is one sentence naming the target and the rule. Hint, for a
+	// denial, says how to allow the call.
+	Reason string `json:"reason"`
+	Hint   string `json:"hint,omitempty"`
+
+	// LocalOnly is set when the result carries local-only data; Principals
+	// are the labels (labels.File("secrets/**"), labels.Cmd("pass"), ...)
+	// the interpreter must attach to it. Principal is the first of them.
+	LocalOnly  bool     `json:"local_only,omitempty"`
+	Principal  string   `json:"principal,omitempty"`
+	Principals []string `json:"principals,omitempty"`
+
+	// Addr is the vetted address of a network decision: the HTTP layer must
+	// dial exactly it, so DNS cannot change between check and connect.
+	Addr netip.AddrPort `json:"addr,omitzero"`
+
+	// ResolvedPath is the real path of a filesystem target, or the real
+	// path of the program for subprocess.exec. The builtin must act on it,
+	// not on the spelling the script gave.
+	ResolvedPath string `json:"resolved_path,omitempty"`
+
+	// RequiresApproval is set on an allowed decision whose capability is in
+	// requires_approval.
+	RequiresApproval bool `json:"requires_approval,omitempty"`
+}
+
+// Err returns nil for an allowed decision and a *DeniedError otherwise.
+func (d Decision) Err() error {
+	if d.Allowed {
+		return nil
+	}
+	return &DeniedError{Decision: d}
+}
+
+func (d Decision) String() string {
+	verdict := "denied"
+	if d.Allowed {
+		verdict = "allowed"
+	}
+	s := verdict + ": " + d.Reason
+	if d.Hint != "" {
+		s += "\nhint: " + d.Hint
+	}
+	return s
+}
+
+// addPrincipal records a label on the decision, once.
+func (d *Decision) addPrincipal(name string) {
+	for _, n := range d.Principals {
+		if n == name {
+			return
+		}
+	}
+	d.LocalOnly = true
+	d.Principals = append(d.Principals, name)
+	if d.Principal == "" {
+		d.Principal = name
+	}
+}
+
+// by records the rule that decided.
+func (d *Decision) by(e Entry, section string) {
+	d.Rule, d.Section, d.Source = e.Value, section, e.From.String()
+}
+
+// Decide is the gate: may a script use capability c on target? The target
+// is a path for fs.*, a URL for net.*, a variable name for env.read and the
+// whole argv for subprocess.exec. Decide never panics; a malformed target is
+// a denial that says what is malformed.
+//
+// Network decisions resolve the host with the policy's Resolver, bounded by
+// [network].timeout_seconds; use DecideContext to pass a context.
+func (p *Policy) Decide(c Capability, target ...string) Decision {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(p.netTimeoutSeconds)*time.Second)
+	defer cancel()
+	return p.DecideContext(ctx, c, target...)
+}
+
+// DecideContext is Decide with a context bounding DNS resolution.
+func (p *Policy) DecideContext(ctx context.Context, c Capability, target ...string) (d Decision) {
+	defer func() {
+		// Fail closed: a bug in a matcher must deny, never allow. The fuzz
+		// targets treat this reason as a failure.
+		if r := recover(); r != nil {
+			d = Decision{Capability: c, Target: strings.Join(target, " "),
+				Reason: fmt.Sprintf("%s denied: %s: %v", c, internalErrorReason, r)}
+		}
+	}()
+	d = p.decide(ctx, c, target)
+	if d.Allowed && p.approval[c] {
+		d.RequiresApproval = true
+	}
+	return d
+}
+
+// internalErrorReason marks a decision that hit a bug; it is always a denial.
+const internalErrorReason = "internal error in the policy engine"
+
+func (p *Policy) decide(ctx context.Context, c Capability, target []string) Decision {
+	if !c.Known() {
+		return Decision{Capability: c, Target: strings.Join(target, " "),
+			Reason: fmt.Sprintf("unknown capability %q", c), Hint: capabilityHint(string(c))}
+	}
+	if len(target) == 0 {
+		return Decision{Capability: c, Reason: fmt.Sprintf("%s denied: no target given", c),
+			Hint: targetHint(c)}
+	}
+	if c != SubprocessExec && len(target) > 1 {
+		return Decision{Capability: c, Target: strings.Join(target, " "),
+			Reason: fmt.Sprintf("%s denied: it takes one target, got %d", c, len(target)), Hint: targetHint(c)}
+	}
+	switch {
+	case c.IsFS():
+		return p.decideFS(c, target[0])
+	case c.IsNet():
+		return p.decideNet(ctx, c, target[0])
+	case c == EnvRead:
+		return p.decideEnv(target[0])
+	default:
+		return p.decideExec(target)
+	}
+}
+
+func targetHint(c Capability) string {
+	switch {
+	case c.IsFS():
+		return "give one path, e.g. src/main.go"
+	case c.IsNet():
+		return "give one URL, e.g. https://api.github.com/"
+	case c == EnvRead:
+		return "give one variable name, e.g. HOME"
+	}
+	return "give the command and its arguments, e.g. git status"
+}
+
+// quoteArgv renders an argv for messages, quoting what needs it.
+func quoteArgv(argv []string) string {
+	parts := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\") || !isPrintable(a) {
+			parts[i] = strconv.Quote(a)
+		} else {
+			parts[i] = a
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return false
+		}
+	}
+	return true
+}
+
+// shown renders a target for a message: quoted, and cut if huge.
+func shown(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,126 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aegisdev/aegis/labels"
+)
+
+// Filesystem decisions. Order: [filesystem].deny (on the real path and on
+// the path as spelled), then local_only_read (which wins over read_allow and
+// labels the result), then the capability's allow list, then default deny.
+//
+//	fs.read, fs.list   read_allow or local_only_read
+//	fs.exists          any of the four allow lists
+//	fs.write           write_allow
+//	fs.delete          delete_allow (one path: a builtin that removes a tree
+//	                   must decide on every entry)
+
+func (p *Policy) decideFS(c Capability, target string) Decision {
+	d := Decision{Capability: c, Target: target}
+	spelled, real, err := p.resolveTarget(target)
+	if err != nil {
+		d.Reason = fmt.Sprintf("%s of %s denied: %v", c, shown(target), err)
+		d.Hint = "give a valid path"
+		return d
+	}
+	d.ResolvedPath = real
+	return p.judgePath(d, c, spelled, real)
+}
+
+// denyMatch returns the deny rule covering the real path or the spelled one.
+func (p *Policy) denyMatch(spelled, real string) *pathRule {
+	if r := firstPathMatch(p.fsDeny, real); r != nil {
+		return r
+	}
+	if spelled != real {
+		return firstPathMatch(p.fsDeny, spelled)
+	}
+	return nil
+}
+
+func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decision {
+	what := fmt.Sprintf("%s of %s", c, real)
+	if real != spelled || d.Target != real {
+		what = fmt.Sprintf("%s of %s (%s)", c, shown(d.Target), real)
+	}
+	if r := p.denyMatch(spelled, real); r != nil {
+		d.by(r.entry, r.key)
+		d.Reason = fmt.Sprintf("%s denied by %s %q (%s)", what, r.key, r.entry.Value, d.Source)
+		d.Hint = denyHint(r.entry, r.key)
+		return d
+	}
+	for _, l := range p.allowLists(c) {
+		if r := firstPathMatch(*l, real); r != nil {
+			d.Allowed = true
+			d.by(r.entry, r.key)
+			d.Reason = fmt.Sprintf("%s allowed by %s %q (%s)", what, r.key, r.entry.Value, d.Source)
+			if l == &p.fsLocal {
+				d.addPrincipal(labels.File(r.entry.Value))
+				d.Reason += "; the result is local-only"
+			}
+			return d
+		}
+	}
+	key := "read_allow"
+	switch c {
+	case FSWrite:
+		key = "write_allow"
+	case FSDelete:
+		key = "delete_allow"
+	}
+	d.Reason = fmt.Sprintf("%s denied: no [filesystem].%s pattern matches it", what, key)
+	if c == FSRead || c == FSList {
+		d.Reason = fmt.Sprintf("%s denied: no [filesystem].read_allow or local_only_read pattern matches it", what)
+	}
+	d.Hint = fmt.Sprintf("to allow it, add %q (or a glob covering it) to [filesystem].%s", p.suggestPattern(real), key)
+	if contains(p.protected, real) {
+		d.Hint = "this is the policy file or the audit log; Aegis refuses a policy that lets scripts change them"
+	}
+	return d
+}
+
+// allowLists returns the lists that may allow c, local-only first.
+func (p *Policy) allowLists(c Capability) []*[]pathRule {
+	switch c {
+	case FSRead, FSList:
+		return []*[]pathRule{&p.fsLocal, &p.fsRead}
+	case FSExists:
+		return []*[]pathRule{&p.fsLocal, &p.fsRead, &p.fsWrite, &p.fsDelete}
+	case FSWrite:
+		return []*[]pathRule{&p.fsWrite}
+	case FSDelete:
+		return []*[]pathRule{&p.fsDelete}
+	}
+	return nil
+}
+
+// suggestPattern spells a real path the way an operator would write it in
+// the policy: relative to the root when under it, with ~ under home.
+func (p *Policy) suggestPattern(real string) string {
+	if real == p.root {
+		return "."
+	}
+	if strings.HasPrefix(real, p.root+"/") {
+		rel := real[len(p.root)+1:]
+		if !strings.Contains(rel, "/") {
+			// A bare name would match at any depth; anchor it.
+			return "./" + rel
+		}
+		return rel
+	}
+	if p.home != "" && strings.HasPrefix(real, p.home+"/") {
+		return "~" + real[len(p.home):]
+	}
+	return real
+}
+
+// denyHint tells the operator how to lift a deny entry: negate a preset
+// entry, or edit the line of their own file.
+func denyHint(e Entry, key string) string {
+	if e.From.Preset != "" {
+		return fmt.Sprintf("deny wins over every allow list; to lift this preset entry, add \"!%s\" to %s in your policy file", e.Value, key)
+	}
+	return fmt.Sprintf("deny wins over every allow list; remove %q from %s (%s) to lift it", e.Value, key, e.From)
+}

@@ -1,0 +1,86 @@
+package policy
+
+import (
+	"fmt"
+	"path/filepath"
+)
+
+// Load-time guards: a policy that would let a script rewrite the policy
+// itself, or read, rewrite or erase the audit log, is refused. The check
+// uses the same rules as Decide, on the real paths, so a symlink or a
+// broad glob cannot sneak past it.
+
+func (p *Policy) guard(file string, probs *problems) {
+	if p.path != "" {
+		for _, c := range []Capability{FSWrite, FSDelete} {
+			if r := p.allowRule(c, p.path, p.path); r != nil {
+				probs.add(Problem{File: file, Line: r.entry.From.Line, Key: r.key,
+					Msg:  fmt.Sprintf("the policy lets scripts %s the policy file itself (%s %q allows %s)", verb(c), r.key, r.entry.Value, p.path),
+					Hint: fmt.Sprintf("narrow the pattern, or add %q to [filesystem].deny", p.suggestPattern(p.path))})
+			}
+		}
+	}
+	if err := p.auditProblem(file, p.auditLog, probs); err != nil {
+		probs.add(Problem{File: file, Msg: err.Error()})
+	}
+}
+
+// GuardAuditLog refuses (with a *LoadError) when the policy lets scripts
+// read, write or delete the audit log at path (relative to the root). The
+// runner calls it when it writes the log somewhere other than AuditLog().
+func (p *Policy) GuardAuditLog(path string) error {
+	var probs problems
+	file := p.path
+	if file == "" {
+		file = "policy " + p.name
+	}
+	if err := p.auditProblem(file, path, &probs); err != nil {
+		return err
+	}
+	return probs.err()
+}
+
+func (p *Policy) auditProblem(file, path string, probs *problems) error {
+	if path == "" {
+		return nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(p.root, path)
+	}
+	real, err := realPath(filepath.Clean(path), "")
+	if err != nil {
+		return fmt.Errorf("resolve audit log %s: %w", path, err)
+	}
+	for _, c := range []Capability{FSRead, FSWrite, FSDelete} {
+		if r := p.allowRule(c, filepath.Clean(path), real); r != nil {
+			probs.add(Problem{File: file, Line: r.entry.From.Line, Key: r.key,
+				Msg:  fmt.Sprintf("the policy lets scripts %s the audit log (%s %q allows %s)", verb(c), r.key, r.entry.Value, real),
+				Hint: fmt.Sprintf("narrow the pattern, or add %q to [filesystem].deny", p.suggestPattern(filepath.Dir(real))+"/**")})
+		}
+	}
+	return nil
+}
+
+func verb(c Capability) string {
+	switch c {
+	case FSRead:
+		return "read"
+	case FSWrite:
+		return "write"
+	}
+	return "delete"
+}
+
+// allowRule returns the rule that would allow c on the path, or nil when
+// the path is denied or nothing allows it.
+func (p *Policy) allowRule(c Capability, spelled, real string) *pathRule {
+	if p.denyMatch(spelled, real) != nil {
+		return nil
+	}
+	for _, l := range p.allowLists(c) {
+		if r := firstPathMatch(*l, real); r != nil {
+			return r
+		}
+	}
+	return nil
+}

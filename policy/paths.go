@@ -1,0 +1,316 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Path patterns and path resolution.
+//
+// A pattern is translated once, at load, into an absolute glob:
+//
+//	~ or ~/x         the home directory, or x under it
+//	/abs/...         as written
+//	./x              x under the policy root (explicitly anchored)
+//	name (no "/")    under the root at any depth: <root>/**/name
+//	a/b, **/x        under the root: <root>/a/b, <root>/**/x
+//	dir/             the directory and everything in it: dir/**
+//
+// In [filesystem].deny only, a bare name or a pattern starting with "**/"
+// matches at any depth anywhere on the filesystem (/**/name), and every deny
+// pattern also covers everything below what it matches: a secret does not
+// stop being one because it sits outside the project or inside a denied
+// directory.
+//
+// The literal directory part of a pattern has its symlinks resolved, so a
+// pattern and a target are compared in the same, real, spelling.
+//
+// Glob syntax is doublestar's: '*' matches any run of characters within one
+// path segment (never '/'; it does match a leading '.'), '?' one character,
+// '**' as a whole segment any number of segments (zero included), [abc] and
+// [!abc] classes, {a,b} alternatives, and '\' escapes. Matching is
+// case-sensitive.
+
+// maxPathLen bounds a target before any work is done on it.
+const maxPathLen = 4096
+
+// maxLinks bounds symlink expansion, as the kernel does (ELOOP).
+const maxLinks = 40
+
+// pathRule is one compiled path pattern.
+type pathRule struct {
+	entry   Entry
+	key     string   // "[filesystem].deny"
+	glob    string   // absolute doublestar pattern
+	literal bool     // glob has no metacharacter: compare strings
+	tree    bool     // also match everything below (deny)
+	prefix  string   // every match starts with this
+	needles []string // every match contains these
+}
+
+// compilePathRule translates e for list key. anywhere selects the deny-list
+// reading of bare and "**/" patterns.
+func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, error) {
+	v := e.Value
+	if v == "~" || strings.HasPrefix(v, "~/") {
+		if home == "" {
+			return pathRule{}, errors.New("\"~\" cannot be expanded: there is no home directory (set $HOME)")
+		}
+		v = home + v[1:]
+	}
+	dirOnly := len(v) > 1 && strings.HasSuffix(v, "/")
+	if !path.IsAbs(v) {
+		explicit := strings.HasPrefix(v, "./") || v == "."
+		for strings.HasPrefix(v, "./") {
+			v = v[2:]
+		}
+		trimmed := strings.TrimSuffix(v, "/")
+		bare := !strings.Contains(trimmed, "/")
+		switch {
+		case v == "." || v == "":
+			v = root
+		case deny && !explicit && (bare || strings.HasPrefix(v, "**/")):
+			v = "/**/" + strings.TrimPrefix(v, "**/")
+		case bare && !explicit:
+			v = root + "/**/" + v
+		default:
+			v = root + "/" + v
+		}
+	}
+	v = path.Clean(v)
+	if dirOnly && !strings.HasSuffix(v, "/**") {
+		v += "/**"
+	}
+	v = canonicalPrefix(v)
+	r := pathRule{entry: e, key: key, tree: deny}
+	if deny && strings.HasSuffix(v, "/**") {
+		// Already a tree; the extra suffix would change nothing.
+		r.tree = false
+	}
+	if i := strings.IndexAny(v, "*?[{\\"); i < 0 {
+		r.literal = true
+		r.glob = v
+		r.prefix = v
+		return r, nil
+	}
+	if r.tree {
+		v += "/**"
+		r.tree = false
+	}
+	if !doublestar.ValidatePattern(v) {
+		return pathRule{}, fmt.Errorf("%q is not a valid glob once anchored (%s)", e.Value, v)
+	}
+	r.glob = v
+	lit := v[:strings.IndexAny(v, "*?[{\\")]
+	r.prefix = lit[:strings.LastIndexByte(lit, '/')+1]
+	if r.prefix != "/" {
+		// "dir/**" also matches "dir" itself, which lacks the final '/'.
+		r.prefix = strings.TrimSuffix(r.prefix, "/")
+	} else {
+		r.prefix = ""
+	}
+	r.needles = needlesOf(v[len(lit):])
+	return r, nil
+}
+
+// needlesOf returns literal runs that every path matching the glob tail
+// must contain: each literal run of a segment matches itself exactly. They
+// let most rules reject a path with a substring search instead of a glob
+// match.
+func needlesOf(tail string) []string {
+	var out []string
+	segs := strings.Split(tail, "/")
+	for i := len(segs) - 1; i >= 0 && len(out) < 2; i-- {
+		seg := segs[i]
+		if strings.ContainsAny(seg, "[{\\") {
+			continue
+		}
+		best := ""
+		for _, run := range strings.FieldsFunc(seg, func(r rune) bool { return r == '*' || r == '?' }) {
+			if len(run) > len(best) {
+				best = run
+			}
+		}
+		if len(best) >= 2 {
+			out = append(out, best)
+		}
+	}
+	return out
+}
+
+// canonicalPrefix resolves the symlinks of the literal directory part of an
+// absolute glob and re-escapes it.
+func canonicalPrefix(glob string) string {
+	i := strings.IndexAny(glob, "*?[{\\")
+	if i < 0 {
+		real, err := realPath(glob, "")
+		if err != nil {
+			return glob
+		}
+		return escapeGlob(real)
+	}
+	dir := glob[:strings.LastIndexByte(glob[:i], '/')]
+	if dir == "" {
+		return glob
+	}
+	real, err := realPath(dir, "")
+	if err != nil || real == dir {
+		return glob
+	}
+	if real == "/" {
+		real = ""
+	}
+	return escapeGlob(real) + glob[len(dir):]
+}
+
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, "*?[{\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte("*?[{\\", s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// match reports whether the absolute, clean path p matches the rule.
+func (r *pathRule) match(p string) bool {
+	if !strings.HasPrefix(p, r.prefix) {
+		return false
+	}
+	if r.literal {
+		if p == r.glob {
+			return true
+		}
+		if !r.tree {
+			return false
+		}
+		if r.glob == "/" {
+			return true
+		}
+		return len(p) > len(r.glob) && p[len(r.glob)] == '/'
+	}
+	for _, n := range r.needles {
+		if !strings.Contains(p, n) {
+			return false
+		}
+	}
+	return doublestar.MatchUnvalidated(r.glob, p)
+}
+
+// firstPathMatch returns the first rule in rules matching p.
+func firstPathMatch(rules []pathRule, p string) *pathRule {
+	for i := range rules {
+		if rules[i].match(p) {
+			return &rules[i]
+		}
+	}
+	return nil
+}
+
+// realPath returns the absolute path the kernel would reach for the
+// absolute path p: components are walked in order, each symlink is replaced
+// by its target, and ".." is applied after the symlinks before it are
+// followed (so "link/.." is the parent of the link's target, as open(2)
+// sees it). A component that does not exist (or cannot be examined) is
+// taken literally, so a path to a file about to be created resolves through
+// its deepest existing ancestor, and a dangling symlink resolves to where a
+// write through it would land.
+//
+// trusted, if non-empty, is a canonical directory whose own components are
+// not re-examined when p lies under it: the policy root, canonicalised at
+// load. Its ancestors belong to the operator, not to the agent.
+func realPath(p, trusted string) (string, error) {
+	resolved, rest := "/", p
+	if trusted != "" && trusted != "/" {
+		if p == trusted {
+			return p, nil
+		}
+		if strings.HasPrefix(p, trusted) && p[len(trusted)] == '/' {
+			resolved, rest = trusted, p[len(trusted)+1:]
+		}
+	}
+	links := 0
+	for rest != "" {
+		var c string
+		c, rest, _ = strings.Cut(rest, "/")
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = path.Dir(resolved)
+			continue
+		}
+		next := resolved + "/" + c
+		if resolved == "/" {
+			next = "/" + c
+		}
+		fi, err := os.Lstat(next)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		links++
+		if links > maxLinks {
+			return "", fmt.Errorf("too many levels of symbolic links at %s", next)
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			resolved = next
+			continue
+		}
+		if path.IsAbs(target) {
+			resolved = "/"
+		}
+		if rest == "" {
+			rest = target
+		} else {
+			rest = target + "/" + rest
+		}
+	}
+	return resolved, nil
+}
+
+// resolveTarget turns a script's path argument into the clean absolute path
+// as spelled and the real path the kernel would reach.
+func (p *Policy) resolveTarget(t string) (spelled, real string, err error) {
+	if err := checkTargetString(t); err != nil {
+		return "", "", err
+	}
+	abs := t
+	if t == "~" || strings.HasPrefix(t, "~/") {
+		if p.home == "" {
+			return "", "", errors.New("\"~\" cannot be expanded: there is no home directory")
+		}
+		abs = p.home + t[1:]
+	} else if !path.IsAbs(t) {
+		abs = p.root + "/" + t
+	}
+	spelled = path.Clean(abs)
+	real, err = realPath(abs, p.root)
+	if err != nil {
+		return "", "", err
+	}
+	return spelled, real, nil
+}
+
+func checkTargetString(t string) error {
+	switch {
+	case t == "":
+		return errors.New("empty path")
+	case len(t) > maxPathLen:
+		return fmt.Errorf("path is %d bytes long, over the %d-byte limit", len(t), maxPathLen)
+	case strings.IndexByte(t, 0) >= 0:
+		return errors.New("path contains a NUL byte")
+	}
+	return nil
+}

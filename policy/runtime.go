@@ -1,0 +1,50 @@
+package policy
+
+// RuntimeLimits are the [runtime] budgets of one run. Every field is
+// positive; unset keys take the defaults below. The runner enforces them;
+// the policy only carries them.
+type RuntimeLimits struct {
+	MaxSeconds       int64 `json:"max_seconds"`        // wall clock for the whole run
+	MaxSteps         int64 `json:"max_steps"`          // interpreter steps
+	MaxCallstackSize int64 `json:"max_callstack_size"` // Starlark call depth
+	MaxMemoryMB      int64 `json:"max_memory_mb"`      // heap budget
+	MaxOutputBytes   int64 `json:"max_output_bytes"`   // printed output
+	MaxTotalCalls    int64 `json:"max_total_calls"`    // effecting builtin calls, all capabilities
+
+	// MaxCallsPerCapability caps calls per capability; a capability absent
+	// from the map is bounded only by MaxTotalCalls.
+	MaxCallsPerCapability map[Capability]int64 `json:"max_calls_per_capability"`
+}
+
+// DefaultRuntime is what an empty [runtime] section means.
+func DefaultRuntime() RuntimeLimits {
+	return RuntimeLimits{
+		MaxSeconds:            60,
+		MaxSteps:              100_000_000,
+		MaxCallstackSize:      1000,
+		MaxMemoryMB:           512,
+		MaxOutputBytes:        1 << 20,
+		MaxTotalCalls:         10_000,
+		MaxCallsPerCapability: map[Capability]int64{},
+	}
+}
+
+// DefaultNetTimeoutSeconds is what an unset [network].timeout_seconds means.
+const DefaultNetTimeoutSeconds = 30
+
+func (r *RuntimeLimits) setLimit(i int, v int64) {
+	switch i {
+	case limitMaxSeconds:
+		r.MaxSeconds = v
+	case limitMaxSteps:
+		r.MaxSteps = v
+	case limitMaxCallstackSize:
+		r.MaxCallstackSize = v
+	case limitMaxMemoryMB:
+		r.MaxMemoryMB = v
+	case limitMaxOutputBytes:
+		r.MaxOutputBytes = v
+	case limitMaxTotalCalls:
+		r.MaxTotalCalls = v
+	}
+}
