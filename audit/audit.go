@@ -57,8 +57,9 @@ const (
 
 // Kinds of event.
 const (
-	KindCall = "call" // a capability call
-	KindFlow = "flow" // labelled data stopped at a sink
+	KindCall     = "call"     // a capability call
+	KindFlow     = "flow"     // labelled data stopped at a sink
+	KindVerifier = "verifier" // the pre-execution verifier rejected a capability
 )
 
 // Redacted stands in for a target that depends on labelled data.
