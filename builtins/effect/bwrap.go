@@ -2,6 +2,7 @@ package effect
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,9 @@ type BwrapSpec struct {
 	ReadWrite []string // absolute paths bound read-write
 	ShareNet  bool     // keep the host network namespace (a host is allowed)
 	Dir       string   // working directory inside the jail (bound read-only if not already bound)
+	// Hide lists paths made invisible after the binds: an empty tmpfs over a
+	// directory, /dev/null over a file.
+	Hide []string
 }
 
 // systemPaths are bound read-only so that ordinary binaries and their
@@ -49,10 +53,22 @@ func BwrapPrefix(bwrap string, spec BwrapSpec) []string {
 	for _, p := range rw {
 		argv = append(argv, "--bind-try", p, p)
 	}
-	if spec.Dir != "" {
-		if !covered(spec.Dir, ro) && !covered(spec.Dir, rw) {
-			argv = append(argv, "--ro-bind-try", spec.Dir, spec.Dir)
+	if spec.Dir != "" && !covered(spec.Dir, ro) && !covered(spec.Dir, rw) {
+		argv = append(argv, "--ro-bind-try", spec.Dir, spec.Dir)
+	}
+	for _, p := range prune(spec.Hide) {
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			// Nothing to hide yet; a file created later inside a hidden
+			// tree is under its tmpfs.
+		case fi.IsDir():
+			argv = append(argv, "--tmpfs", p)
+		default:
+			argv = append(argv, "--ro-bind", "/dev/null", p)
 		}
+	}
+	if spec.Dir != "" {
 		argv = append(argv, "--chdir", spec.Dir)
 	}
 	return append(argv, "--")

@@ -164,3 +164,23 @@ func TestExecPathKeepsArgv0(t *testing.T) {
 		t.Fatalf("argv[0] seen as %q", res.Stdout)
 	}
 }
+
+func TestBwrapPrefixHides(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	argv := strings.Join(BwrapPrefix("bwrap", BwrapSpec{ReadOnly: []string{dir}, Hide: []string{dir, file, filepath.Join(dir, "missing")}}), " ")
+	// The directory covers the file: one tmpfs hides both.
+	if !strings.Contains(argv, "--tmpfs "+dir) || strings.Contains(argv, "/dev/null "+file) || strings.Contains(argv, "missing") {
+		t.Fatalf("hide: %s", argv)
+	}
+	argv = strings.Join(BwrapPrefix("bwrap", BwrapSpec{ReadOnly: []string{dir}, Hide: []string{file}}), " ")
+	if !strings.Contains(argv, "--ro-bind /dev/null "+file) {
+		t.Fatalf("hide a file: %s", argv)
+	}
+	if strings.Index(argv, "--ro-bind /dev/null") < strings.Index(argv, "--ro-bind-try "+dir) {
+		t.Fatal("hiding must come after the binds it overrides")
+	}
+}
