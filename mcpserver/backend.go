@@ -68,7 +68,7 @@ type PolicySummary struct {
 	Description      string   `json:"description"`       // the policy's description key, may be empty
 	Capabilities     []string `json:"capabilities"`      // enabled capabilities, sorted
 	RequiresApproval []string `json:"requires_approval"` // capabilities that need a human yes
-	Effective        string   `json:"effective"`         // the effective policy as `aegis policy show` prints it
+	Effective        any      `json:"effective"`         // the effective policy with provenance (`aegis policy show --json`)
 }
 
 // ExplainResult is one policy decision with its reason.

@@ -9,6 +9,7 @@ import (
 	"log"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -521,7 +522,11 @@ func nearest(name string, candidates []string) string {
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
 	for _, c := range sorted {
-		if d := editDistance(name, c); d < bestD {
+		d := editDistance(name, c)
+		if len(name) >= 3 && strings.HasPrefix(c, name) {
+			d = 1 // a truncated name ("claude" for "claude-code") is a typo too
+		}
+		if d < bestD {
 			best, bestD = c, d
 		}
 	}

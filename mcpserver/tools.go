@@ -226,7 +226,8 @@ func policyOutputSchema() map[string]any {
 	return map[string]any{
 		"type": "object",
 		"properties": map[string]any{
-			"source": str, "name": str, "description": str, "effective": str,
+			"source": str, "name": str, "description": str,
+			"effective":         map[string]any{"description": "the effective policy after inheritance, each entry with its origin"},
 			"capabilities":      stringListSchema(),
 			"requires_approval": stringListSchema(),
 		},

@@ -63,7 +63,7 @@ func New() *Backend {
 			Description:      "scripted test policy",
 			Capabilities:     []string{"fs.read", "fs.write", "net.http_get", "subprocess.exec"},
 			RequiresApproval: []string{"fs.delete"},
-			Effective:        "[filesystem]\nread_allow = [\"**\"]\n",
+			Effective:        map[string]any{"lists": []any{map[string]any{"key": "[filesystem].read_allow", "entries": []any{"**"}}}},
 		},
 		Routing: []mcpserver.ToolRecord{
 			{Name: "Read", Capabilities: []string{"fs.read"}, BackendMethod: "GET", Allowed: true},
