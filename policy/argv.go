@@ -152,7 +152,7 @@ func pathCandidates(arg string) []string {
 		if _, v, ok := strings.Cut(arg, "="); ok {
 			addValue(v)
 		}
-		if rest := arg[2:]; rest != "" && (strings.IndexByte(rest, '/') >= 0 || rest[0] == '~' || rest[0] == '.') {
+		if rest := arg[2:]; rest != "" && rest[0] != '=' && (strings.IndexByte(rest, '/') >= 0 || rest[0] == '~' || rest[0] == '.') {
 			addValue(rest)
 		}
 		if i := strings.IndexByte(arg, '/'); i > 1 {

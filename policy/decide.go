@@ -127,7 +127,7 @@ func (p *Policy) decide(ctx context.Context, c Capability, target []string) Deci
 		return Decision{Capability: c, Target: strings.Join(target, " "),
 			Reason: fmt.Sprintf("unknown capability %q", c), Hint: capabilityHint(string(c))}
 	}
-	if len(target) == 0 {
+	if len(target) == 0 && c != SubprocessExec {
 		return Decision{Capability: c, Reason: fmt.Sprintf("%s denied: no target given", c),
 			Hint: targetHint(c)}
 	}

@@ -26,13 +26,14 @@ import (
 //     full-path argv[0] naming a different file called git is denied. An
 //     entry with a '/' allows exactly that file.
 //  6. deny_args, keyed like deny_commands, matched as described in argv.go.
-//  7. Path arguments: every candidate (argv.go) that looks like a path
-//     (absolute, ~, ./ or ../, or its first component exists under the
-//     root) must be outside [filesystem].deny, must not be the policy file
-//     or the audit log, and must be in one of the four allow lists. A
-//     local_only_read argument labels the output; and since the program
-//     could copy it, no other argument may then be a writable path outside
-//     the local-only zone.
+//  7. Path arguments: every candidate (argv.go) must stay clear of
+//     [filesystem].deny and of the policy file and the audit log, whether
+//     or not it exists (the program may create it). A candidate that looks
+//     like a path (absolute, ~, ./ or ../, or its first component exists
+//     under the root) must also be in one of the four allow lists; other
+//     words ("origin/main") need not. A local_only_read argument labels
+//     the output; and since the program could copy it, no other argument
+//     may then be a writable path outside the local-only zone.
 //
 // The runner must start the child in the policy root (relative arguments
 // are judged there) and exec Decision.ResolvedPath, not argv[0].
@@ -113,6 +114,14 @@ func (p *Policy) decideExec(argv []string) Decision {
 	}
 	argv0 := argv[0]
 	base := path.Base(argv0)
+	// Deny by name first: a denied program is denied whether or not it is
+	// installed, and the message should say so.
+	for i := range p.cmdDeny {
+		if r := &p.cmdDeny[i]; r.name == base {
+			d.by(r.entry, r.key)
+			return deny(fmt.Sprintf("%s %q (%s) matches the program", r.key, r.entry.Value, d.Source), denyHint(r.entry, r.key))
+		}
+	}
 	var prog string
 	if strings.Contains(argv0, "/") {
 		spelled, real, err := p.resolveTarget(argv0)
@@ -181,9 +190,13 @@ func (p *Policy) decideExec(argv []string) Decision {
 	var filePrincipals, localArgs, writable []string
 	for i, a := range args {
 		for _, cand := range pathCandidates(a) {
-			for _, t := range p.argPathTargets(cand) {
+			targets, isPath := p.argPathTargets(cand)
+			for _, t := range targets {
 				spelled, real, err := p.resolveTarget(t)
 				if err != nil {
+					if !isPath {
+						continue
+					}
 					return deny(fmt.Sprintf("argument %d (%s): %v", i+1, shown(a), err), "give a valid path")
 				}
 				if contains(p.protected, real) {
@@ -194,6 +207,12 @@ func (p *Policy) decideExec(argv []string) Decision {
 					d.by(r.entry, r.key)
 					return deny(fmt.Sprintf("argument %d (%s) names %s, inside %s %q (%s)", i+1, shown(a), real, r.key, r.entry.Value, d.Source),
 						denyHint(r.entry, r.key))
+				}
+				if !isPath {
+					// Not a path today, so nothing to read; but the
+					// program might create it, so it must not name a
+					// denied or protected place.
+					continue
 				}
 				lr := firstPathMatch(p.fsLocal, real)
 				wr := firstPathMatch(p.fsWrite, real)
@@ -284,27 +303,29 @@ func (p *Policy) matchIn(rules []cmdRule, argv0, base, prog string, mismatch *st
 	return nil
 }
 
-// argPathTargets returns the readings of a candidate that name a path: as
-// given, and, for "~/x", also literally (the program gets no shell, so it
-// may open a directory called "~" under its working directory). nil when
-// the candidate does not look like a path.
-func (p *Policy) argPathTargets(c string) []string {
+// argPathTargets returns the readings of a candidate as a path: as given,
+// and, for "~/x", also literally (the program gets no shell, so it may open
+// a directory called "~" under its working directory). isPath says whether
+// the candidate looks like a path (absolute, ~, ./ or ../, or its first
+// component exists under the root) and must therefore be covered by an
+// allow list; every reading, path-looking or not, must stay clear of
+// [filesystem].deny and the protected files, since the program may create
+// what does not exist yet.
+func (p *Policy) argPathTargets(c string) (targets []string, isPath bool) {
 	if c == "" || len(c) > maxPathLen {
-		return nil
+		return nil, false
 	}
 	switch {
 	case c[0] == '/':
-		return []string{c}
+		return []string{c}, true
 	case c == "~" || strings.HasPrefix(c, "~/"):
-		return []string{c, "./" + c}
+		return []string{c, "./" + c}, true
 	case c == "." || c == ".." || strings.HasPrefix(c, "./") || strings.HasPrefix(c, "../"):
-		return []string{c}
+		return []string{c}, true
 	}
 	first, _, _ := strings.Cut(c, "/")
-	if _, err := os.Lstat(p.root + "/" + first); err == nil {
-		return []string{c}
-	}
-	return nil
+	_, err := os.Lstat(p.root + "/" + first)
+	return []string{c}, err == nil
 }
 
 // IsLocalOnlyCommand reports whether a subprocess.exec decision ran a
