@@ -1,0 +1,120 @@
+// Package aegisbackend connects the MCP server to the rest of Aegis: it
+// implements mcpserver.Backend with the policy engine (package policy) and
+// the run pipeline (package runner), so aegis-mcp runs a script exactly as
+// `aegis run` does. policy.go holds the read-only half (summary, routing,
+// explain), which `aegis host-config` also uses; runner.go the runs.
+package aegisbackend
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/policy"
+)
+
+// LoadPolicy loads the policy file, or with no path falls back to the
+// secure-defaults preset anchored at the working directory and says so on
+// stderr (every effect is then denied).
+func LoadPolicy(path, auditLog string, stderr io.Writer) (*policy.Policy, error) {
+	var opts []policy.Option
+	if auditLog != "" {
+		opts = append(opts, policy.WithAuditLog(auditLog))
+	}
+	if path != "" {
+		p, err := policy.Load(path, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("load policy %s: %w", path, err)
+		}
+		return p, nil
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("find the working directory for secure-defaults: %w", err)
+	}
+	fmt.Fprintln(stderr, "aegis: no --policy given: using the secure-defaults preset, which denies every effect. "+
+		"Run `aegis init --lang auto` to write a starter policy, then pass it with --policy.")
+	p, err := policy.Preset("secure-defaults", cwd, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load secure-defaults: %w", err)
+	}
+	return p, nil
+}
+
+// Summary describes the effective policy for aegis_policy and host-config.
+func Summary(p *policy.Policy) mcpserver.PolicySummary {
+	d := p.Describe()
+	s := mcpserver.PolicySummary{
+		Source:           p.Path(),
+		Name:             p.Name(),
+		Description:      d.Description,
+		Capabilities:     []string{},
+		RequiresApproval: []string{},
+		Effective:        d,
+	}
+	if s.Source == "" {
+		s.Source = "secure-defaults"
+	}
+	for _, c := range p.Capabilities() {
+		s.Capabilities = append(s.Capabilities, string(c))
+	}
+	for _, c := range policy.AllCapabilities() {
+		if p.RequiresApproval(c) {
+			s.RequiresApproval = append(s.RequiresApproval, string(c))
+		}
+	}
+	return s
+}
+
+// Routing lists the [tools.X] records by name, each with its decision.
+func Routing(p *policy.Policy) []mcpserver.ToolRecord {
+	recs := p.Tools()
+	names := make([]string, 0, len(recs))
+	for n := range recs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]mcpserver.ToolRecord, 0, len(names))
+	for _, n := range names {
+		r := recs[n]
+		d := p.DecideTool(n)
+		rec := mcpserver.ToolRecord{
+			Name: n, BackendURL: r.BackendURL, BackendMethod: r.BackendMethod,
+			Description: r.Description, Allowed: d.Allowed, Capabilities: []string{},
+		}
+		for _, c := range r.Capabilities {
+			rec.Capabilities = append(rec.Capabilities, string(c))
+		}
+		if !d.Allowed {
+			rec.Reason = strings.TrimSpace(d.Reason + " " + d.Hint)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// Explain asks the policy about one call. Network decisions resolve the
+// host, so they honour ctx.
+func Explain(ctx context.Context, p *policy.Policy, capability string, target []string) (mcpserver.ExplainResult, error) {
+	c := policy.Capability(capability)
+	if !c.Known() {
+		names := make([]string, 0, 12)
+		for _, k := range policy.AllCapabilities() {
+			names = append(names, string(k))
+		}
+		return mcpserver.ExplainResult{}, fmt.Errorf("unknown capability %q; known capabilities: %s", capability, strings.Join(names, ", "))
+	}
+	d := p.DecideContext(ctx, c, target...)
+	rule := d.Rule
+	if rule != "" && d.Section != "" {
+		rule = fmt.Sprintf("%s %q", d.Section, d.Rule)
+	}
+	return mcpserver.ExplainResult{
+		Capability: capability, Target: target, Allowed: d.Allowed,
+		Rule: rule, Section: d.Section, Reason: d.Reason, Hint: d.Hint,
+	}, nil
+}

@@ -1,0 +1,57 @@
+package aegisbackend
+
+import (
+	"context"
+	"time"
+
+	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/runner"
+)
+
+// explainTimeout bounds the DNS lookups of an aegis_explain about a URL.
+const explainTimeout = 10 * time.Second
+
+// Backend runs scripts with the runner under one loaded policy.
+type Backend struct {
+	policy   *policy.Policy
+	auditLog string
+	summary  mcpserver.PolicySummary
+}
+
+// New returns a Backend for a loaded policy. auditLog "" keeps the
+// runner's default (.aegis/audit.jsonl next to the policy).
+func New(p *policy.Policy, auditLog string) *Backend {
+	return &Backend{policy: p, auditLog: auditLog, summary: Summary(p)}
+}
+
+// Run implements mcpserver.Backend.
+func (b *Backend) Run(ctx context.Context, req mcpserver.RunRequest) mcpserver.RunResult {
+	res := runner.Run(ctx, runner.Options{
+		Policy:   b.policy,
+		AuditLog: b.auditLog,
+		Confirm:  req.Confirm,
+	}, runner.Request{
+		Script:   []byte(req.Script),
+		Filename: req.Filename,
+		TaskID:   req.TaskID,
+		Inputs:   req.Inputs,
+	})
+	return mcpserver.RunResult{
+		ExitKind: res.ExitKind, ExitCode: res.ExitCode,
+		Stdout: res.Stdout, Error: res.Error, Calls: res.Calls,
+	}
+}
+
+// PolicySummary implements mcpserver.Backend.
+func (b *Backend) PolicySummary() mcpserver.PolicySummary { return b.summary }
+
+// ToolRouting implements mcpserver.Backend.
+func (b *Backend) ToolRouting() []mcpserver.ToolRecord { return Routing(b.policy) }
+
+// Explain implements mcpserver.Backend.
+func (b *Backend) Explain(capability string, target []string) (mcpserver.ExplainResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), explainTimeout)
+	defer cancel()
+	return Explain(ctx, b.policy, capability, target)
+}
