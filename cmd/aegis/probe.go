@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	exfilprobes "github.com/aegisdev/aegis/exfil-probes"
+)
+
+// newProbeCmd is `aegis probe`: the exfiltration suite run against this very binary (and the
+// aegis-mcp next to it), so that anyone can check the claim with one command.
+func newProbeCmd() *cobra.Command {
+	var (
+		policyPath string
+		via        string
+		jsonOut    bool
+		runFilter  string
+		mcpPath    string
+		jobs       int
+		keep       bool
+		list       bool
+		timeout    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "Try to exfiltrate local-only secrets and report whether any attempt got through",
+		Long: `probe runs the exfiltration suite against this aegis binary ("aegis run") and against the
+aegis-mcp binary found next to it or on PATH (its aegis_run tool).
+
+Every attack script runs once per fixture secret (four of them: three of one length, one of
+another) in a fresh work tree, and once more with the first secret to prove the runs are
+deterministic. The harness compares what a user of the run can see: exit status, stdout,
+stderr, the MCP result, the files outside the local-only zone, and the requests a loopback
+HTTP server received. Verdicts:
+
+  BLOCKED  every secret gave identical observables
+  TERM     only the way the run terminated differs (the named one-bit-per-run channel)
+  LEAK     anything else differs, or a secret or a known transform of it was seen
+
+Utility scripts must succeed with their exact expected output and canaries must be caught,
+so the suite cannot pass by refusing everything. The command exits non-zero on any LEAK,
+failed control or script that could not be judged. The suite needs Linux loopback aliases
+(127.0.0.1 and 127.0.0.2) and the commands echo, cat, cp, sort, ls, grep, wc and printenv.`,
+		Example: `  # the whole suite through both paths
+  aegis probe
+
+  # only the CLI path, machine-readable
+  aegis probe --via cli --json > probe.json
+
+  # a few probes by name, keeping the work trees to inspect
+  aegis probe --run 'zone|subprocess' --keep`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			scripts, err := exfilprobes.Catalog()
+			if err != nil {
+				return fmt.Errorf("load the probe catalog: %w", err)
+			}
+			if runFilter != "" {
+				scripts, err = filterScripts(scripts, runFilter)
+				if err != nil {
+					return err
+				}
+			}
+			if list {
+				return listScripts(cmd, scripts)
+			}
+			template := exfilprobes.DefaultPolicy()
+			if policyPath != "" {
+				b, err := os.ReadFile(policyPath)
+				if err != nil {
+					return fmt.Errorf("read probe policy template: %w", err)
+				}
+				template = string(b)
+			}
+			executors, err := probeExecutors(via, mcpPath)
+			if err != nil {
+				return err
+			}
+			root, err := os.MkdirTemp("", "aegis-probe-")
+			if err != nil {
+				return fmt.Errorf("create the probe work directory: %w", err)
+			}
+			if keep {
+				fmt.Fprintf(cmd.ErrOrStderr(), "aegis probe: work trees kept in %s\n", root)
+			} else {
+				defer os.RemoveAll(root)
+			}
+			parent := cmd.Context()
+			if parent == nil {
+				parent = context.Background()
+			}
+			ctx, stop := signal.NotifyContext(parent, os.Interrupt)
+			defer stop()
+
+			var reports []*exfilprobes.Report
+			for _, ex := range executors {
+				rep, err := exfilprobes.Run(ctx, exfilprobes.Config{
+					Executor:       ex,
+					Scripts:        scripts,
+					PolicyTemplate: template,
+					Root:           root,
+					Jobs:           jobs,
+					RunTimeout:     timeout,
+				})
+				if err != nil {
+					return fmt.Errorf("probe via %s: %w", ex.Name(), err)
+				}
+				reports = append(reports, rep)
+				if !jsonOut {
+					if err := rep.WriteTable(cmd.OutOrStdout(), root); err != nil {
+						return err
+					}
+					fmt.Fprintln(cmd.OutOrStdout())
+				}
+			}
+			if jsonOut {
+				if err := exfilprobes.WriteJSON(cmd.OutOrStdout(), reports); err != nil {
+					return err
+				}
+			}
+			var failed []string
+			for _, r := range reports {
+				if r.Failed() {
+					s := r.Summary
+					failed = append(failed, fmt.Sprintf("via %s: %d leak, %d failed control(s), %d not judged", r.Via, s.Leak, s.ControlsFailed, s.Errors))
+				}
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("exfiltration probe suite failed: %v", failed)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&policyPath, "policy", "", "policy template to run the probes under instead of the built-in one (placeholders {{WORK}}, {{PUBLIC_HOST}}, {{ZONE_HOST}})")
+	f.StringVar(&via, "via", "both", "which path to probe: cli (aegis run), mcp (aegis-mcp's aegis_run) or both")
+	f.BoolVar(&jsonOut, "json", false, "print one JSON document with every verdict and every observation")
+	f.StringVar(&runFilter, "run", "", "only the attack probes whose name matches this regular expression (controls always run)")
+	f.StringVar(&mcpPath, "aegis-mcp", "", "path of the aegis-mcp binary (default: next to this aegis, else on PATH)")
+	f.IntVar(&jobs, "jobs", min(runtime.NumCPU(), 4), "probes run in parallel")
+	f.BoolVar(&keep, "keep", false, "keep the work trees (fixtures, policies, scripts) for inspection")
+	f.BoolVar(&list, "list", false, "list the probes and controls without running them")
+	f.DurationVar(&timeout, "timeout", 60*time.Second, "limit for one run of one script")
+	return cmd
+}
+
+func filterScripts(scripts []*exfilprobes.Script, expr string) ([]*exfilprobes.Script, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("--run %q: %w", expr, err)
+	}
+	var out []*exfilprobes.Script
+	for _, sc := range scripts {
+		attack := sc.Kind == exfilprobes.KindProbe || sc.Kind == exfilprobes.KindBudget
+		if !attack || re.MatchString(sc.Name) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+func listScripts(cmd *cobra.Command, scripts []*exfilprobes.Script) error {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tCATEGORY\tSINK\tTRIES")
+	for _, sc := range scripts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sc.Name, sc.Kind, sc.Category, sc.Sink, sc.Tries)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write probe list: %w", err)
+	}
+	return nil
+}
+
+// probeExecutors builds the executors --via asks for. The CLI path runs this very executable,
+// so the suite always tests the binary the user invoked.
+func probeExecutors(via, mcpPath string) ([]exfilprobes.Executor, error) {
+	var out []exfilprobes.Executor
+	wantCLI := via == "cli" || via == "both"
+	wantMCP := via == "mcp" || via == "both"
+	if !wantCLI && !wantMCP {
+		return nil, fmt.Errorf("--via %q: use cli, mcp or both", via)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the aegis executable: %w", err)
+	}
+	if wantCLI {
+		out = append(out, &exfilprobes.CLIExecutor{Aegis: self})
+	}
+	if wantMCP {
+		p, err := findMCP(self, mcpPath)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &exfilprobes.MCPExecutor{Binary: p})
+	}
+	return out, nil
+}
+
+func findMCP(self, explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	name := "aegis-mcp"
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	sibling := filepath.Join(filepath.Dir(self), name)
+	if st, err := os.Stat(sibling); err == nil && !st.IsDir() {
+		return sibling, nil
+	}
+	p, err := exec.LookPath("aegis-mcp")
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", fmt.Errorf("aegis-mcp not found next to %s nor on PATH: install it, pass --aegis-mcp PATH, or use --via cli", self)
+		}
+		return "", fmt.Errorf("look for aegis-mcp: %w", err)
+	}
+	return p, nil
+}
