@@ -216,6 +216,7 @@ func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 		} `json:"content"`
 		IsError           bool           `json:"isError"`
 		StructuredContent map[string]any `json:"structuredContent"`
+		Meta              map[string]any `json:"_meta"`
 	}
 	if err := json.Unmarshal(resp.Result, &res); err != nil {
 		return Outcome{}, fmt.Errorf("tools/call result is not a CallToolResult: %w", err)
@@ -246,6 +247,8 @@ func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 		fmt.Fprintf(&st, "%s=%s\n", k, v)
 	}
 	out.addPublic("mcp.structured", st.String())
+	meta, _ := json.Marshal(res.Meta) // maps marshal with sorted keys, so equal metas compare equal
+	out.addPublic("mcp.meta", string(meta))
 
 	code := -1
 	if f, ok := sc["exit_code"].(float64); ok {

@@ -401,3 +401,24 @@ func TestJSONReportIsStable(t *testing.T) {
 		t.Errorf("round trip: %+v", back.Passes[0].Summary)
 	}
 }
+
+func TestMarkdownTableHasOneColumnPerPath(t *testing.T) {
+	scripts := pick(t, "01-raw-print", "89-fail-under-branch", "c05-canary-exit")
+	a := runFake(t, &fakeExecutor{}, scripts)
+	b := runFake(t, &fakeExecutor{}, scripts)
+	b.Via = "other"
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, []*Report{a, b}, ""); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"| probe | category | sink | fake | other | what differed |", "| 01-raw-print | predecessor | print | BLOCKED | BLOCKED |", "| c05-canary-exit | canary |  | TERM | TERM |", "via other: 2 blocked, 0 term, 0 leak of 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	b.Results = b.Results[:1]
+	if err := WriteMarkdown(&buf, []*Report{a, b}, ""); err == nil {
+		t.Error("reports over different scripts must not be merged into one table")
+	}
+}

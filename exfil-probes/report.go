@@ -113,6 +113,56 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// WriteMarkdown prints the results as a Markdown table (for docs/exfil-probes.md), one row per
+// script with one verdict column per report; all reports must cover the same scripts.
+func WriteMarkdown(w io.Writer, reports []*Report, workRoot string) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("| probe | category | sink |")
+	for _, r := range reports {
+		fmt.Fprintf(&b, " %s |", r.Via)
+	}
+	b.WriteString(" what differed |\n|---|---|---|")
+	for range reports {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|\n")
+	for i, res := range reports[0].Results {
+		fmt.Fprintf(&b, "| %s | %s | %s |", res.Name, res.Category, res.Sink)
+		var details []string
+		for _, r := range reports {
+			if i >= len(r.Results) || r.Results[i].Name != res.Name {
+				return fmt.Errorf("write probe markdown: reports cover different scripts")
+			}
+			x := r.Results[i]
+			cell := string(x.Verdict)
+			if !x.ControlOK {
+				cell += " (control FAILED)"
+			}
+			fmt.Fprintf(&b, " %s |", cell)
+			d := x.Detail
+			if !x.ControlOK || x.Kind == KindBudget {
+				d = x.Control + "; " + d
+			}
+			d = clip(oneLine(shorten(d, workRoot)), 140)
+			if len(reports) > 1 {
+				d = r.Via + ": " + d
+			}
+			details = append(details, d)
+		}
+		fmt.Fprintf(&b, " %s |\n", strings.ReplaceAll(strings.Join(details, "<br>"), "|", "\\|"))
+	}
+	for _, r := range reports {
+		fmt.Fprintf(&b, "\nvia %s: %s\n", r.Via, r.SummaryLine())
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write probe markdown: %w", err)
+	}
+	return nil
+}
+
 // JSONReport is the stable machine form of one or more passes.
 type JSONReport struct {
 	Passes []*Report `json:"passes"`

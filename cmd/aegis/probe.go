@@ -25,6 +25,7 @@ func newProbeCmd() *cobra.Command {
 		policyPath string
 		via        string
 		jsonOut    bool
+		markdown   bool
 		runFilter  string
 		mcpPath    string
 		jobs       int
@@ -117,15 +118,20 @@ failed control or script that could not be judged. The suite needs Linux loopbac
 					return fmt.Errorf("probe via %s: %w", ex.Name(), err)
 				}
 				reports = append(reports, rep)
-				if !jsonOut {
+				if !jsonOut && !markdown {
 					if err := rep.WriteTable(cmd.OutOrStdout(), root); err != nil {
 						return err
 					}
 					fmt.Fprintln(cmd.OutOrStdout())
 				}
 			}
-			if jsonOut {
+			switch {
+			case jsonOut:
 				if err := exfilprobes.WriteJSON(cmd.OutOrStdout(), reports); err != nil {
+					return err
+				}
+			case markdown:
+				if err := exfilprobes.WriteMarkdown(cmd.OutOrStdout(), reports, root); err != nil {
 					return err
 				}
 			}
@@ -146,6 +152,7 @@ failed control or script that could not be judged. The suite needs Linux loopbac
 	f.StringVar(&policyPath, "policy", "", "policy template to run the probes under instead of the built-in one (placeholders {{WORK}}, {{PUBLIC_HOST}}, {{ZONE_HOST}})")
 	f.StringVar(&via, "via", "both", "which path to probe: cli (aegis run), mcp (aegis-mcp's aegis_run) or both")
 	f.BoolVar(&jsonOut, "json", false, "print one JSON document with every verdict and every observation")
+	f.BoolVar(&markdown, "markdown", false, "print the results as a Markdown table, one verdict column per path")
 	f.StringVar(&runFilter, "run", "", "only the attack probes whose name matches this regular expression (controls always run)")
 	f.StringVar(&mcpPath, "aegis-mcp", "", "path of the aegis-mcp binary (default: next to this aegis, else on PATH)")
 	f.IntVar(&jobs, "jobs", min(runtime.NumCPU(), 4), "probes run in parallel")
