@@ -89,6 +89,10 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	p.fsLocal = paths(s.FS.LocalOnlyRead, "[filesystem].local_only_read", false)
 	p.fsWrite = paths(s.FS.WriteAllow, "[filesystem].write_allow", false)
 	p.fsDelete = paths(s.FS.DeleteAllow, "[filesystem].delete_allow", false)
+	p.fsReadLists = [2]*[]pathRule{&p.fsLocal, &p.fsRead}
+	p.fsExistsLists = [4]*[]pathRule{&p.fsLocal, &p.fsRead, &p.fsWrite, &p.fsDelete}
+	p.fsWriteLists = [1]*[]pathRule{&p.fsWrite}
+	p.fsDeleteLists = [1]*[]pathRule{&p.fsDelete}
 
 	hosts := func(entries []Entry, key string) []hostRule {
 		out := make([]hostRule, 0, len(entries))

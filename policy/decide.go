@@ -97,6 +97,10 @@ func (d *Decision) by(e Entry, section string) {
 // Network decisions resolve the host with the policy's Resolver, bounded by
 // [network].timeout_seconds; use DecideContext to pass a context.
 func (p *Policy) Decide(c Capability, target ...string) Decision {
+	if !c.IsNet() {
+		// Only network decisions block; the others need no deadline.
+		return p.DecideContext(context.Background(), c, target...)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(p.netTimeoutSeconds)*time.Second)
 	defer cancel()
 	return p.DecideContext(ctx, c, target...)

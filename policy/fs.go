@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aegisdev/aegis/labels"
@@ -41,13 +42,15 @@ func (p *Policy) denyMatch(spelled, real string) *pathRule {
 }
 
 func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decision {
-	what := fmt.Sprintf("%s of %s", c, real)
+	// Reasons are built by concatenation: this is the hot path, and fmt
+	// would be most of its cost.
+	what := string(c) + " of " + real
 	if real != spelled || d.Target != real {
-		what = fmt.Sprintf("%s of %s (%s)", c, shown(d.Target), real)
+		what = string(c) + " of " + shown(d.Target) + " (" + real + ")"
 	}
 	if r := p.denyMatch(spelled, real); r != nil {
 		d.by(r.entry, r.key)
-		d.Reason = fmt.Sprintf("%s denied by %s %q (%s)", what, r.key, r.entry.Value, d.Source)
+		d.Reason = what + " denied by " + r.key + " " + strconv.Quote(r.entry.Value) + " (" + d.Source + ")"
 		d.Hint = denyHint(r.entry, r.key)
 		return d
 	}
@@ -55,7 +58,7 @@ func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decis
 		if r := firstPathMatch(*l, real); r != nil {
 			d.Allowed = true
 			d.by(r.entry, r.key)
-			d.Reason = fmt.Sprintf("%s allowed by %s %q (%s)", what, r.key, r.entry.Value, d.Source)
+			d.Reason = what + " allowed by " + r.key + " " + strconv.Quote(r.entry.Value) + " (" + d.Source + ")"
 			if l == &p.fsLocal {
 				d.addPrincipal(labels.File(r.entry.Value))
 				d.Reason += "; the result is local-only"
@@ -85,13 +88,13 @@ func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decis
 func (p *Policy) allowLists(c Capability) []*[]pathRule {
 	switch c {
 	case FSRead, FSList:
-		return []*[]pathRule{&p.fsLocal, &p.fsRead}
+		return p.fsReadLists[:]
 	case FSExists:
-		return []*[]pathRule{&p.fsLocal, &p.fsRead, &p.fsWrite, &p.fsDelete}
+		return p.fsExistsLists[:]
 	case FSWrite:
-		return []*[]pathRule{&p.fsWrite}
+		return p.fsWriteLists[:]
 	case FSDelete:
-		return []*[]pathRule{&p.fsDelete}
+		return p.fsDeleteLists[:]
 	}
 	return nil
 }

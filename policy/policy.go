@@ -25,6 +25,12 @@ type Policy struct {
 
 	fsDeny, fsRead, fsLocal, fsWrite, fsDelete []pathRule
 
+	// The allow lists per capability, local-only first (see allowLists).
+	fsReadLists   [2]*[]pathRule
+	fsExistsLists [4]*[]pathRule
+	fsWriteLists  [1]*[]pathRule
+	fsDeleteLists [1]*[]pathRule
+
 	netAllow                    map[Capability][]hostRule
 	netLocal, netDeny           []hostRule
 	denyIPs                     []ipRule

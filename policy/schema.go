@@ -1,6 +1,6 @@
 package policy
 
-import "fmt"
+import "strconv"
 
 // This file is the schema: the in-memory form of one policy layer (a preset
 // or an operator's file) and the tables that name every key. The loader, the
@@ -21,7 +21,7 @@ func (s Source) String() string {
 	case s.Preset != "":
 		return "preset " + s.Preset
 	case s.Line > 0:
-		return fmt.Sprintf("%s:%d", s.File, s.Line)
+		return s.File + ":" + strconv.Itoa(s.Line)
 	case s.File != "":
 		return s.File
 	}
