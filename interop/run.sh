@@ -5,9 +5,9 @@
 # plus negative controls: the same harnesses must FAIL against a server that prints one stray
 # line to stdout. The Go SDK client runs in process: (cd interop/gosdk && go test ./...).
 #
-# Usage: interop/run.sh              # against the scripted fake backend (the test binary of cmd/aegis-mcp)
-#        AEGIS_MCP_REAL_ARGS="--policy interop/testdata/aegis.toml" interop/run.sh
-#                                    # additionally against the real aegis-mcp binary
+# Usage: interop/run.sh          # against the scripted fake backend (the test binary of cmd/aegis-mcp)
+#        interop/run.sh --real   # also against the real aegis-mcp (policy engine + runner),
+#                                # under interop/testdata/aegis.toml
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -40,12 +40,11 @@ expect pass "raw-wire probe vs aegis-mcp (fake backend)" node rawprobe.mjs "${fa
 expect fail "negative control: TypeScript SDK client vs a server with one stray stdout line" node client.mjs "${stray[@]}"
 expect fail "negative control: raw-wire probe vs a server with one stray stdout line" node rawprobe.mjs "${stray[@]}"
 
-if [ -n "${AEGIS_MCP_REAL_ARGS:-}" ]; then
+if [ "${1:-}" = "--real" ]; then
 	unset AEGIS_MCP_TEST_FAKE_SERVER
 	(cd "$root" && go build -o "$work/aegis-mcp" ./cmd/aegis-mcp)
-	# shellcheck disable=SC2206 # word splitting of the argument list is intended
-	real=("$work/aegis-mcp" $AEGIS_MCP_REAL_ARGS)
-	cd "$root"
+	real=("$work/aegis-mcp" --policy "$here/testdata/aegis.toml" --audit-log "$work/audit.jsonl")
+	cd "$here/testdata"
 	expect pass "TypeScript SDK client vs aegis-mcp (real runner)" node "$here/node/client.mjs" --backend real "${real[@]}"
 	expect pass "raw-wire probe vs aegis-mcp (real runner)" node "$here/node/rawprobe.mjs" --backend real "${real[@]}"
 fi
