@@ -71,7 +71,9 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, lines: make(chan []byte, 64), exited: make(chan error, 1)}
 	p.cmd = exec.Command(name, args...)
-	p.cmd.Env = append(os.Environ(), fakeServerEnv+"=1")
+	// Hosts pass servers a minimal environment (the TypeScript SDK only
+	// HOME, LOGNAME, PATH, SHELL, TERM and USER); the server must need no more.
+	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), fakeServerEnv + "=1"}
 	p.cmd.Stderr = &lockedWriter{w: &p.stderr, mu: &p.mu}
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
