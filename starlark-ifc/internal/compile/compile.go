@@ -345,6 +345,8 @@ type Funcode struct {
 
 	lntOnce sync.Once
 	lnt     []pclinecol // decoded line number table
+
+	ifc ifcState // Aegis: branch regions for implicit-flow tracking, built on first use (ifc.go)
 }
 
 type pclinecol struct {
