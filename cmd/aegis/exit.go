@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisdev/aegis/policy"
+)
+
+// Exit codes of the aegis CLI. `aegis run` adds the codes of its run kinds
+// (script error 1, verifier 3, confirmation 4, limit 6, flow 7) by returning
+// errors that implement exitCoder.
+const (
+	exitOK     = 0
+	exitDenied = 2 // the policy denied what was asked
+	exitConfig = 5 // I/O, an invalid policy, a misused command
+)
+
+// exitCoder is implemented by errors that carry their own exit code.
+type exitCoder interface {
+	ExitCode() int
+}
+
+// exitError ends a command with a code. When quiet, the command has already
+// said everything on stdout or stderr, and nothing more is printed.
+type exitError struct {
+	code  int
+	quiet bool
+	err   error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) ExitCode() int { return e.code }
+
+// usageError marks a misuse of a command (bad flag, wrong arguments) as a
+// configuration error and points at --help. Cobra's own parse errors reach
+// it through SetFlagErrorFunc; commands' Args checks return it directly.
+func usageError(cmd *cobra.Command, err error) error {
+	return &exitError{code: exitConfig, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
+}
+
+// exitCode is the one place errors become exit codes.
+func exitCode(err error) int {
+	var (
+		coder  exitCoder
+		denied *policy.DeniedError
+		load   *policy.LoadError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &coder):
+		return coder.ExitCode()
+	case errors.As(err, &denied):
+		return exitDenied
+	case errors.As(err, &load):
+		return exitConfig
+	}
+	// Everything else that escapes a command is about its inputs: files,
+	// arguments, the environment.
+	return exitConfig
+}
+
+// report prints err (unless it is quiet) and returns its exit code.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.quiet {
+		return ee.code
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") {
+		msg += "\nrun 'aegis --help' for usage"
+	}
+	fmt.Fprintln(stderr, "aegis: "+msg)
+	return exitCode(err)
+}

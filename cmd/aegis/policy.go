@@ -1,0 +1,349 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisdev/aegis/policy"
+)
+
+// newPolicyCmd is `aegis policy`: validate, show and explain a policy.
+func newPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Check a policy, print its effective rules, and explain decisions",
+		Long: `The policy file (TOML, usually aegis.toml) is the single source of truth for what a
+script may do. Everything is denied unless a rule allows it, and a deny rule beats every
+allow rule. The reference for every key is docs/policy-file.md.
+
+  validate  checks the file and lists the capabilities it enables
+  show      prints the effective policy after inheritance, each entry with its origin
+  explain   answers one question: may this capability be used on this target, and why`,
+		Example: `  aegis policy validate aegis.toml
+  aegis policy show aegis.toml
+  aegis policy explain --policy aegis.toml fs.read src/main.go`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newPolicyValidateCmd(), newPolicyShowCmd(), newPolicyExplainCmd())
+	return cmd
+}
+
+// policyArg picks the policy path from a positional argument or --policy.
+func policyArg(cmd *cobra.Command, flag string, args []string) (string, error) {
+	if len(args) == 0 {
+		return flag, nil
+	}
+	if flag != "" && flag != args[0] {
+		return "", usageError(cmd, fmt.Errorf("two policies given (%s and --policy %s); give one", args[0], flag))
+	}
+	return args[0], nil
+}
+
+func atMostOnePolicy(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageError(cmd, fmt.Errorf("expected one policy file, got %d arguments", len(args)))
+	}
+	return nil
+}
+
+func newPolicyValidateCmd() *cobra.Command {
+	var path string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validate [POLICY]",
+		Short: "Check a policy file and list the capabilities it enables",
+		Long: `validate loads the policy the way every run does: strict parsing (an unknown or misspelled
+key is an error, not a silent no-op), inheritance and "!" negation, pattern and CIDR
+checks, and the guards that refuse a policy letting scripts modify the policy file or
+touch the audit log. It prints every problem with file:line and the key, and a
+suggestion where one exists, so one run shows everything to fix.
+
+Exit status 0 when the policy is valid, 5 when it is not.`,
+		Example: `  aegis policy validate aegis.toml
+  aegis policy validate --json aegis.toml`,
+		Args: atMostOnePolicy,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := policyArg(cmd, path, args)
+			if err != nil {
+				return err
+			}
+			p, err := loadPolicy(cmd, path)
+			if err != nil {
+				return loadFailure(cmd, err, asJSON)
+			}
+			caps := p.Capabilities()
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), validateResult{Valid: true, Path: p.Path(), Capabilities: caps, Problems: []policy.Problem{}})
+			}
+			out := cmd.OutOrStdout()
+			what := "the secure-defaults preset"
+			if p.Path() != "" {
+				what = path
+			}
+			fmt.Fprintf(out, "OK: %s is valid.\n", what)
+			if len(caps) == 0 {
+				fmt.Fprintln(out, "No capability is enabled: scripts can compute and print, nothing else.")
+			} else {
+				fmt.Fprintf(out, "%d capabilities enabled: %s\n", len(caps), joinCaps(caps))
+			}
+			var approval []policy.Capability
+			for _, c := range policy.AllCapabilities() {
+				if p.RequiresApproval(c) && p.Enabled(c) {
+					approval = append(approval, c)
+				}
+			}
+			if len(approval) > 0 {
+				fmt.Fprintf(out, "Ask for approval before: %s\n", joinCaps(approval))
+			}
+			fmt.Fprintf(out, "Root: %s\nAudit log (guarded): %s\n", p.Root(), p.AuditLog())
+			return nil
+		},
+	}
+	addPolicyFlag(cmd, &path)
+	addJSONFlag(cmd, &asJSON)
+	return cmd
+}
+
+// validateResult is the --json form of validate.
+type validateResult struct {
+	Valid        bool                `json:"valid"`
+	Path         string              `json:"path,omitempty"`
+	Capabilities []policy.Capability `json:"capabilities,omitempty"`
+	Problems     []policy.Problem    `json:"problems"`
+}
+
+// loadFailure reports a policy that does not load: every problem on its own
+// line (or as JSON), exit status 5.
+func loadFailure(cmd *cobra.Command, err error, asJSON bool) error {
+	var le *policy.LoadError
+	if !errors.As(err, &le) {
+		if asJSON {
+			_ = writeJSON(cmd.OutOrStdout(), validateResult{Problems: []policy.Problem{{Msg: err.Error()}}})
+			return &exitError{code: exitConfig, quiet: true, err: err}
+		}
+		return err
+	}
+	if asJSON {
+		if werr := writeJSON(cmd.OutOrStdout(), validateResult{Problems: le.Problems}); werr != nil {
+			return werr
+		}
+		return &exitError{code: exitConfig, quiet: true, err: err}
+	}
+	w := cmd.ErrOrStderr()
+	for _, p := range le.Problems {
+		fmt.Fprintln(w, p.String())
+	}
+	n := "1 problem"
+	if len(le.Problems) != 1 {
+		n = fmt.Sprintf("%d problems", len(le.Problems))
+	}
+	fmt.Fprintf(w, "aegis: the policy is invalid (%s); fix the lines above and run 'aegis policy validate' again\n", n)
+	return &exitError{code: exitConfig, quiet: true, err: err}
+}
+
+func joinCaps(caps []policy.Capability) string {
+	s := make([]string, len(caps))
+	for i, c := range caps {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+func newPolicyShowCmd() *cobra.Command {
+	var path string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show [POLICY]",
+		Short: "Print the effective policy after inheritance, with each entry's origin",
+		Long: `show prints the policy a run would enforce: the preset it inherits merged with the file,
+"!" negations applied, defaults filled in. Every entry is marked with where it came from
+(preset secure-defaults, or file:line), so you can see why a rule is there and which
+line to change.
+
+--json prints the same as one JSON document whose schema only ever grows.`,
+		Example: `  aegis policy show aegis.toml
+  aegis policy show aegis.toml --json`,
+		Args: atMostOnePolicy,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := policyArg(cmd, path, args)
+			if err != nil {
+				return err
+			}
+			p, err := loadPolicy(cmd, path)
+			if err != nil {
+				return loadFailure(cmd, err, false)
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), p.Describe())
+			}
+			return printDescription(cmd.OutOrStdout(), p.Describe())
+		},
+	}
+	addPolicyFlag(cmd, &path)
+	addJSONFlag(cmd, &asJSON)
+	return cmd
+}
+
+func printDescription(w io.Writer, d policy.Description) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	if d.Path != "" {
+		head("policy", d.Path)
+	} else {
+		head("policy", "preset "+d.Name)
+	}
+	head("name", d.Name)
+	head("description", d.Description)
+	head("version", d.Version)
+	head("inherits", d.Inherits)
+	head("root", d.Root)
+	head("audit log", d.AuditLog)
+	caps := joinCaps(d.Capabilities)
+	if caps == "" {
+		caps = "(none)"
+	}
+	head("capabilities", caps)
+	section := func(key string, entries []policy.Entry) {
+		fmt.Fprintf(tw, "\n%s\n", key)
+		if len(entries) == 0 {
+			fmt.Fprintf(tw, "  (empty)\t\n")
+		}
+		for _, e := range entries {
+			fmt.Fprintf(tw, "  %q\t%s\n", e.Value, e.From)
+		}
+	}
+	section("requires_approval", d.RequiresApproval)
+	for _, l := range d.Lists {
+		section(l.Key, l.Entries)
+	}
+	fmt.Fprintf(tw, "\n[subprocess.deny_args]\n")
+	if len(d.DenyArgs) == 0 {
+		fmt.Fprintf(tw, "  (empty)\t\n")
+	}
+	for _, da := range d.DenyArgs {
+		for _, e := range da.Patterns {
+			fmt.Fprintf(tw, "  %s %q\t%s\n", da.Command, e.Value, e.From)
+		}
+	}
+	fmt.Fprintln(tw)
+	for _, s := range append([]policy.Scalar{d.Sandbox, d.TimeoutSeconds}, d.Runtime...) {
+		fmt.Fprintf(tw, "%s = %v\t%s\n", s.Key, s.Value, s.From)
+	}
+	for _, t := range d.Tools {
+		fmt.Fprintf(tw, "\n[tools.%s]\t%s\n", t.Name, t.From)
+		fmt.Fprintf(tw, "  capabilities = %s\t\n", joinCaps(t.Capabilities))
+		if t.BackendURL != "" {
+			fmt.Fprintf(tw, "  backend = %s %s\t\n", t.BackendMethod, t.BackendURL)
+		}
+		if t.Description != "" {
+			fmt.Fprintf(tw, "  description = %q\t\n", t.Description)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func newPolicyExplainCmd() *cobra.Command {
+	var path string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "explain [--policy POLICY] CAPABILITY TARGET...",
+		Short: "Say whether the policy allows one call, and which rule decides",
+		Long: `explain asks the policy exactly what a script's call would ask, and prints the answer:
+allowed or denied, the rule that decided and where it was written, and for a denial how
+to allow it. The target is a path for fs.*, a URL for net.*, a variable name for
+env.read, and the whole command line for subprocess.exec. Paths are resolved (symlinks
+followed) and host names are looked up in DNS, as in a real run.
+
+Flags go before CAPABILITY: everything after it is the target, so a command line's own
+flags (git push --force) are passed through untouched.
+
+Capabilities: fs.read fs.write fs.delete fs.list fs.exists net.http_get net.http_post
+net.http_put net.http_patch net.http_delete env.read subprocess.exec
+
+Exit status 0 when allowed, 2 when denied, 5 when the question itself is malformed.`,
+		Example: `  aegis policy explain --policy aegis.toml fs.read src/main.go
+  aegis policy explain --policy aegis.toml net.http_get https://169.254.169.254/
+  aegis policy explain --policy aegis.toml subprocess.exec git push --forc origin
+  aegis policy explain --policy aegis.toml --json env.read HOME`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usageError(cmd, errors.New("give a CAPABILITY and a TARGET, e.g. fs.read src/main.go"))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := policy.Capability(args[0])
+			if !c.Known() {
+				names := make([]string, 0, 12)
+				for _, k := range policy.AllCapabilities() {
+					names = append(names, string(k))
+				}
+				msg := fmt.Errorf("unknown capability %q; one of: %s", args[0], strings.Join(names, ", "))
+				return usageError(cmd, msg)
+			}
+			p, err := loadPolicy(cmd, path)
+			if err != nil {
+				return loadFailure(cmd, err, false)
+			}
+			d := p.Decide(c, args[1:]...)
+			if asJSON {
+				if err := writeJSON(cmd.OutOrStdout(), d); err != nil {
+					return err
+				}
+			} else {
+				printDecision(cmd.OutOrStdout(), d)
+			}
+			if !d.Allowed {
+				return &exitError{code: exitDenied, quiet: true, err: d.Err()}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	addPolicyFlag(cmd, &path)
+	addJSONFlag(cmd, &asJSON)
+	return cmd
+}
+
+func printDecision(w io.Writer, d policy.Decision) {
+	verdict := "DENIED"
+	if d.Allowed {
+		verdict = "ALLOWED"
+	}
+	fmt.Fprintf(w, "%s\n  %s\n", verdict, d.Reason)
+	if d.Rule != "" {
+		fmt.Fprintf(w, "  rule: %s %q (%s)\n", d.Section, d.Rule, d.Source)
+	}
+	if d.Hint != "" {
+		fmt.Fprintf(w, "  how to allow it: %s\n", d.Hint)
+	}
+	if d.Allowed && d.ResolvedPath != "" {
+		label := "path"
+		if d.Capability == policy.SubprocessExec {
+			label = "runs"
+		}
+		fmt.Fprintf(w, "  %s: %s\n", label, d.ResolvedPath)
+	}
+	if d.Addr.IsValid() {
+		fmt.Fprintf(w, "  connects to: %s\n", d.Addr)
+	}
+	if d.LocalOnly {
+		fmt.Fprintf(w, "  local-only: the result is labelled %s and may not leave the local-only zone\n", strings.Join(d.Principals, ", "))
+	}
+	if d.RequiresApproval {
+		fmt.Fprintf(w, "  approval: the operator is asked before it runs (requires_approval)\n")
+	}
+}
