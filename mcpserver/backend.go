@@ -63,12 +63,12 @@ type RunResult struct {
 
 // PolicySummary is what aegis_policy returns.
 type PolicySummary struct {
-	Source           string   `json:"source"`            // policy file path, or "secure-defaults"
-	Name             string   `json:"name"`              // the policy's name key, may be empty
-	Description      string   `json:"description"`       // the policy's description key, may be empty
-	Capabilities     []string `json:"capabilities"`      // enabled capabilities, sorted
-	RequiresApproval []string `json:"requires_approval"` // capabilities that need a human yes
-	Effective        any      `json:"effective"`         // the effective policy with provenance (`aegis policy show --json`)
+	Source           string   `json:"source"`              // policy file path, or "secure-defaults"
+	Name             string   `json:"name"`                // the policy's name key, may be empty
+	Description      string   `json:"description"`         // the policy's description key, may be empty
+	Capabilities     []string `json:"capabilities"`        // enabled capabilities, sorted
+	RequiresApproval []string `json:"requires_approval"`   // capabilities that need a human yes
+	Effective        any      `json:"effective,omitempty"` // the effective policy with provenance (`aegis policy show --json`), a JSON object
 }
 
 // ExplainResult is one policy decision with its reason.

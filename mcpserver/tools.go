@@ -227,7 +227,7 @@ func policyOutputSchema() map[string]any {
 		"type": "object",
 		"properties": map[string]any{
 			"source": str, "name": str, "description": str,
-			"effective":         map[string]any{"description": "the effective policy after inheritance, each entry with its origin"},
+			"effective":         map[string]any{"type": "object", "description": "the effective policy after inheritance, each entry with its origin"},
 			"capabilities":      stringListSchema(),
 			"requires_approval": stringListSchema(),
 		},
