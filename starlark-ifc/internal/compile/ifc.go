@@ -39,6 +39,7 @@
 package compile
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sync"
@@ -193,7 +194,10 @@ type ifcInsn struct {
 	pc     uint32 // address of the opcode
 	arg    uint32
 	target int32 // for JMP, CJMP, ITERJMP: index of the target instruction
-	op     Opcode
+	// pops and effect are ifcPops and the compiler's stack effect, computed
+	// once because every pass needs them.
+	pops, effect int32
+	op           Opcode
 }
 
 // ifcBlock is a basic block of decoded instructions.
@@ -272,10 +276,6 @@ func (a *ifcAnalysis) decode() error {
 	if fn.Prog != nil {
 		nnames, nglobals = len(fn.Prog.Names), len(fn.Prog.Globals)
 	}
-	insnAt := make([]int32, len(code)) // pc -> instruction index, or -1 inside an instruction
-	for i := range insnAt {
-		insnAt[i] = -1
-	}
 	insns := make([]ifcInsn, 0, len(code)/2)
 	for pc := 0; pc < len(code); {
 		op := Opcode(code[pc])
@@ -319,19 +319,27 @@ func (a *ifcAnalysis) decode() error {
 		if limit >= 0 && uint64(arg) >= uint64(limit) {
 			return fmt.Errorf("pc %d: %s operand %d out of range", pc, op, arg)
 		}
-		insnAt[pc] = int32(len(insns))
-		insns = append(insns, ifcInsn{pc: uint32(pc), arg: arg, op: op, target: -1})
+		insns = append(insns, ifcInsn{
+			pc:     uint32(pc),
+			arg:    arg,
+			op:     op,
+			target: -1,
+			pops:   int32(ifcPops(op, arg)),
+			effect: int32((&insn{op: op, arg: arg}).stackeffect()),
+		})
 		pc = next
 	}
 	for i := range insns {
 		in := &insns[i]
 		switch in.op {
 		case JMP, CJMP, ITERJMP:
-			t := insnAt[in.arg]
-			if t < 0 {
+			t, ok := slices.BinarySearchFunc(insns, in.arg, func(x ifcInsn, pc uint32) int {
+				return cmp.Compare(x.pc, pc)
+			})
+			if !ok {
 				return fmt.Errorf("pc %d: %s target %d is inside an instruction", in.pc, in.op, in.arg)
 			}
-			in.target = t
+			in.target = int32(t)
 		}
 	}
 	a.insns = insns
@@ -457,12 +465,6 @@ func ifcPops(op Opcode, arg uint32) int {
 	return 0 // NOP, DUP, DUP2, pushes of constants and variables, ITERPOP, MAKEDICT, jumps
 }
 
-// effect returns the compiler's stack effect of in (0 for ITERJMP, whose
-// fall-through edge pushes one more).
-func (in *ifcInsn) effect() int {
-	return (&insn{op: in.op, arg: in.arg}).stackeffect()
-}
-
 // computeDepths recomputes the operand-stack depth at the entry of every
 // reachable block, as the compiler's setinitialstack did, and the lowest
 // depth reached within each block.
@@ -484,7 +486,7 @@ func (a *ifcAnalysis) computeDepths() error {
 		low := d
 		for i := b.first; i < b.end; i++ {
 			in := &a.insns[i]
-			pops := ifcPops(in.op, in.arg)
+			pops := int(in.pops)
 			reads := pops
 			switch in.op {
 			case DUP:
@@ -496,7 +498,7 @@ func (a *ifcAnalysis) computeDepths() error {
 				return fmt.Errorf("pc %d: %s underflows the operand stack", in.pc, in.op)
 			}
 			low = min(low, d-pops)
-			d += in.effect()
+			d += int(in.effect)
 			if d > maxStack {
 				return fmt.Errorf("pc %d: operand stack exceeds MaxStack %d", in.pc, maxStack)
 			}
@@ -599,8 +601,8 @@ func (a *ifcAnalysis) simulate(b *ifcBlock, stack []ifcProv, record bool) []ifcP
 		case EXCH:
 			stack[d-2], stack[d-1] = stack[d-1], stack[d-2]
 		default:
-			pops := ifcPops(in.op, in.arg)
-			pushes := pops + in.effect()
+			pops := int(in.pops)
+			pushes := pops + int(in.effect)
 			stack = stack[:d-pops]
 			for range pushes {
 				stack = append(stack, ifcProv{})
@@ -836,7 +838,7 @@ func (a *ifcAnalysis) summarizeRegions() {
 		// the element (ITERJMP), that is, the depth at the end of its block.
 		floor := int(b.depth)
 		for i := b.first; i < b.end; i++ {
-			floor += a.insns[i].effect()
+			floor += int(a.insns[i].effect)
 		}
 		for k := range sets {
 			sets[k] = sets[k][:0]
