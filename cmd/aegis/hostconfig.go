@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -9,7 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegisdev/aegis/mcpserver"
-	"github.com/aegisdev/aegis/mcpserver/aegisbackend"
+	"github.com/aegisdev/aegis/mcpserver/mcppolicy"
+	"github.com/aegisdev/aegis/policy"
 )
 
 // newHostConfigCmd is `aegis host-config HOST --policy P`. The logic lives
@@ -50,11 +50,15 @@ JSON array instead. See docs/hosts/ for what each host does with them.`,
 					return fmt.Errorf("locate the audit log: %w", err)
 				}
 			}
-			p, err := aegisbackend.LoadPolicy(abs, auditLog, cmd.ErrOrStderr())
+			var opts []policy.Option
+			if auditLog != "" {
+				opts = append(opts, policy.WithAuditLog(auditLog))
+			}
+			p, err := loadPolicy(cmd, abs, opts...)
 			if err != nil {
 				return err
 			}
-			summary := aegisbackend.Summary(p)
+			summary := mcppolicy.Summary(p)
 			files, err := mcpserver.HostConfig(mcpserver.HostConfigOptions{
 				Host: args[0], PolicyPath: abs, AuditLog: auditLog, Confirm: mode,
 				Command: command, Summary: summary,
@@ -68,9 +72,7 @@ JSON array instead. See docs/hosts/ for what each host does with them.`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(files)
+				return writeJSON(out, files)
 			}
 			for i, f := range files {
 				if i > 0 {
@@ -81,11 +83,11 @@ JSON array instead. See docs/hosts/ for what each host does with them.`,
 			return nil
 		},
 	}
+	addPolicyFlag(cmd, &policyPath)
+	addJSONFlag(cmd, &asJSON)
 	f := cmd.Flags()
-	f.StringVarP(&policyPath, "policy", "p", "", "policy file the server runs under (required)")
 	f.StringVar(&auditLog, "audit-log", "", "audit log for the server (default: .aegis/audit.jsonl next to the policy)")
 	f.StringVar(&confirm, "confirm", string(mcpserver.ConfirmElicit), "server approval mode: elicit, auto-allow or auto-deny")
 	f.StringVar(&command, "command", "aegis-mcp", "how the host starts the server (a name on PATH or an absolute path)")
-	f.BoolVar(&asJSON, "json", false, "print the files as a JSON array of {path, purpose, content}")
 	return cmd
 }

@@ -1,4 +1,4 @@
-package aegisbackend
+package mcppolicy
 
 import (
 	"bytes"

@@ -1,9 +1,9 @@
-// Package aegisbackend connects the MCP server to the rest of Aegis: it
-// implements mcpserver.Backend with the policy engine (package policy) and
-// the run pipeline (package runner), so aegis-mcp runs a script exactly as
-// `aegis run` does. policy.go holds the read-only half (summary, routing,
-// explain), which `aegis host-config` also uses; runner.go the runs.
-package aegisbackend
+// Package mcppolicy presents a loaded policy in the MCP server's terms:
+// the summary behind aegis_policy, the [tools.X] records behind
+// aegis_tool_routing, and the decisions behind aegis_explain. It depends on
+// the policy engine only, so `aegis host-config` can use it without the
+// runner; package aegisbackend adds the runs.
+package mcppolicy
 
 import (
 	"context"

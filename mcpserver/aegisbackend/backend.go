@@ -1,3 +1,6 @@
+// Package aegisbackend implements mcpserver.Backend with the policy engine
+// and the run pipeline (package runner), so aegis-mcp runs a script exactly
+// as `aegis run` does. The read-only half comes from package mcppolicy.
 package aegisbackend
 
 import (
@@ -5,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/mcpserver/mcppolicy"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/runner"
 )
@@ -22,7 +26,7 @@ type Backend struct {
 // New returns a Backend for a loaded policy. auditLog "" keeps the
 // runner's default (.aegis/audit.jsonl next to the policy).
 func New(p *policy.Policy, auditLog string) *Backend {
-	return &Backend{policy: p, auditLog: auditLog, summary: Summary(p)}
+	return &Backend{policy: p, auditLog: auditLog, summary: mcppolicy.Summary(p)}
 }
 
 // Run implements mcpserver.Backend.
@@ -47,11 +51,11 @@ func (b *Backend) Run(ctx context.Context, req mcpserver.RunRequest) mcpserver.R
 func (b *Backend) PolicySummary() mcpserver.PolicySummary { return b.summary }
 
 // ToolRouting implements mcpserver.Backend.
-func (b *Backend) ToolRouting() []mcpserver.ToolRecord { return Routing(b.policy) }
+func (b *Backend) ToolRouting() []mcpserver.ToolRecord { return mcppolicy.Routing(b.policy) }
 
 // Explain implements mcpserver.Backend.
 func (b *Backend) Explain(capability string, target []string) (mcpserver.ExplainResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), explainTimeout)
 	defer cancel()
-	return Explain(ctx, b.policy, capability, target)
+	return mcppolicy.Explain(ctx, b.policy, capability, target)
 }
