@@ -64,6 +64,7 @@ type Branch struct {
 	Locals  []uint32 // SETLOCAL / SETLOCALCELL targets inside the region (sorted, unique)
 	Globals []uint32 // SETGLOBAL targets inside the region
 	Accs    []int    // operand-stack indices of comprehension accumulators written by APPEND/SETDICT in the region
+	// (only those below Floor: an accumulator the region itself creates does not exist at the branch)
 	// Containers the region visibly mutates through a variable, found by tracking, within a basic block,
 	// which instruction pushed each stack slot: the receiver of ATTR <mutator> (append, extend, insert,
 	// pop, remove, clear, update, setdefault, popitem, add, discard, difference_update,
@@ -869,6 +870,10 @@ func (a *ifcAnalysis) summarizeRegions() {
 			}
 		}
 		br.Floor = floor
+		// An accumulator at or above Floor does not exist yet when the
+		// branch runs (the region builds it, under the raised pc), and the
+		// slot holds a stale value the interpreter must not upgrade.
+		sets[effAcc] = slices.DeleteFunc(sets[effAcc], func(x uint32) bool { return int(x) >= floor })
 		var sp [numEffectKinds]span
 		for k := range sets {
 			slices.Sort(sets[k])

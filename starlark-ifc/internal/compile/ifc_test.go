@@ -361,6 +361,7 @@ func referenceAnalysis(t *testing.T, fn *Funcode) (out []refBranch, maxDepth, de
 		if in.op == CJMP {
 			rb.floor--
 		}
+		atBranch := rb.floor // the depth once the branch has run
 		region := map[int]bool{}
 		var work []int
 		for _, s := range succ[i] {
@@ -428,6 +429,14 @@ func referenceAnalysis(t *testing.T, fn *Funcode) (out []refBranch, maxDepth, de
 		for _, s := range []*[]uint32{&rb.locals, &rb.globals, &rb.mutLocals, &rb.mutGlobals, &rb.mutFree} {
 			slices.Sort(*s)
 		}
+		for _, a := range rb.accs {
+			// Dropping accumulators at or above Floor must only drop
+			// those the region creates, never one live at the branch.
+			if a < atBranch && a >= rb.floor {
+				t.Errorf("%s: pc %d: region pops accumulator %d that exists at the branch", fn.Name, in.pc, a)
+			}
+		}
+		rb.accs = slices.DeleteFunc(rb.accs, func(a int) bool { return a >= rb.floor })
 		slices.Sort(rb.accs)
 		out = append(out, rb)
 	}
@@ -816,7 +825,7 @@ def f(m):
     return [[y for y in r] for r in m]
 `,
 			want: []wantBranch{
-				{op: ITERJMP, ipdom: "iterpop", floor: 1, locals: "r y", accs: []int{0, 2}},
+				{op: ITERJMP, ipdom: "iterpop", floor: 1, locals: "r y", accs: []int{0}},
 				{op: ITERJMP, ipdom: "iterpop", floor: 3, locals: "y", accs: []int{2}},
 			},
 		},
@@ -829,6 +838,20 @@ def f(l, c):
 			want: []wantBranch{
 				{op: ITERJMP, ipdom: "iterpop", floor: 1, locals: "x", accs: []int{0}},
 				{op: CJMP, ipdom: "append", floor: 2},
+			},
+		},
+		{
+			name: "a comprehension built inside the region has no accumulator to upgrade",
+			src: `
+def f(s, l):
+    x = None
+    if s:
+        x = [y for y in l]
+    return x
+`,
+			want: []wantBranch{
+				{op: CJMP, ipdom: "local x", locals: "x y"},
+				{op: ITERJMP, ipdom: "iterpop", floor: 1, locals: "y", accs: []int{0}},
 			},
 		},
 		{
