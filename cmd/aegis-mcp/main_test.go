@@ -69,8 +69,15 @@ type proc struct {
 
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
+	return startProcIn(t, "", name, args...)
+}
+
+// startProcIn starts the server with dir as its working directory.
+func startProcIn(t *testing.T, dir, name string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, lines: make(chan []byte, 64), exited: make(chan error, 1)}
 	p.cmd = exec.Command(name, args...)
+	p.cmd.Dir = dir
 	// Hosts pass servers a minimal environment (the TypeScript SDK only
 	// HOME, LOGNAME, PATH, SHELL, TERM and USER); the server must need no more.
 	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), fakeServerEnv + "=1"}
