@@ -1,13 +1,20 @@
+//go:build aegis_runner
+
 package main
 
 import (
-	"errors"
 	"io"
 
 	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/mcpserver/aegisbackend"
+	"github.com/aegisdev/aegis/mcpserver/mcppolicy"
 )
 
 // openBackend connects the server to the policy engine and the runner.
 func openBackend(policyPath, auditLog string, stderr io.Writer) (mcpserver.Backend, error) {
-	return nil, errors.New("aegis-mcp: the runner is not wired into this build yet")
+	p, err := mcppolicy.LoadPolicy(policyPath, auditLog, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return aegisbackend.New(p, auditLog), nil
 }
