@@ -1,0 +1,151 @@
+// Package builtins is everything an Aegis script can do to the world: the
+// predeclared modules fs, net, env and subprocess (capabilities, checked
+// against the policy at every call) and json, base64, hex and sha256 (pure
+// helpers). Each builtin is an entry of Rules, which states its label rule;
+// a coverage test checks that every member of every module has one.
+//
+// A capability call follows one protocol (call.go), in this order:
+//
+//	count      [runtime] call limits (max_total_calls, max_calls_per_capability)
+//	decide     policy.Decide on the target: denied -> *DeniedError
+//	flow       labelled inputs or pc reaching a public target -> *starlark.FlowError
+//	confirm    requires_approval -> Host.Confirm: refused -> *ConfirmDeniedError
+//	effect     builtins/effect performs it on what the policy vetted
+//	audit      one audit.Event for the call, whatever the outcome
+//
+// Labels. Sources (a local_only_read file, a local_only_vars variable, a
+// local_only_hosts response, a local_only_commands output, the output of any
+// command whose argv names a local-only path, the names in a local-only
+// directory) give their results the principal's label. Sinks (fs.write,
+// fs.delete, every net verb, subprocess.exec) accept labelled data, or a
+// labelled pc, only when the target is local-only too: the local-only zone
+// (paths both local_only_read and write_allow), a local_only_hosts host, a
+// local_only_commands command. Everything a builtin reports (error messages,
+// audit targets) that depends on labelled data is labelled or redacted.
+//
+// The invariant: no builtin returns, prints, logs or sends a labelled value
+// without its label, and no labelled value reaches a public target.
+package builtins
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
+)
+
+// Host is the per-run state the capability builtins share: the policy, where
+// audit events go, how to ask for approval and the call counters. Make one
+// per run; its builtins must run on that run's thread only.
+type Host struct {
+	Ctx      context.Context
+	Policy   *policy.Policy
+	Registry *labels.Registry // interns principal names into label bits for this run
+	Audit    audit.Sink       // nil: no audit
+	TaskID   string
+
+	// Confirm asks a human to approve a requires_approval call; nil denies.
+	// target is redacted when it depends on labelled data.
+	Confirm func(ctx context.Context, capability, target string) (bool, error)
+
+	// Environ is the process environment ("NAME=value", os.Environ()): what
+	// env.read reads and what a command's environment is filtered from.
+	Environ []string
+
+	// Jail, when non-nil, returns the argv prefix that runs a command in a
+	// sandbox ([subprocess].sandbox = "bwrap"). labelled says whether the
+	// command's output will carry a label; when it will not, the jail must
+	// hide local-only files.
+	Jail func(labelled bool) []string
+
+	HTTPTimeout    time.Duration // per request; 0 = DefaultHTTPTimeout
+	CommandTimeout time.Duration // per command; 0 = DefaultCommandTimeout
+
+	MaxResponseBytes int64 // net.* body cap
+	MaxCommandOutput int64 // subprocess stdout/stderr cap, each
+	MaxReadBytes     int64 // fs.read cap
+
+	MaxTotalCalls         int64                       // [runtime].max_total_calls; 0 = none
+	MaxCallsPerCapability map[policy.Capability]int64 // [runtime].max_calls_per_capability
+
+	mu    sync.Mutex
+	total int64
+	per   map[policy.Capability]int64
+	calls int64 // capability calls attempted (for the run's result)
+}
+
+// Calls returns the number of capability calls the script attempted.
+func (h *Host) Calls() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return int(h.calls)
+}
+
+// Default caps when a policy sets none.
+const (
+	DefaultMaxResponseBytes = 10 << 20
+	DefaultMaxCommandOutput = 10 << 20
+	DefaultMaxReadBytes     = 64 << 20
+)
+
+// Modules returns the predeclared names a script sees.
+func (h *Host) Modules() starlark.StringDict {
+	return starlark.StringDict{
+		"fs":         module("fs", h.fsMembers()),
+		"net":        module("net", h.netMembers()),
+		"env":        module("env", h.envMembers()),
+		"subprocess": module("subprocess", h.subprocessMembers()),
+		"json":       jsonModule(),
+		"base64":     module("base64", base64Members()),
+		"hex":        module("hex", hexMembers()),
+		"sha256":     sha256Builtin(),
+		"struct":     starlark.NewConservativeBuiltin("struct", starlarkstruct.Make),
+	}
+}
+
+func module(name string, members starlark.StringDict) *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: name, Members: members}
+}
+
+// label returns the label of a principal name ("" is public).
+func (h *Host) label(principal string) labels.Label {
+	if principal == "" {
+		return labels.Public
+	}
+	return h.Registry.Principal(principal)
+}
+
+// sourceLabel is the label a local-only decision gives what the call reads:
+// every principal the policy named (a command's output may carry the
+// command's and the files' its argv names).
+func (h *Host) sourceLabel(d policy.Decision, fallback string) labels.Label {
+	if !d.LocalOnly {
+		return labels.Public
+	}
+	l := h.principals(d.Principals)
+	if l == labels.Public {
+		l = h.label(fallback)
+	}
+	return l
+}
+
+// principals joins the labels of principal names.
+func (h *Host) principals(names []string) labels.Label {
+	var l labels.Label
+	for _, n := range names {
+		l |= h.label(n)
+	}
+	return l
+}
+
+func orDefault(v, def int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,191 @@
+package builtins
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+)
+
+// call is one capability call going through the protocol of the package
+// comment. Its methods return errors ready to hand back to the interpreter.
+type call struct {
+	h      *Host
+	thread *starlark.Thread
+	cap    policy.Capability
+
+	targetLabel labels.Label // label of the inputs that choose the target
+	in          labels.Label // pc ⊔ targetLabel ⊔ label of the data sent
+	target      string       // what the audit log and prompts show; Redacted if labelled
+	pos         string
+	decision    policy.Decision
+}
+
+// begin starts a call. target names what the call acts on (a path, a URL, an
+// argv); targetLabel is the label of the inputs it was computed from; data is
+// the label of whatever else the call sends (content, body, headers).
+func (h *Host) begin(thread *starlark.Thread, capability policy.Capability, target string, targetLabel, data labels.Label) (*call, error) {
+	c := &call{h: h, thread: thread, cap: capability, targetLabel: targetLabel}
+	c.in = thread.PC() | targetLabel | data
+	c.target = target
+	if targetLabel != labels.Public {
+		c.target = audit.Redacted
+	}
+	if thread.CallStackDepth() > 1 {
+		c.pos = thread.CallFrame(1).Pos.String()
+	}
+	if err := h.count(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// count applies the call limits.
+func (h *Host) count(c *call) error {
+	h.mu.Lock()
+	h.calls++
+	h.total++
+	if h.per == nil {
+		h.per = make(map[policy.Capability]int64)
+	}
+	h.per[c.cap]++
+	total, per := h.total, h.per[c.cap]
+	h.mu.Unlock()
+
+	var lerr *LimitError
+	if h.MaxTotalCalls > 0 && total > h.MaxTotalCalls {
+		lerr = &LimitError{Limit: "max_total_calls", Value: h.MaxTotalCalls,
+			Detail: fmt.Sprintf("%s would be capability call %d", c.cap, total)}
+	} else if max := h.MaxCallsPerCapability[c.cap]; max > 0 && per > max {
+		lerr = &LimitError{Limit: "max_calls_per_capability." + string(c.cap), Value: max,
+			Detail: fmt.Sprintf("%s would be call %d", c.cap, per)}
+	}
+	if lerr == nil {
+		return nil
+	}
+	if err := c.record(audit.Denied, audit.KindCall, "", "[runtime]", lerr.Error()); err != nil {
+		return err
+	}
+	return lerr
+}
+
+// decide asks the policy. targets are passed to policy.Decide as is.
+func (c *call) decide(targets ...string) error {
+	d := c.h.Policy.Decide(c.cap, targets...)
+	c.decision = d
+	if d.Allowed {
+		return nil
+	}
+	derr := &DeniedError{Capability: string(c.cap), Target: c.target, Rule: d.Rule, Section: d.Section, Reason: d.Reason, Hint: d.Hint}
+	if err := c.record(audit.Denied, audit.KindCall, d.Rule, d.Section, c.public(d.Reason)); err != nil {
+		return err
+	}
+	// The rule that matched depends on the target: so does the message.
+	return starlark.LabelError(derr, c.targetLabel)
+}
+
+// flow stops labelled inputs (or a labelled pc) bound for a public target.
+// what names the parts that carry labels, for the message ("content").
+func (c *call) flow(what string, targets ...string) error {
+	if c.in == labels.Public {
+		return nil
+	}
+	d := c.h.Policy.FlowAllowed(c.cap, targets...)
+	if d.Allowed {
+		return nil
+	}
+	reason := "local-only data would reach a target that is not local-only"
+	if what != "" {
+		reason = "local-only data in the " + what + " would reach a target that is not local-only"
+	}
+	if err := c.record(audit.Denied, audit.KindFlow, d.Rule, d.Section, reason); err != nil {
+		return err
+	}
+	return &starlark.FlowError{Sink: string(c.cap), Reason: reason}
+}
+
+// confirm asks for approval when the policy requires it.
+func (c *call) confirm() error {
+	if !c.h.Policy.RequiresApproval(c.cap) {
+		return nil
+	}
+	why := "denied by the user"
+	ok := false
+	if c.h.Confirm == nil {
+		why = "no one to ask: run on a terminal to be prompted, or pass --yes to approve every call"
+	} else {
+		var err error
+		ok, err = c.h.Confirm(c.h.Ctx, string(c.cap), c.target)
+		if err != nil {
+			why = "approval failed: " + err.Error()
+			ok = false
+		}
+	}
+	if ok {
+		return nil
+	}
+	cerr := &ConfirmDeniedError{Capability: string(c.cap), Target: c.target, Why: why}
+	if err := c.record(audit.Denied, audit.KindCall, "requires_approval", "", cerr.Error()); err != nil {
+		return err
+	}
+	return cerr
+}
+
+// allow records the allowed call before its effect: an effect never happens
+// unrecorded.
+func (c *call) allow() error {
+	return c.record(audit.Allowed, audit.KindCall, c.decision.Rule, c.decision.Section, "")
+}
+
+// failed records that an allowed effect failed, and labels the error with
+// errLabel (the message may quote labelled data: a path, stderr).
+func (c *call) failed(err error, errLabel labels.Label, reason string) error {
+	if rerr := c.record(audit.Errored, audit.KindCall, c.decision.Rule, c.decision.Section, c.public(reason)); rerr != nil {
+		return rerr
+	}
+	return starlark.LabelError(fmt.Errorf("%s: %w", c.cap, err), errLabel|c.targetLabel)
+}
+
+// public returns reason, or a placeholder when the target is labelled: a
+// reason computed from the target may quote it.
+func (c *call) public(reason string) string {
+	if c.targetLabel != labels.Public && reason != "" {
+		return "(withheld: the target depends on local-only data)"
+	}
+	return reason
+}
+
+// record appends one audit event. The target is already redacted; the
+// reason must be public text.
+func (c *call) record(status audit.Status, kind, rule, section, reason string) error {
+	if c.h.Audit == nil {
+		return nil
+	}
+	ev := audit.Event{
+		TaskID:     c.h.TaskID,
+		Kind:       kind,
+		Capability: string(c.cap),
+		Status:     status,
+		Target:     c.target,
+		Rule:       rule,
+		Section:    section,
+		Reason:     reason,
+		Position:   c.pos,
+	}
+	if c.in != labels.Public {
+		ev.Labels = c.h.Registry.Names(c.in)
+	}
+	if err := c.h.Audit.Append(ev); err != nil {
+		return &AuditError{Err: err}
+	}
+	return nil
+}
+
+// isAuditError reports whether err stops the run for want of an audit log.
+func isAuditError(err error) bool {
+	var a *AuditError
+	return errors.As(err, &a)
+}

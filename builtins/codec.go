@@ -1,0 +1,141 @@
+package builtins
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/aegisdev/aegis/starlark-ifc/lib/json"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
+)
+
+// The helpers in this file are pure functions of their string arguments, so
+// they are shallow builtins: the result (and any error, whose message may
+// quote the input) is labelled pc ⊔ the arguments' labels. Encoding a
+// local-only value therefore yields a local-only value; no encoding launders.
+
+func base64Members() starlark.StringDict {
+	return starlark.StringDict{
+		"encode": starlark.NewShallowBuiltin("base64.encode", base64Encode),
+		"decode": starlark.NewShallowBuiltin("base64.decode", base64Decode),
+	}
+}
+
+func base64Encoding(urlsafe, padding bool) *base64.Encoding {
+	enc := base64.StdEncoding
+	if urlsafe {
+		enc = base64.URLEncoding
+	}
+	if !padding {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	return enc
+}
+
+// base64.encode(data, urlsafe=False, padding=True) -> str
+func base64Encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var data starlark.Value
+	urlsafe, padding := false, true
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data, "urlsafe?", &urlsafe, "padding?", &padding); err != nil {
+		return nil, err
+	}
+	raw, err := bytesOf(b.Name(), data)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(base64Encoding(urlsafe, padding).EncodeToString(raw)), nil
+}
+
+// base64.decode(text, urlsafe=False) -> str (accepts text with or without padding)
+func base64Decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var text string
+	urlsafe := false
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text, "urlsafe?", &urlsafe); err != nil {
+		return nil, err
+	}
+	enc := base64Encoding(urlsafe, len(text)%4 == 0)
+	out, err := enc.DecodeString(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not valid base64: %w", b.Name(), err)
+	}
+	return starlark.String(out), nil
+}
+
+func hexMembers() starlark.StringDict {
+	return starlark.StringDict{
+		"encode": starlark.NewShallowBuiltin("hex.encode", hexEncode),
+		"decode": starlark.NewShallowBuiltin("hex.decode", hexDecode),
+	}
+}
+
+// hex.encode(data) -> lowercase hex str
+func hexEncode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var data starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
+		return nil, err
+	}
+	raw, err := bytesOf(b.Name(), data)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(hex.EncodeToString(raw)), nil
+}
+
+// hex.decode(text) -> str
+func hexDecode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var text string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text); err != nil {
+		return nil, err
+	}
+	out, err := hex.DecodeString(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not valid hex: %w", b.Name(), err)
+	}
+	return starlark.String(out), nil
+}
+
+// sha256(data) -> lowercase hex digest
+func sha256Builtin() *starlark.Builtin {
+	return starlark.NewShallowBuiltin("sha256", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var data starlark.Value
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
+			return nil, err
+		}
+		raw, err := bytesOf(b.Name(), data)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(raw)
+		return starlark.String(hex.EncodeToString(sum[:])), nil
+	})
+}
+
+func bytesOf(name string, v starlark.Value) ([]byte, error) {
+	switch v := v.(type) {
+	case starlark.String:
+		return []byte(v), nil
+	case starlark.Bytes:
+		return []byte(v), nil
+	}
+	return nil, fmt.Errorf("%s: want a string or bytes, not %s", name, v.Type())
+}
+
+// jsonModule is the upstream json module with each function classified: a
+// conservative builtin labels its result with everything reachable from its
+// arguments (json.encode of a dict holding a secret is secret; json.decode of
+// a secret is secret throughout).
+func jsonModule() *starlarkstruct.Module {
+	members := starlark.StringDict{}
+	for name, v := range json.Module.Members {
+		inner, ok := v.(*starlark.Builtin)
+		if !ok {
+			continue
+		}
+		members[name] = starlark.NewConservativeBuiltin(inner.Name(), func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			return inner.CallInternal(thread, args, kwargs)
+		})
+	}
+	return &starlarkstruct.Module{Name: "json", Members: members}
+}

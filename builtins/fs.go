@@ -1,0 +1,298 @@
+package builtins
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+)
+
+func (h *Host) fsMembers() starlark.StringDict {
+	return starlark.StringDict{
+		"read":   starlark.NewLabelAwareBuiltin("fs.read", h.fsRead),
+		"write":  starlark.NewLabelAwareBuiltin("fs.write", h.fsWrite),
+		"delete": starlark.NewLabelAwareBuiltin("fs.delete", h.fsDelete),
+		"list":   starlark.NewLabelAwareBuiltin("fs.list", h.fsList),
+		"exists": starlark.NewLabelAwareBuiltin("fs.exists", h.fsExists),
+	}
+}
+
+// resolved is the path the policy vetted (symlinks resolved), falling back
+// to the script's path if the policy reported none.
+func resolved(d policy.Decision, path string) string {
+	if d.ResolvedPath != "" {
+		return d.ResolvedPath
+	}
+	return path
+}
+
+// fsErrReason is the public summary of a file-system error (no path).
+func fsErrReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return "failed"
+}
+
+// fsRead: fs.read(path) -> str. A local_only_read file (the local-only zone
+// included) reads back labelled with its principal.
+func (h *Host) fsRead(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	pl := argLabel(thread, args, 0, "path")
+	c, err := h.begin(thread, policy.FSRead, path, pl, labels.Public)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.decide(path); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
+	src := h.sourceLabel(c.decision, labels.File(path))
+	c.in |= src
+	// Which file was read, and what it holds, both flow into the result.
+	thread.SetResultLabel(pl | src)
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	data, err := readFile(resolved(c.decision, path), orDefault(h.MaxReadBytes, DefaultMaxReadBytes))
+	if err != nil {
+		return nil, c.failed(err, src, fsErrReason(err))
+	}
+	return starlark.String(data), nil
+}
+
+func readFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("is a directory (use fs.list)")}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("file larger than the %d-byte read limit", limit)}
+	}
+	return data, nil
+}
+
+// fsWrite: fs.write(path, content) -> None. Labelled path, content or pc
+// may only go into the local-only zone.
+func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	var content starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content); err != nil {
+		return nil, err
+	}
+	var data []byte
+	switch v := content.(type) {
+	case starlark.String:
+		data = []byte(v)
+	case starlark.Bytes:
+		data = []byte(v)
+	default:
+		return nil, fmt.Errorf("%s: content must be a string or bytes, not %s (use json.encode for data)", b.Name(), content.Type())
+	}
+	pl := argLabel(thread, args, 0, "path")
+	cl := argLabel(thread, args, 1, "content")
+	c, err := h.begin(thread, policy.FSWrite, path, pl, cl)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.decide(path); err != nil {
+		return nil, err
+	}
+	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}, part{cl, "content"}), path); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	target := resolved(c.decision, path)
+	if err := writeFile(target, data); err != nil {
+		return nil, c.failed(err, labels.Public, fsErrReason(err))
+	}
+	return starlark.None, nil
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// fsDelete: fs.delete(path) -> None (a file or an empty directory).
+func (h *Host) fsDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	pl := argLabel(thread, args, 0, "path")
+	c, err := h.begin(thread, policy.FSDelete, path, pl, labels.Public)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.decide(path); err != nil {
+		return nil, err
+	}
+	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}), path); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(resolved(c.decision, path)); err != nil {
+		return nil, c.failed(err, labels.Public, fsErrReason(err))
+	}
+	return starlark.None, nil
+}
+
+// fsList: fs.list(dir) -> sorted list of entry names. The names in a
+// local-only directory are labelled, and so is the list's length.
+func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var dir string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "dir", &dir); err != nil {
+		return nil, err
+	}
+	pl := argLabel(thread, args, 0, "dir")
+	c, err := h.begin(thread, policy.FSList, dir, pl, labels.Public)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.decide(dir); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
+	src := h.sourceLabel(c.decision, labels.File(dir))
+	c.in |= src
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(resolved(c.decision, dir))
+	if err != nil {
+		return nil, c.failed(err, src, fsErrReason(err))
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	elems := make([]starlark.Value, len(names))
+	var elemLabels []labels.Label
+	for i, n := range names {
+		elems[i] = starlark.String(n)
+	}
+	if src != labels.Public {
+		elemLabels = make([]labels.Label, len(names))
+		for i := range elemLabels {
+			elemLabels[i] = src
+		}
+	}
+	thread.SetResultLabel(pl)
+	return starlark.NewListLabeled(elems, elemLabels, src|pl), nil
+}
+
+// fsExists: fs.exists(path) -> bool. Whether a local-only file exists is
+// itself local-only.
+func (h *Host) fsExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var path string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
+		return nil, err
+	}
+	pl := argLabel(thread, args, 0, "path")
+	c, err := h.begin(thread, policy.FSExists, path, pl, labels.Public)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.decide(path); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
+	src := h.sourceLabel(c.decision, labels.File(path))
+	c.in |= src
+	thread.SetResultLabel(pl | src)
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	_, err = os.Lstat(resolved(c.decision, path))
+	switch {
+	case err == nil:
+		return starlark.True, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return starlark.False, nil
+	}
+	return nil, c.failed(err, src, fsErrReason(err))
+}
+
+// argLabel is the label of argument i, given positionally or by name.
+func argLabel(thread *starlark.Thread, args starlark.Tuple, i int, name string) labels.Label {
+	if i < len(args) {
+		return thread.ArgLabel(i)
+	}
+	return thread.KwargLabel(name)
+}
+
+// part is one named input of a sink, for flow error messages.
+type part struct {
+	l    labels.Label
+	name string
+}
+
+// flowParts names the labelled inputs of a sink (and a labelled pc) for a
+// flow error message. It names parts, never values or labels.
+func flowParts(pc labels.Label, parts ...part) string {
+	var names []string
+	for _, p := range parts {
+		if p.l != labels.Public {
+			names = append(names, p.name)
+		}
+	}
+	if pc != labels.Public {
+		names = append(names, "condition the call runs under")
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

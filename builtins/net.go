@@ -1,0 +1,236 @@
+package builtins
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aegisdev/aegis/builtins/effect"
+	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
+)
+
+// DefaultHTTPTimeout applies when [network].timeout_seconds is unset.
+const DefaultHTTPTimeout = 30 * time.Second
+
+// verbs maps HTTP methods to the capability that governs them.
+var verbs = [...]struct {
+	method string
+	cap    policy.Capability
+	body   bool
+}{
+	{"GET", policy.HTTPGet, false},
+	{"POST", policy.HTTPPost, true},
+	{"PUT", policy.HTTPPut, true},
+	{"PATCH", policy.HTTPPatch, true},
+	{"DELETE", policy.HTTPDelete, false},
+}
+
+func (h *Host) netMembers() starlark.StringDict {
+	m := starlark.StringDict{
+		"request": starlark.NewLabelAwareBuiltin("net.request", h.netRequest),
+	}
+	for _, v := range verbs {
+		name := "http_" + strings.ToLower(v.method)
+		m[name] = starlark.NewLabelAwareBuiltin("net."+name, h.netVerb(v.method, v.cap, v.body))
+	}
+	return m
+}
+
+// netVerb builds net.http_get(url, headers={}) and friends, and
+// net.http_post(url, body, headers={}) and friends: they return the body and
+// fail on a status of 400 or more.
+func (h *Host) netVerb(method string, capability policy.Capability, hasBody bool) starlark.BuiltinFunc {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var rawURL string
+		var body starlark.Value = starlark.None
+		var headers *starlark.Dict
+		var err error
+		if hasBody {
+			err = starlark.UnpackArgs(b.Name(), args, kwargs, "url", &rawURL, "body", &body, "headers?", &headers)
+		} else {
+			err = starlark.UnpackArgs(b.Name(), args, kwargs, "url", &rawURL, "headers?", &headers)
+		}
+		if err != nil {
+			return nil, err
+		}
+		in := httpInput{method: method, cap: capability, url: rawURL, body: body, headers: headers}
+		in.urlLabel = argLabel(thread, args, 0, "url")
+		if hasBody {
+			in.bodyLabel = argLabel(thread, args, 1, "body")
+			in.headerLabel = argLabel(thread, args, 2, "headers")
+		} else {
+			in.headerLabel = argLabel(thread, args, 1, "headers")
+		}
+		in.failOnStatus = true
+		resp, err := h.http(thread, b.Name(), in)
+		if err != nil {
+			return nil, err
+		}
+		return starlark.String(resp.Body), nil
+	}
+}
+
+// netRequest: net.request(method, url, body=None, headers={}) ->
+// struct(status, headers, body). It does not fail on an HTTP error status.
+func (h *Host) netRequest(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var method, rawURL string
+	var body starlark.Value = starlark.None
+	var headers *starlark.Dict
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &rawURL, "body?", &body, "headers?", &headers); err != nil {
+		return nil, err
+	}
+	in := httpInput{url: rawURL, body: body, headers: headers}
+	in.method = strings.ToUpper(method)
+	for _, v := range verbs {
+		if v.method == in.method {
+			in.cap = v.cap
+		}
+	}
+	// The method picks the capability and so the target: label it like the URL.
+	ml := argLabel(thread, args, 0, "method")
+	if in.cap == "" {
+		return nil, starlark.LabelError(fmt.Errorf("%s: unsupported method %q (GET, POST, PUT, PATCH or DELETE)", b.Name(), method), ml)
+	}
+	in.urlLabel = ml | argLabel(thread, args, 1, "url")
+	in.bodyLabel = argLabel(thread, args, 2, "body")
+	in.headerLabel = argLabel(thread, args, 3, "headers")
+	resp, err := h.http(thread, b.Name(), in)
+	if err != nil {
+		return nil, err
+	}
+	hd := starlark.NewDict(len(resp.Header))
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := hd.SetKey(starlark.String(strings.ToLower(k)), starlark.String(strings.Join(resp.Header[k], ", "))); err != nil {
+			return nil, err
+		}
+	}
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+		"status":  starlark.MakeInt(resp.Status),
+		"headers": hd,
+		"body":    starlark.String(resp.Body),
+	}), nil
+}
+
+// httpInput is one request as the script gave it.
+type httpInput struct {
+	method  string
+	cap     policy.Capability
+	url     string
+	body    starlark.Value
+	headers *starlark.Dict
+
+	urlLabel, bodyLabel, headerLabel labels.Label
+
+	failOnStatus bool // a status of 400 or more is an error
+}
+
+// http runs the capability protocol for one request and labels the result.
+func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect.HTTPResponse, error) {
+	var payload []byte
+	switch v := in.body.(type) {
+	case starlark.NoneType:
+	case starlark.String:
+		payload = []byte(v)
+	case starlark.Bytes:
+		payload = []byte(v)
+	default:
+		return nil, fmt.Errorf("%s: body must be a string or bytes, not %s (use json.encode)", name, in.body.Type())
+	}
+	header := http.Header{}
+	if in.headers != nil {
+		in.headerLabel |= starlark.DeepLabel(in.headers)
+		for _, kv := range in.headers.Items() {
+			k, ok1 := starlark.AsString(kv[0])
+			v, ok2 := starlark.AsString(kv[1])
+			if !ok1 || !ok2 {
+				return nil, starlark.LabelError(fmt.Errorf("%s: headers must map strings to strings", name), in.headerLabel)
+			}
+			header.Add(k, v)
+		}
+	}
+	c, err := h.begin(thread, in.cap, in.url, in.urlLabel, in.bodyLabel|in.headerLabel)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.decide(in.url); err != nil {
+		return nil, err
+	}
+	parts := flowParts(thread.PC(), part{in.urlLabel, "URL"}, part{in.bodyLabel, "body"}, part{in.headerLabel, "headers"})
+	if err := c.flow(parts, in.url); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(in.url)
+	if err != nil {
+		return nil, starlark.LabelError(fmt.Errorf("%s: invalid URL: %w", name, err), in.urlLabel)
+	}
+	src := h.sourceLabel(c.decision, labels.Host(u.Hostname()))
+	// The response depends on the whole request.
+	resLabel := src | in.urlLabel | in.bodyLabel | in.headerLabel
+	c.in |= src
+	thread.SetResultLabel(resLabel)
+	if err := c.allow(); err != nil {
+		return nil, err
+	}
+	timeout := h.HTTPTimeout
+	if timeout <= 0 {
+		timeout = DefaultHTTPTimeout
+	}
+	resp, err := effect.HTTP(h.Ctx, effect.HTTPRequest{
+		Method:  in.method,
+		URL:     u,
+		Header:  header,
+		Body:    payload,
+		Addr:    c.decision.Addr,
+		Timeout: timeout,
+		MaxBody: orDefault(h.MaxResponseBytes, DefaultMaxResponseBytes),
+	})
+	if err != nil {
+		return nil, c.failed(err, resLabel, httpErrReason(err))
+	}
+	if in.failOnStatus && resp.Status >= 400 {
+		err := fmt.Errorf("%s %s: HTTP %d: %s", in.method, c.target, resp.Status, snippet(resp.Body))
+		return nil, c.failed(err, resLabel, fmt.Sprintf("HTTP %d", resp.Status))
+	}
+	return resp, nil
+}
+
+// httpErrReason is the public summary of a failed request.
+func httpErrReason(err error) string {
+	var re *effect.RedirectError
+	var tl *effect.TooLargeError
+	var te *effect.TimeoutError
+	switch {
+	case errors.As(err, &re):
+		return fmt.Sprintf("redirect (HTTP %d) not followed", re.Status)
+	case errors.As(err, &tl):
+		return tl.Error()
+	case errors.As(err, &te):
+		return te.Error()
+	}
+	return "request failed"
+}
+
+// snippet is the start of an error response body, for messages.
+func snippet(body []byte) string {
+	const max = 200
+	s := strings.TrimSpace(string(body))
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

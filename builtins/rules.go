@@ -1,0 +1,60 @@
+package builtins
+
+// Rule is how a builtin treats labels. Every builtin this package makes has
+// an entry in Rules; the coverage test holds the two together and checks
+// that the entry matches how the builtin was constructed.
+type Rule string
+
+const (
+	// Source: a label-aware builtin whose result carries the principal of
+	// the local-only thing it read (and the labels of its inputs).
+	Source Rule = "source"
+	// Sink: a label-aware builtin that refuses labelled inputs, or a
+	// labelled pc, bound for a target that is not local-only.
+	Sink Rule = "sink"
+	// SourceSink: both (a request sends data and receives a response).
+	SourceSink Rule = "source+sink"
+	// Pure: a function of its arguments alone, labelled by the interpreter's
+	// shallow or conservative rule: the result is as secret as the inputs.
+	Pure Rule = "pure"
+)
+
+// Rules lists every builtin of the package and its label rule.
+var Rules = [...]struct {
+	Name string
+	Rule Rule
+}{
+	{"fs.read", Source},
+	{"fs.list", Source},
+	{"fs.exists", Source},
+	{"fs.write", Sink},
+	{"fs.delete", Sink},
+	{"net.http_get", SourceSink},
+	{"net.http_post", SourceSink},
+	{"net.http_put", SourceSink},
+	{"net.http_patch", SourceSink},
+	{"net.http_delete", SourceSink},
+	{"net.request", SourceSink},
+	{"env.read", Source},
+	{"subprocess.exec", SourceSink},
+	{"json.encode", Pure},
+	{"json.encode_indent", Pure},
+	{"json.decode", Pure},
+	{"json.indent", Pure},
+	{"base64.encode", Pure},
+	{"base64.decode", Pure},
+	{"hex.encode", Pure},
+	{"hex.decode", Pure},
+	{"sha256", Pure},
+	{"struct", Pure},
+}
+
+// RuleOf returns the rule of the named builtin.
+func RuleOf(name string) (Rule, bool) {
+	for _, r := range Rules {
+		if r.Name == name {
+			return r.Rule, true
+		}
+	}
+	return "", false
+}
