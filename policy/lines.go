@@ -76,8 +76,11 @@ func lineDefines(line, name string) bool {
 		return false
 	}
 	for _, form := range []string{name, `"` + name + `"`, `'` + name + `'`} {
+		if form == "" {
+			continue
+		}
 		off := 0
-		for {
+		for off < len(t) {
 			i := strings.Index(t[off:], form)
 			if i < 0 {
 				break
