@@ -67,6 +67,13 @@ type Thread struct {
 
 	// proftime holds the accumulated execution time since the last profile event.
 	proftime time.Duration
+
+	// PrintRedaction, if non-empty, is printed by the 'print' built-in in
+	// place of each argument that holds labelled data; if empty, such a
+	// print fails with a *FlowError. (IFC: print is a sink; label.go.)
+	PrintRedaction string
+
+	ifc ifcThread // IFC: the thread's label state (label.go)
 }
 
 // ExecutionSteps returns the current value of Steps.
@@ -240,10 +247,22 @@ func (stack CallStack) String() string {
 
 // An EvalError is a Starlark evaluation error and
 // a copy of the thread's stack at the moment of the error.
+//
+// IFC: an EvalError also carries labels (label.go). Label is the label of the
+// error: of the data its message and its occurrence depend on (the operands
+// of the failing operation, the pc, a builtin's inputs). PC is the pc label
+// where it happened; when PC is Public the CallStack is too. HighAt is the
+// call stack at the point where the thread's pc first became non-public (nil
+// if it never did): a host that may not see Label shows Msg redacted and
+// HighAt in place of CallStack.
 type EvalError struct {
 	Msg       string
 	CallStack CallStack
 	cause     error
+
+	Label  Label     // IFC
+	PC     Label     // IFC
+	HighAt CallStack // IFC
 }
 
 // A CallFrame represents the function name and current
@@ -260,12 +279,15 @@ func (fr *frame) asCallFrame() CallFrame {
 	}
 }
 
+// IFC: the new error also gets its labels.
 func (thread *Thread) evalError(err error) *EvalError {
-	return &EvalError{
+	e := &EvalError{
 		Msg:       err.Error(),
 		CallStack: thread.CallStack(),
 		cause:     err,
 	}
+	thread.ifcLabelEvalError(e, err)
+	return e
 }
 
 func (e *EvalError) Error() string { return e.Msg }
@@ -519,10 +541,11 @@ func makeToplevelFunction(prog *Program, predeclared StringDict) *Function {
 	return &Function{
 		funcode: prog.compiled.Toplevel,
 		module: &Module{
-			program:     prog,
-			predeclared: predeclared,
-			globals:     make([]Value, len(prog.compiled.Globals)),
-			constants:   constants,
+			program:      prog,
+			predeclared:  predeclared,
+			globals:      make([]Value, len(prog.compiled.Globals)),
+			constants:    constants,
+			globalLabels: make([]Label, len(prog.compiled.Globals)), // IFC
 		},
 	}
 }
@@ -1195,10 +1218,16 @@ func stringRepeat(s String, n Int) (String, error) {
 }
 
 // Call calls the function fn with the specified positional and keyword arguments.
+//
+// IFC: a call on an idle thread starts a new run of the label monitor, and
+// callees other than Starlark functions run under their label rule.
 func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 	c, ok := fn.(Callable)
 	if !ok {
 		return nil, fmt.Errorf("invalid call of non-function (%s)", fn.Type())
+	}
+	if len(thread.stack) == 0 {
+		thread.ifc.enterToplevel(fn)
 	}
 
 	// Allocate and push a new frame.
@@ -1239,7 +1268,7 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		thread.stack = thread.stack[:len(thread.stack)-1] // pop
 	}()
 
-	result, err := c.CallInternal(thread, args, kwargs)
+	result, err := thread.callInternal(c, args, kwargs)
 
 	// Sanity check: nil is not a valid Starlark value.
 	if result == nil && err == nil {

@@ -24,6 +24,7 @@ type hashtable struct {
 	head      *entry  // insertion order doubly-linked list; may be nil
 	tailLink  **entry // address of nil link at end of list (perhaps &head)
 	frozen    bool
+	slab      Label // IFC: structure label S: key set, length, order (label.go)
 
 	_ noCopy // triggers vet copylock check on this type.
 }
@@ -45,6 +46,7 @@ type bucket struct {
 type entry struct {
 	hash       uint32 // nonzero => in use
 	key, value Value
+	klab, vlab Label   // IFC: labels of the key and of the value (label.go)
 	next       *entry  // insertion order doubly-linked list; may be nil
 	prevLink   **entry // address of link to this entry (perhaps &head)
 }
@@ -75,7 +77,11 @@ func (ht *hashtable) freeze() {
 	}
 }
 
-func (ht *hashtable) insert(k, v Value) error {
+func (ht *hashtable) insert(k, v Value) error { return ht.insertL(k, v, 0, 0) } // IFC: see insertL
+
+// IFC: insertL is insert with the labels of the key and the value. The key
+// set now depends on the key, so the structure label is raised by kl.
+func (ht *hashtable) insertL(k, v Value, kl, vl Label) error {
 	if err := ht.checkMutable("insert into"); err != nil {
 		return err
 	}
@@ -111,7 +117,11 @@ retry:
 				continue
 			}
 			// Key already present; update value.
+			// IFC: the old key object stays; it equals k, so its label joins k's.
 			e.value = v
+			e.klab |= kl
+			e.vlab = vl
+			ht.slab |= kl
 			return nil
 		}
 		if p.next == nil {
@@ -139,6 +149,8 @@ retry:
 	insert.hash = h
 	insert.key = k
 	insert.value = v
+	insert.klab, insert.vlab = kl, vl // IFC
+	ht.slab |= kl                     // IFC
 
 	// Append entry to doubly-linked list.
 	insert.prevLink = ht.tailLink
@@ -155,6 +167,7 @@ func overloaded(elems, buckets int) bool {
 	return elems >= bucketSize && float64(elems) >= loadFactor*float64(buckets)
 }
 
+// IFC: rehashing keeps the entries' labels.
 func (ht *hashtable) grow() {
 	// Double the number of buckets and rehash.
 	//
@@ -169,7 +182,7 @@ func (ht *hashtable) grow() {
 	ht.tailLink = &ht.head
 	ht.len = 0
 	for e := oldhead; e != nil; e = e.next {
-		ht.insert(e.key, e.value) // can't fail
+		ht.insertL(e.key, e.value, e.klab, e.vlab) // can't fail
 	}
 	ht.bucket0[0] = bucket{} // clear out unused initial bucket
 }
@@ -354,9 +367,14 @@ func (ht *hashtable) clear() error {
 	return nil
 }
 
+// IFC: the entries keep their labels, and which keys were added depends on
+// the other table's structure.
 func (ht *hashtable) addAll(other *hashtable) error {
+	if !ht.frozen {
+		ht.slab |= other.slab
+	}
 	for e := other.head; e != nil; e = e.next {
-		if err := ht.insert(e.key, e.value); err != nil {
+		if err := ht.insertL(e.key, e.value, e.klab, e.vlab); err != nil {
 			return err
 		}
 	}

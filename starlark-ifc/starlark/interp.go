@@ -18,9 +18,20 @@ const vmdebug = false // TODO(adonovan): use a bitfield of specific kinds of err
 // - optimize position table.
 // - opt: record MaxIterStack during compilation and preallocate the stack.
 
+// IFC: the interpreter also runs the label monitor: a label beside every
+// local and operand (llocals, lstack), the pc label pcl with its stack of
+// implicit-flow regions, and the label rule of every opcode; the longer
+// helpers are in ifc_interp.go. With no labelled data every label is Public.
 func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Value, error) {
 	// Postcondition: args is not mutated. This is stricter than required by Callable,
 	// but allows CALL to avoid a copy.
+
+	// IFC: the labels the caller passed; an error before the frame runs gets its pc.
+	pend, callback := thread.ifcEnter(fn)
+	thread.ifc.errLabel = pend.pc
+	if err := thread.checkCallDepth(); err != nil {
+		return nil, err
+	}
 
 	f := fn.funcode
 	if f.Prog.Recursion {
@@ -66,8 +77,27 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	// Digest arguments and set parameters.
 	err := setArgs(locals, fn, args, kwargs)
 	if err != nil {
+		thread.ifc.errLabel = pend.pc | pend.all() // IFC: the error depends on the arguments
 		return nil, thread.evalError(err)
 	}
+	thread.ifc.errLabel = Public
+
+	// IFC: labels of the locals and the operand stack, and the frame's base pc.
+	t := &thread.ifc
+	lbase := len(t.larena)
+	lspace := t.frameLabels(nspace)
+	llocals := lspace[:nlocals:nlocals]
+	lstack := lspace[nlocals:]
+	t.bindArgLabels(llocals, locals, fn, args, kwargs, &pend)
+	pcl := pend.pc
+	if pcl != Public {
+		thread.noteHigh()
+	}
+	var regions []ifcRegion      // open implicit-flow regions, innermost last
+	nextIPD := compile.ExitPC    // ipdom of the innermost region
+	var errl Label               // label of the operands of a failing instruction
+	var iterlabArr [4]ifcIter    // label state of iterstack (parallel)
+	iterlabs := iterlabArr[:0:4] //
 
 	fr.locals = locals
 
@@ -80,7 +110,7 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	// Spill indicated locals to cells.
 	// Each cell is a separate alloc to avoid spurious liveness.
 	for _, index := range f.Cells {
-		locals[index] = &cell{locals[index]}
+		locals[index] = &cell{v: locals[index], l: llocals[index]} // IFC: a cell carries its label
 	}
 
 	// TODO(adonovan): add static check that beneath this point
@@ -98,6 +128,7 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		}
 
 		fr.locals = nil
+		t.larena = t.larena[:lbase] // IFC: release this frame's labels
 	}()
 
 	sp := 0
@@ -120,6 +151,11 @@ loop:
 		}
 
 		fr.pc = pc
+
+		// IFC: close the implicit-flow regions that end here.
+		if pc == nextIPD {
+			pcl, nextIPD, regions = ifcPop(pc, pcl, regions, lstack, sp)
+		}
 
 		op := compile.Opcode(code[pc])
 		pc++
@@ -147,11 +183,13 @@ loop:
 
 		case compile.DUP:
 			stack[sp] = stack[sp-1]
+			lstack[sp] = lstack[sp-1]
 			sp++
 
 		case compile.DUP2:
 			stack[sp] = stack[sp-2]
 			stack[sp+1] = stack[sp-1]
+			lstack[sp], lstack[sp+1] = lstack[sp-2], lstack[sp-1]
 			sp += 2
 
 		case compile.POP:
@@ -159,6 +197,7 @@ loop:
 
 		case compile.EXCH:
 			stack[sp-2], stack[sp-1] = stack[sp-1], stack[sp-2]
+			lstack[sp-2], lstack[sp-1] = lstack[sp-1], lstack[sp-2]
 
 		case compile.EQL, compile.NEQ, compile.GT, compile.LT, compile.LE, compile.GE:
 			op := syntax.Token(op-compile.EQL) + syntax.EQL
@@ -166,11 +205,16 @@ loop:
 			x := stack[sp-2]
 			sp -= 2
 			ok, err2 := Compare(op, x, y)
+			l := lstack[sp] | lstack[sp+1] | pcl
+			if t.sawLabel {
+				l = t.compareLabel(x, y, l)
+			}
 			if err2 != nil {
-				err = err2
+				err, errl = err2, l
 				break loop
 			}
 			stack[sp] = Bool(ok)
+			lstack[sp] = l
 			sp++
 
 		case compile.PLUS,
@@ -193,11 +237,16 @@ loop:
 			x := stack[sp-2]
 			sp -= 2
 			z, err2 := Binary(binop, x, y)
+			l := lstack[sp] | lstack[sp+1] | pcl
 			if err2 != nil {
-				err = err2
+				err, errl = err2, t.compareLabel(x, y, l)
 				break loop
 			}
+			if t.sawLabel {
+				l = t.binaryLabel(binop, x, y, z, l)
+			}
 			stack[sp] = z
+			lstack[sp] = l
 			sp++
 
 		case compile.UPLUS, compile.UMINUS, compile.TILDE:
@@ -209,8 +258,9 @@ loop:
 			}
 			x := stack[sp-1]
 			y, err2 := Unary(unop, x)
+			lstack[sp-1] |= pcl
 			if err2 != nil {
-				err = err2
+				err, errl = err2, lstack[sp-1]
 				break loop
 			}
 			stack[sp-1] = y
@@ -224,23 +274,36 @@ loop:
 			// nonetheless defines x+y, in which case we
 			// should fall back to the general case.
 			var z Value
+			l := lstack[sp] | lstack[sp+1] | pcl
 			if xlist, ok := x.(*List); ok {
 				if yiter, ok := y.(Iterable); ok {
+					errl = l | xlist.slab
 					if err = xlist.checkMutable("apply += to"); err != nil {
 						break loop
 					}
-					listExtend(xlist, yiter)
+					// IFC: no-sensitive-upgrade, and the new elements keep their labels.
+					if (pcl|lstack[sp])&^xlist.slab != 0 {
+						err = &FlowError{Sink: "+=", Reason: nsuReason}
+						break loop
+					}
+					ifcListExtend(xlist, yiter, lstack[sp+1]|pcl)
 					z = xlist
+					l = lstack[sp] | pcl
 				}
 			}
 			if z == nil {
 				z, err = Binary(syntax.PLUS, x, y)
 				if err != nil {
+					errl = t.compareLabel(x, y, l)
 					break loop
+				}
+				if t.sawLabel {
+					l = t.binaryLabel(syntax.PLUS, x, y, z, l)
 				}
 			}
 
 			stack[sp] = z
+			lstack[sp] = l
 			sp++
 
 		case compile.INPLACE_PIPE:
@@ -252,45 +315,67 @@ loop:
 			// nonetheless defines x|y, in which case we
 			// should fall back to the general case.
 			var z Value
+			l := lstack[sp] | lstack[sp+1] | pcl
 			if xdict, ok := x.(*Dict); ok {
 				if ydict, ok := y.(*Dict); ok {
+					errl = l | xdict.ht.slab
 					if err = xdict.ht.checkMutable("apply |= to"); err != nil {
 						break loop
 					}
+					// IFC: no-sensitive-upgrade; the entries keep their labels.
+					if (pcl|lstack[sp])&^xdict.ht.slab != 0 {
+						err = &FlowError{Sink: "|=", Reason: nsuReason}
+						break loop
+					}
 					xdict.ht.addAll(&ydict.ht) // can't fail
+					xdict.ht.slab |= lstack[sp+1] | pcl
 					z = xdict
+					l = lstack[sp] | pcl
 				}
 			}
 			if z == nil {
 				z, err = Binary(syntax.PIPE, x, y)
 				if err != nil {
+					errl = t.compareLabel(x, y, l)
 					break loop
+				}
+				if t.sawLabel {
+					l = t.binaryLabel(syntax.PIPE, x, y, z, l)
 				}
 			}
 
 			stack[sp] = z
+			lstack[sp] = l
 			sp++
 
 		case compile.NONE:
 			stack[sp] = None
+			lstack[sp] = pcl
 			sp++
 
 		case compile.TRUE:
 			stack[sp] = True
+			lstack[sp] = pcl
 			sp++
 
 		case compile.FALSE:
 			stack[sp] = False
+			lstack[sp] = pcl
 			sp++
 
 		case compile.MANDATORY:
 			stack[sp] = mandatory{}
+			lstack[sp] = pcl
 			sp++
 
 		case compile.JMP:
 			pc = arg
 
 		case compile.CALL, compile.CALL_VAR, compile.CALL_KW, compile.CALL_VAR_KW:
+			// IFC: hand the labels of the function and arguments to the callee.
+			thread.ifcPrepareCall(op, arg, stack, lstack, sp, pcl)
+			errl = t.pending.pc | t.pending.all()
+
 			var kwargs Value
 			if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
 				kwargs = stack[sp-1]
@@ -375,28 +460,45 @@ loop:
 			thread.endProfSpan()
 			z, err2 := Call(thread, function, positional, kvpairs)
 			thread.beginProfSpan()
+			zl := thread.ifcCallResult() // IFC: the callee labelled its result
 			if err2 != nil {
-				err = err2
+				err, errl = err2, pcl
 				break loop
 			}
 			if vmdebug {
 				fmt.Printf("Resuming %s @ %s\n", f.Name, f.Position(0))
 			}
 			stack[sp-1] = z
+			lstack[sp-1] = zl | pcl
 
 		case compile.ITERPUSH:
 			x := stack[sp-1]
 			sp--
 			iter := Iterate(x)
 			if iter == nil {
-				err = fmt.Errorf("%s value is not iterable", x.Type())
+				err, errl = fmt.Errorf("%s value is not iterable", x.Type()), lstack[sp]|pcl
 				break loop
 			}
 			iterstack = append(iterstack, iter)
+			// IFC: the iteration's label covers the iterable's reference and length.
+			iterlabs = append(iterlabs, t.iterInfo(x, iter, lstack[sp]|pcl))
 
 		case compile.ITERJMP:
 			iter := iterstack[len(iterstack)-1]
-			if iter.Next(&stack[sp]) {
+			// IFC: iterating a labelled iterable is a branch on it.
+			il := &iterlabs[len(iterlabs)-1]
+			if il.lab&^pcl != 0 {
+				pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, il.lab, pcl, regions, llocals, locals, stack)
+			}
+			if il.list == nil && il.keys == nil && !il.host {
+				if iter.Next(&stack[sp]) {
+					lstack[sp] = pcl | il.lab
+					sp++
+				} else {
+					pc = arg
+				}
+			} else if ok, el := il.next(t, iter, &stack[sp]); ok {
+				lstack[sp] = pcl | il.lab | el
 				sp++
 			} else {
 				pc = arg
@@ -406,12 +508,18 @@ loop:
 			n := len(iterstack) - 1
 			iterstack[n].Done()
 			iterstack = iterstack[:n]
+			iterlabs = iterlabs[:n]
 
 		case compile.NOT:
+			if t.sawLabel {
+				lstack[sp-1] = t.truthLabel(stack[sp-1], lstack[sp-1])
+			}
+			lstack[sp-1] |= pcl
 			stack[sp-1] = !stack[sp-1].Truth()
 
 		case compile.RETURN:
 			result = stack[sp-1]
+			t.ret = lstack[sp-1] | pcl // IFC: the result depends on the pc too
 			break loop
 
 		case compile.SETINDEX:
@@ -419,7 +527,7 @@ loop:
 			y := stack[sp-2]
 			x := stack[sp-3]
 			sp -= 3
-			err = setIndex(x, y, z)
+			err, errl = thread.ifcSetIndex(x, y, z, lstack[sp], lstack[sp+1], lstack[sp+2], pcl)
 			if err != nil {
 				break loop
 			}
@@ -428,21 +536,29 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			z, err2 := getIndex(x, y)
+			z, zl, err2 := thread.ifcIndex(x, y, lstack[sp]|lstack[sp+1]|pcl)
 			if err2 != nil {
-				err = err2
+				err, errl = err2, zl
 				break loop
 			}
 			stack[sp] = z
+			lstack[sp] = zl
 			sp++
 
 		case compile.ATTR:
 			x := stack[sp-1]
 			name := f.Prog.Names[arg]
 			y, err2 := getAttr(x, name)
+			lstack[sp-1] |= pcl
 			if err2 != nil {
-				err = err2
+				err, errl = err2, lstack[sp-1]|t.deepLabel(x)
 				break loop
+			}
+			if _, ok := y.(Labeled); ok { // IFC: a host attribute may be labelled
+				var yl Label
+				y, yl = unlabel(y)
+				t.noteLabel(yl)
+				lstack[sp-1] |= yl
 			}
 			stack[sp-1] = y
 
@@ -451,13 +567,16 @@ loop:
 			x := stack[sp-2]
 			sp -= 2
 			name := f.Prog.Names[arg]
-			if err2 := setField(x, name, y); err2 != nil {
-				err = err2
+			if err2, l := thread.ifcSetField(x, name, y, lstack[sp]|lstack[sp+1]|pcl); err2 != nil {
+				err, errl = err2, l
 				break loop
 			}
 
 		case compile.MAKEDICT:
-			stack[sp] = new(Dict)
+			d := new(Dict)
+			d.ht.slab = pcl
+			stack[sp] = d
+			lstack[sp] = pcl
 			sp++
 
 		case compile.SETDICT, compile.SETDICTUNIQ:
@@ -465,13 +584,19 @@ loop:
 			k := stack[sp-2]
 			v := stack[sp-1]
 			sp -= 3
+			// IFC: no-sensitive-upgrade; the entry keeps its labels.
+			kl := lstack[sp+1] | pcl
+			if pcl&^dict.ht.slab != 0 {
+				err, errl = &FlowError{Sink: "dict comprehension", Reason: nsuReason}, pcl
+				break loop
+			}
 			oldlen := dict.Len()
-			if err2 := dict.SetKey(k, v); err2 != nil {
-				err = err2
+			if err2 := dict.ht.insertL(k, v, kl, lstack[sp+2]|pcl); err2 != nil {
+				err, errl = err2, kl|dict.ht.slab
 				break loop
 			}
 			if op == compile.SETDICTUNIQ && dict.Len() == oldlen {
-				err = fmt.Errorf("duplicate key: %v", k)
+				err, errl = fmt.Errorf("duplicate key: %v", k), kl|dict.ht.slab
 				break loop
 			}
 
@@ -479,7 +604,13 @@ loop:
 			elem := stack[sp-1]
 			list := stack[sp-2].(*List)
 			sp -= 2
+			// IFC: no-sensitive-upgrade; the element keeps its label.
+			if pcl&^list.slab != 0 {
+				err, errl = &FlowError{Sink: "list comprehension", Reason: nsuReason}, pcl
+				break loop
+			}
 			list.elems = append(list.elems, elem)
+			list.appendLabel(lstack[sp+1] | pcl)
 
 		case compile.SLICE:
 			x := stack[sp-4]
@@ -488,11 +619,13 @@ loop:
 			step := stack[sp-1]
 			sp -= 4
 			res, err2 := slice(x, lo, hi, step)
+			l := lstack[sp] | lstack[sp+1] | lstack[sp+2] | lstack[sp+3] | pcl
 			if err2 != nil {
-				err = err2
+				err, errl = err2, l|t.structLabel(x)
 				break loop
 			}
 			stack[sp] = res
+			lstack[sp] = t.sliceLabel(x, res, l)
 			sp++
 
 		case compile.UNPACK:
@@ -500,6 +633,7 @@ loop:
 			iterable := stack[sp-1]
 			sp--
 			iter := Iterate(iterable)
+			errl = lstack[sp] | pcl | t.structLabel(iterable) // IFC: the count errors reveal the length
 			if iter == nil {
 				err = fmt.Errorf("got %s in sequence assignment", iterable.Type())
 				break loop
@@ -520,8 +654,15 @@ loop:
 				err = fmt.Errorf("too few values to unpack (got %d, want %d)", i, n)
 				break loop
 			}
+			t.unpackLabels(iterable, stack, lstack, sp, n, lstack[sp-n]|pcl)
 
 		case compile.CJMP:
+			// IFC: a branch on a labelled condition opens a region.
+			if t.sawLabel {
+				if c := t.truthLabel(stack[sp-1], lstack[sp-1]); c&^pcl != 0 {
+					pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, c, pcl, regions, llocals, locals, stack)
+				}
+			}
 			if stack[sp-1].Truth() {
 				pc = arg
 			}
@@ -529,6 +670,7 @@ loop:
 
 		case compile.CONSTANT:
 			stack[sp] = fn.module.constants[arg]
+			lstack[sp] = pcl
 			sp++
 
 		case compile.MAKETUPLE:
@@ -536,7 +678,12 @@ loop:
 			tuple := make(Tuple, n)
 			sp -= n
 			copy(tuple, stack[sp:])
+			l := pcl // IFC: a tuple has one label, the join of its elements'
+			for _, el := range lstack[sp : sp+n] {
+				l |= el
+			}
 			stack[sp] = tuple
+			lstack[sp] = l
 			sp++
 
 		case compile.MAKELIST:
@@ -544,7 +691,10 @@ loop:
 			elems := make([]Value, n)
 			sp -= n
 			copy(elems, stack[sp:])
-			stack[sp] = NewList(elems)
+			list := NewList(elems)
+			list.slab, list.elabs = pcl, makeListLabels(lstack[sp:sp+n]) // IFC
+			stack[sp] = list
+			lstack[sp] = pcl
 			sp++
 
 		case compile.MAKEFUNC:
@@ -558,13 +708,16 @@ loop:
 				module:   fn.module,
 				defaults: defaults,
 				freevars: freevars,
+				dlab:     lstack[sp-1], // IFC: the defaults keep their label
 			}
+			lstack[sp-1] = pcl
 
 		case compile.LOAD:
 			n := int(arg)
 			module := string(stack[sp-1].(String))
 			sp--
 
+			errl = lstack[sp] | pcl
 			if thread.Load == nil {
 				err = fmt.Errorf("load not implemented by this application")
 				break loop
@@ -591,59 +744,75 @@ loop:
 					}
 					break loop
 				}
+				// IFC: a loaded value may be labelled (Labeled), or hold labels.
+				var vl Label
+				v, vl = unlabel(v)
+				t.noteLabel(vl | DeepLabel(v))
 				stack[sp-1-i] = v
+				lstack[sp-1-i] = vl | pcl
 			}
 
 		case compile.SETLOCAL:
 			locals[arg] = stack[sp-1]
+			llocals[arg] = lstack[sp-1] | pcl
 			sp--
 
 		case compile.SETLOCALCELL:
-			locals[arg].(*cell).v = stack[sp-1]
+			c := locals[arg].(*cell)
+			c.v = stack[sp-1]
+			c.l = lstack[sp-1] | pcl
 			sp--
 
 		case compile.SETGLOBAL:
 			fn.module.globals[arg] = stack[sp-1]
+			fn.module.globalLabels[arg] = lstack[sp-1] | pcl
 			sp--
 
 		case compile.LOCAL:
 			x := locals[arg]
 			if x == nil {
-				err = fmt.Errorf("local variable %s referenced before assignment", f.Locals[arg].Name)
+				err, errl = fmt.Errorf("local variable %s referenced before assignment", f.Locals[arg].Name), llocals[arg]
 				break loop
 			}
 			stack[sp] = x
+			lstack[sp] = llocals[arg] | pcl
 			sp++
 
 		case compile.FREE:
 			stack[sp] = fn.freevars[arg]
+			lstack[sp] = pcl
 			sp++
 
 		case compile.LOCALCELL:
-			v := locals[arg].(*cell).v
+			c := locals[arg].(*cell)
+			v := c.v
 			if v == nil {
-				err = fmt.Errorf("local variable %s referenced before assignment", f.Locals[arg].Name)
+				err, errl = fmt.Errorf("local variable %s referenced before assignment", f.Locals[arg].Name), c.l
 				break loop
 			}
 			stack[sp] = v
+			lstack[sp] = c.l | pcl
 			sp++
 
 		case compile.FREECELL:
-			v := fn.freevars[arg].(*cell).v
+			c := fn.freevars[arg].(*cell)
+			v := c.v
 			if v == nil {
-				err = fmt.Errorf("local variable %s referenced before assignment", f.FreeVars[arg].Name)
+				err, errl = fmt.Errorf("local variable %s referenced before assignment", f.FreeVars[arg].Name), c.l
 				break loop
 			}
 			stack[sp] = v
+			lstack[sp] = c.l | pcl
 			sp++
 
 		case compile.GLOBAL:
 			x := fn.module.globals[arg]
 			if x == nil {
-				err = fmt.Errorf("global variable %s referenced before assignment", f.Prog.Globals[arg].Name)
+				err, errl = fmt.Errorf("global variable %s referenced before assignment", f.Prog.Globals[arg].Name), fn.module.globalLabels[arg]
 				break loop
 			}
 			stack[sp] = x
+			lstack[sp] = fn.module.globalLabels[arg] | pcl
 			sp++
 
 		case compile.PREDECLARED:
@@ -653,11 +822,18 @@ loop:
 				err = fmt.Errorf("internal error: predeclared variable %s is uninitialized", name)
 				break loop
 			}
+			var xl Label // IFC: a host value may be labelled (Labeled)
+			x, xl = unlabel(x)
+			t.noteLabel(xl)
 			stack[sp] = x
+			lstack[sp] = xl | pcl
 			sp++
 
 		case compile.UNIVERSAL:
-			stack[sp] = Universe[f.Prog.Names[arg]]
+			x, xl := unlabel(Universe[f.Prog.Names[arg]]) // IFC: as PREDECLARED
+			t.noteLabel(xl)
+			stack[sp] = x
+			lstack[sp] = xl | pcl
 			sp++
 
 		default:
@@ -666,6 +842,7 @@ loop:
 		}
 	}
 	// (deferred cleanup runs here)
+	thread.ifcFrameExit(err, errl, pcl, callback) // IFC: label the error; report to a calling builtin
 	return result, err
 }
 
@@ -700,7 +877,10 @@ func (mandatory) Hash() (uint32, error) { return 0, nil }
 // Cells are always accessed using indirect {FREE,LOCAL,SETLOCAL}CELL instructions.
 // The FreeVars tuple contains only cells.
 // The FREE instruction always yields a cell.
-type cell struct{ v Value }
+type cell struct {
+	v Value
+	l Label // IFC: the label of v
+}
 
 func (c *cell) String() string { return "cell" }
 func (c *cell) Type() string   { return "cell" }

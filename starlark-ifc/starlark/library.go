@@ -71,6 +71,7 @@ func init() {
 		"type":      NewBuiltin("type", type_),
 		"zip":       NewBuiltin("zip", zip),
 	}
+	ifcClassifyBuiltins() // IFC: attach the label rules (ifc_rules.go)
 }
 
 // methods of built-in types

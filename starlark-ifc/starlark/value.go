@@ -721,6 +721,7 @@ type Function struct {
 	module   *Module
 	defaults Tuple
 	freevars Tuple
+	dlab     Label // IFC: label of the defaults (label.go)
 }
 
 // A Module represents an evaluated Starlark module.
@@ -731,6 +732,8 @@ type Module struct {
 	predeclared StringDict
 	globals     []Value
 	constants   []Value
+
+	globalLabels []Label // IFC: label of each global (label.go)
 }
 
 // Program returns the program from which this module was constructed.
@@ -830,7 +833,8 @@ func (fn *Function) FreeVar(i int) (Binding, Value) {
 type Builtin struct {
 	name string
 	fn   func(thread *Thread, fn *Builtin, args Tuple, kwargs []Tuple) (Value, error)
-	recv Value // for bound methods (e.g. "".startswith)
+	recv Value        // for bound methods (e.g. "".startswith)
+	rule *builtinRule // IFC: how calls are labelled; nil: conservative (label.go)
 }
 
 func (b *Builtin) Name() string { return b.name }
@@ -856,6 +860,16 @@ func (b *Builtin) Truth() Bool { return true }
 
 // NewBuiltin returns a new 'builtin_function_or_method' value with the specified name
 // and implementation.  It compares unequal with all other values.
+//
+// IFC: its calls are labelled by the conservative rule: the result and any
+// error get J, the pc of the call joined with the shallow and deep labels of
+// every argument and of the receiver; Starlark callbacks run under pc J and
+// their result and error labels join the result's; under a non-public pc
+// the call is stopped with a FlowError if it could write into a container
+// whose structure label does not cover the pc; afterwards every unfrozen
+// container reachable from the arguments or the result has its structure
+// label raised by the result label. See NewLabelAwareBuiltin for builtins
+// that label their results themselves.
 func NewBuiltin(name string, fn func(thread *Thread, fn *Builtin, args Tuple, kwargs []Tuple) (Value, error)) *Builtin {
 	return &Builtin{name: name, fn: fn}
 }
@@ -873,7 +887,7 @@ func NewBuiltin(name string, fn func(thread *Thread, fn *Builtin, args Tuple, kw
 //
 //	"abc".index("a")
 func (b *Builtin) BindReceiver(recv Value) *Builtin {
-	return &Builtin{name: b.name, fn: b.fn, recv: recv}
+	return &Builtin{name: b.name, fn: b.fn, recv: recv, rule: b.rule} // IFC: keep the rule
 }
 
 // A *Dict represents a Starlark dictionary.
@@ -954,7 +968,9 @@ func dictsEqual(x, y *Dict, depth int) (bool, error) {
 type List struct {
 	elems     []Value
 	frozen    bool
-	itercount uint32 // number of active iterators (ignored if frozen)
+	itercount uint32  // number of active iterators (ignored if frozen)
+	slab      Label   // IFC: structure label S: length, order (label.go)
+	elabs     []Label // IFC: element labels; nil while all Public, else len(elabs) == len(elems)
 }
 
 // NewList returns a list containing the specified elements.
@@ -989,10 +1005,11 @@ func (l *List) Truth() Bool           { return l.Len() > 0 }
 func (l *List) Len() int              { return len(l.elems) }
 func (l *List) Index(i int) Value     { return l.elems[i] }
 
+// IFC: the slice keeps the element labels and the structure label.
 func (l *List) Slice(start, end, step int) Value {
 	if step == 1 {
 		elems := append([]Value{}, l.elems[start:end]...)
-		return NewList(elems)
+		return l.sliceLabels(NewList(elems), start, end, step)
 	}
 
 	sign := signum(step)
@@ -1000,7 +1017,7 @@ func (l *List) Slice(start, end, step int) Value {
 	for i := start; signum(end-i) == sign; i += step {
 		list = append(list, l.elems[i])
 	}
-	return NewList(list)
+	return l.sliceLabels(NewList(list), start, end, step)
 }
 
 func (l *List) Attr(name string) (Value, error) { return builtinAttr(l, name, listMethods) }
@@ -1108,6 +1125,7 @@ func (l *List) Append(v Value) error {
 		return err
 	}
 	l.elems = append(l.elems, v)
+	l.appendLabel(Public) // IFC: keep len(elabs) == len(elems)
 	return nil
 }
 
@@ -1119,6 +1137,7 @@ func (l *List) Clear() error {
 		l.elems[i] = nil // aid GC
 	}
 	l.elems = l.elems[:0]
+	l.elabs = nil // IFC: no elements, no element labels
 	return nil
 }
 
@@ -1301,11 +1320,13 @@ func setsEqual(x, y *Set) (bool, error) {
 	return true, nil
 }
 
+// IFC: the clone keeps the labels.
 func (s *Set) clone() *Set {
 	set := new(Set)
 	for e := s.ht.head; e != nil; e = e.next {
-		set.Insert(e.key) // can't fail
+		set.ht.insertL(e.key, None, e.klab, 0) // can't fail
 	}
+	set.ht.slab |= s.ht.slab
 	return set
 }
 
