@@ -2,7 +2,8 @@
 
 // Until the runner builds, aegis-mcp refuses to start rather than run
 // without one. backend.go (build tag aegis_runner) is the real wiring: once
-// the runner builds, delete this file and the build line of backend.go.
+// the runner builds, delete this file and the aegis_runner build lines of
+// backend.go, real_test.go and mcpserver/aegisbackend/backend.go.
 
 package main
 
