@@ -1,0 +1,386 @@
+// Package runner composes one Aegis run: the embeddable Go API behind both
+// `aegis run` and the MCP server. Run takes a loaded policy and a script and
+// returns a Result; nothing else is needed to run policy-gated Starlark in
+// process.
+//
+// A run goes through these stages, each stopping it with its own Kind:
+//
+//	audit log    open (and resume) the hash-chained log          io_error
+//	verifier     parse, resolve, and reject capabilities the
+//	             policy grants to nothing (builtins/verify)       script_error, verifier_rejected
+//	limits       [runtime]: a deadline that cancels the thread
+//	             (so CPU loops stop too), steps, an allocation
+//	             budget plus a heap watchdog, output bytes, call
+//	             depth, call counts                              limit
+//	execute      the script, in the dialect agents write
+//	             (top-level for/if/while, set, reassignment,
+//	             recursion), with the builtins package's modules  script_error, policy_denied,
+//	                                                              confirm_denied, flow_denied
+//	report       exit kind and code (exit.go, the one mapping),
+//	             printed output (labelled parts already
+//	             "[REDACTED]"), and an error message redacted by
+//	             label (redact.go)
+//
+// The invariant: nothing labelled local-only reaches Result.Stdout,
+// Result.Error or the audit log.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/builtins/verify"
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
+)
+
+// Options are the run's setup.
+type Options struct {
+	Policy *policy.Policy
+
+	// AuditLog is the audit log file; "" is the one the policy was loaded
+	// for (policy.WithAuditLog), by default .aegis/audit.jsonl under the
+	// policy root. Another file is checked with policy.GuardAuditLog: a
+	// policy that lets scripts touch it is refused.
+	AuditLog string
+
+	// Confirm approves a requires_approval call; nil denies every one.
+	Confirm func(ctx context.Context, capability, target string) (bool, error)
+
+	// Audit, if set, also receives every audit event (after the log).
+	Audit audit.Sink
+
+	// Environ is the environment env.read reads and commands are given
+	// (filtered by the policy); nil means os.Environ().
+	Environ []string
+}
+
+// Request is one script to run.
+type Request struct {
+	Script   []byte
+	Filename string            // for positions in errors, e.g. "task.star"
+	TaskID   string            // optional, recorded in the audit log
+	Inputs   map[string]string // optional public string globals predeclared for the script
+}
+
+// Result is how a run ended. Its JSON form is the stable schema of
+// `aegis run --json`.
+type Result struct {
+	ExitKind string `json:"exit_kind"`
+	ExitCode int    `json:"exit_code"`
+	Stdout   string `json:"stdout"`          // everything printed, labelled parts "[REDACTED]"; kept on error
+	Error    string `json:"error,omitempty"` // redacted; says what was denied and how to allow it
+	Calls    int    `json:"calls"`           // capability calls made outside local-only-dependent code
+
+	// Events are the audit events of this run (also written to the log).
+	Events []audit.Event `json:"-"`
+}
+
+// Dialect is the Starlark agents write: top-level control flow, while,
+// set, global reassignment and recursion (bounded by max_callstack_size).
+func Dialect() *syntax.FileOptions {
+	return &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true, Recursion: true}
+}
+
+// Redaction replaces labelled values in printed output.
+const Redaction = "[REDACTED]"
+
+// Run runs one script. Cancelling ctx stops the script (between two
+// instructions, or inside a blocking effect) and ends the run as a limit.
+func Run(ctx context.Context, opts Options, req Request) Result {
+	r := &run{opts: opts, req: req, mem: &audit.Memory{}}
+	if r.req.Filename == "" {
+		r.req.Filename = "task.star"
+	}
+	err := r.exec(ctx)
+	return r.result(err)
+}
+
+// run is the state of one Run.
+type run struct {
+	opts Options
+	req  Request
+	mem  *audit.Memory
+	host *builtins.Host
+
+	out    outputBuffer
+	stopMu sync.Mutex
+	stop   error // why the watchdog cancelled the thread
+}
+
+func (r *run) exec(ctx context.Context) error {
+	p := r.opts.Policy
+	if p == nil {
+		return &ConfigError{Err: errors.New("no policy: load one (policy.Load) or use the secure-defaults preset (policy.Preset)")}
+	}
+	limits := p.Runtime()
+
+	logPath, err := r.auditPath()
+	if err != nil {
+		return err
+	}
+	log, err := audit.Open(logPath)
+	if err != nil {
+		return &ConfigError{Err: err}
+	}
+	defer log.Close()
+	sink := audit.Tee{log, r.mem, r.opts.Audit}
+
+	environ := r.opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	r.host = &builtins.Host{
+		Policy:                p,
+		Registry:              p.NewRegistry(),
+		Audit:                 sink,
+		TaskID:                r.req.TaskID,
+		Confirm:               r.opts.Confirm,
+		Environ:               environ,
+		HTTPTimeout:           time.Duration(p.NetTimeoutSeconds()) * time.Second,
+		MaxTotalCalls:         limits.MaxTotalCalls,
+		MaxCallsPerCapability: limits.MaxCallsPerCapability,
+	}
+	if p.Sandbox() == "bwrap" {
+		jail, err := newJail(p)
+		if err != nil {
+			return &ConfigError{Err: err}
+		}
+		r.host.Jail = jail
+	}
+	predeclared := r.host.Modules()
+	for name, v := range r.req.Inputs {
+		if _, clash := predeclared[name]; clash {
+			return &ConfigError{Err: fmt.Errorf("input %q would hide the predeclared %s module: rename it", name, name)}
+		}
+		predeclared[name] = starlark.String(v)
+	}
+
+	if _, err := verify.Check(r.req.Filename, r.req.Script, verify.Options{
+		File:          Dialect(),
+		IsPredeclared: predeclared.Has,
+		IsUniversal:   starlark.Universe.Has,
+		Grant:         grant(p),
+	}); err != nil {
+		var rej *verify.Rejection
+		if errors.As(err, &rej) {
+			for _, f := range rej.Findings {
+				ev := audit.Event{TaskID: r.req.TaskID, Kind: audit.KindVerifier, Capability: f.Capability,
+					Status: audit.Denied, Section: f.Section, Reason: "verifier: " + f.Why, Position: f.Pos.String()}
+				if aerr := sink.Append(ev); aerr != nil {
+					return &builtins.AuditError{Err: aerr}
+				}
+			}
+		}
+		return err
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, time.Duration(limits.MaxSeconds)*time.Second)
+	defer cancel()
+	r.host.Ctx = runCtx
+
+	thread := &starlark.Thread{Name: r.req.Filename, Print: r.print}
+	thread.PrintRedaction = Redaction
+	thread.SetMaxExecutionSteps(uint64(limits.MaxSteps))
+	thread.SetMaxAllocBytes(limits.MaxMemoryMB << 20)
+	thread.SetMaxCallDepth(int(limits.MaxCallstackSize))
+	r.out.limit = limits.MaxOutputBytes
+	r.out.onFull = func() {
+		r.stopWith(&builtins.LimitError{Limit: "max_output_bytes", Value: limits.MaxOutputBytes,
+			Detail: "the script printed more"}, thread)
+	}
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-runCtx.Done():
+			if ctx.Err() != nil {
+				r.stopWith(&builtins.LimitError{Limit: "cancelled", Detail: "the run was cancelled by its caller"}, thread)
+			} else {
+				r.stopWith(&builtins.LimitError{Limit: "max_seconds", Value: limits.MaxSeconds,
+					Detail: "the script ran out of time"}, thread)
+			}
+		case <-done:
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		watchHeap(done, limits.MaxMemoryMB<<20, func() {
+			r.stopWith(&builtins.LimitError{Limit: "max_memory_mb", Value: limits.MaxMemoryMB,
+				Detail: "the heap grew past the budget"}, thread)
+		})
+	}()
+	_, err = starlark.ExecFileOptions(Dialect(), thread, r.req.Filename, r.req.Script, predeclared)
+	close(done)
+	wg.Wait()
+
+	if err == nil {
+		return nil
+	}
+	if stop := r.stopped(); stop != nil {
+		return stop
+	}
+	if steps := limits.MaxSteps; steps > 0 && thread.ExecutionSteps() >= uint64(steps) {
+		return &builtins.LimitError{Limit: "max_steps", Value: steps, Detail: "the script ran too many steps"}
+	}
+	if lerr := interpreterLimit(err, limits); lerr != nil {
+		return lerr
+	}
+	return err
+}
+
+// stopWith records why the run is being stopped (first reason wins) and
+// cancels the thread.
+func (r *run) stopWith(err error, thread *starlark.Thread) {
+	r.stopMu.Lock()
+	if r.stop == nil {
+		r.stop = err
+	}
+	r.stopMu.Unlock()
+	thread.Cancel(err.Error())
+}
+
+func (r *run) stopped() error {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	return r.stop
+}
+
+// print receives every line the script prints, already redacted.
+func (r *run) print(_ *starlark.Thread, msg string) {
+	r.out.write(msg + "\n")
+}
+
+// auditPath picks the audit log and checks it is the one the policy guards.
+func (r *run) auditPath() (string, error) {
+	p := r.opts.Policy
+	guarded := p.AuditLog()
+	if guarded == "" {
+		guarded = filepath.Join(p.Root(), policy.DefaultAuditLog)
+	}
+	if r.opts.AuditLog == "" {
+		return guarded, nil
+	}
+	want := canonical(r.opts.AuditLog)
+	if want != canonical(guarded) {
+		// The loader guarded another file: a policy must not let scripts
+		// read, write or delete this one either.
+		if err := p.GuardAuditLog(want); err != nil {
+			return "", &ConfigError{Err: err}
+		}
+	}
+	return want, nil
+}
+
+// canonical makes path absolute and resolves symlinks in its longest
+// existing prefix.
+func canonical(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	dir, tail := abs, ""
+	for {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, tail)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return abs
+		}
+		tail = filepath.Join(filepath.Base(dir), tail)
+		dir = parent
+	}
+}
+
+// grant answers the verifier from the policy's enabled capabilities.
+func grant(p *policy.Policy) verify.Grant {
+	return func(c string) (bool, string) {
+		if p.Enabled(policy.Capability(c)) {
+			return true, ""
+		}
+		return false, sectionFor(c)
+	}
+}
+
+// sectionFor names what to fill to enable a capability.
+func sectionFor(c string) string {
+	switch {
+	case c == "fs.read" || c == "fs.list" || c == "fs.exists":
+		return "[filesystem].read_allow (or local_only_read)"
+	case c == "fs.write":
+		return "[filesystem].write_allow"
+	case c == "fs.delete":
+		return "[filesystem].delete_allow"
+	case strings.HasPrefix(c, "net.http_"):
+		return "[network]." + strings.TrimPrefix(c, "net.") + "_allow (or local_only_hosts)"
+	case c == "env.read":
+		return "[environment].allow_vars (or local_only_vars)"
+	case c == "subprocess.exec":
+		return "[subprocess].allow_commands (or local_only_commands)"
+	}
+	return "the policy"
+}
+
+// result turns the run's end into a Result.
+func (r *run) result(err error) Result {
+	kind := Classify(err)
+	res := Result{
+		ExitKind: string(kind),
+		ExitCode: kind.Code(),
+		Stdout:   r.out.String(),
+		Events:   r.mem.Events(),
+	}
+	if r.host != nil {
+		res.Calls = r.host.Calls()
+	}
+	if err != nil {
+		res.Error = describe(err, kind)
+	}
+	return res
+}
+
+// outputBuffer collects printed output up to a limit.
+type outputBuffer struct {
+	mu     sync.Mutex
+	b      strings.Builder
+	limit  int64
+	full   bool
+	onFull func()
+}
+
+func (o *outputBuffer) write(s string) {
+	o.mu.Lock()
+	if o.full {
+		o.mu.Unlock()
+		return
+	}
+	if o.limit > 0 && int64(o.b.Len()+len(s)) > o.limit {
+		o.full = true
+		o.mu.Unlock()
+		if o.onFull != nil {
+			o.onFull()
+		}
+		return
+	}
+	o.b.WriteString(s)
+	o.mu.Unlock()
+}
+
+func (o *outputBuffer) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
