@@ -71,4 +71,3 @@ func interpreterLimit(err error, limits policy.RuntimeLimits) error {
 	}
 	return nil
 }
-
