@@ -182,6 +182,7 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 		p.tools[t.Name] = rec
 	}
 	p.caps = deriveCapabilities(s)
+	p.checkShadowed(probs)
 	p.protected = []string{p.auditLog}
 	if p.path != "" {
 		p.protected = append(p.protected, p.path)

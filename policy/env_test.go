@@ -10,9 +10,9 @@ func TestEnvironmentRules(t *testing.T) {
 	p := w.mustLoad(`
 inherits = "secure-defaults"
 [environment]
-allow_vars = ["HOME", "LC_*", "GITHUB_TOKEN", "AEGIS_TOKEN", "SECRET_ONE"]
+allow_vars = ["HOME", "LC_*", "MY_TOKEN", "AEGIS_TOKEN", "SECRET_ONE"]
 local_only_vars = ["SECRET_*", "DEMO_SECRET"]
-deny_vars = ["LC_SECRET"]
+deny_vars = ["LC_SECRET", "MY_TOKEN"]
 `)
 	runChecks(t, p, []check{
 		ck(EnvRead, true, "HOME", `allow_vars "HOME"`),
@@ -31,7 +31,7 @@ deny_vars = ["LC_SECRET"]
 	if d := p.Decide(EnvRead, "SECRET_ONE"); !d.LocalOnly || d.Principal != "env:SECRET_*" {
 		t.Errorf("local-only var: %+v", d)
 	}
-	environ := []string{"HOME=/h", "LC_ALL=C", "LC_SECRET=x", "GITHUB_TOKEN=t", "AEGIS_TOKEN=a", "SECRET_ONE=s", "PATH=/bin", "DEMO_SECRET=d", "junk"}
+	environ := []string{"HOME=/h", "LC_ALL=C", "LC_SECRET=x", "GITHUB_TOKEN=t", "MY_TOKEN=m", "AEGIS_TOKEN=a", "SECRET_ONE=s", "PATH=/bin", "DEMO_SECRET=d", "junk"}
 	env, prs := p.ChildEnv(environ, false)
 	if want := []string{"HOME=/h", "LC_ALL=C"}; !reflect.DeepEqual(env, want) || prs != nil {
 		t.Errorf("ChildEnv(plain) = %v %v, want %v", env, prs, want)
@@ -43,7 +43,7 @@ deny_vars = ["LC_SECRET"]
 	if want := []string{"env:SECRET_*", "env:DEMO_SECRET"}; !reflect.DeepEqual(prs, want) {
 		t.Errorf("ChildEnv principals = %v, want %v", prs, want)
 	}
-	if !reflect.DeepEqual(p.AllowedEnv(), []string{"HOME", "LC_*", "GITHUB_TOKEN", "AEGIS_TOKEN", "SECRET_ONE"}) {
+	if !reflect.DeepEqual(p.AllowedEnv(), []string{"HOME", "LC_*", "MY_TOKEN", "AEGIS_TOKEN", "SECRET_ONE"}) {
 		t.Errorf("AllowedEnv = %v", p.AllowedEnv())
 	}
 }

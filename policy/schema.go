@@ -182,5 +182,8 @@ var sectionKeys = map[string][]string{
 	"tools.*":     {"capabilities", "backend_url", "backend_method", "description"},
 }
 
-// sandboxModes are the accepted [subprocess].sandbox values.
-var sandboxModes = [...]string{"none", "bwrap", "landlock"}
+// sandboxModes are the accepted [subprocess].sandbox values: the ones the
+// runner implements. Accepting a mode it would ignore ("landlock", from the
+// predecessor's later format) would leave the operator believing commands
+// are isolated when they are not.
+var sandboxModes = [...]string{"none", "bwrap"}

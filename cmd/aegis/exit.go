@@ -81,7 +81,7 @@ func report(stderr io.Writer, err error) int {
 		return ee.code
 	}
 	msg := err.Error()
-	if strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") {
+	if (strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag")) && !strings.Contains(msg, "--help") {
 		msg += "\nrun 'aegis --help' for usage"
 	}
 	fmt.Fprintln(stderr, "aegis: "+msg)
