@@ -78,3 +78,24 @@ local_only_commands = ["pass"]
 		t.Errorf("decision principal %q not interned", d.Principal)
 	}
 }
+
+func TestConcurrentDecisions(t *testing.T) {
+	// A *Policy is shared by every builtin of a run and by concurrent MCP
+	// requests; decisions must not race (run with -race).
+	_, p := execWorld(t)
+	done := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for j := 0; j < 50; j++ {
+				p.Decide(FSRead, "src/a.go")
+				p.Decide(SubprocessExec, "git", "push", "--force")
+				p.FlowAllowed(FSWrite, "secrets-local/cache/x")
+				_ = p.Describe()
+			}
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		<-done
+	}
+}
