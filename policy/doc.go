@@ -51,10 +51,17 @@
 //
 // # Other accessors
 //
-// Capabilities (derived from the populated sections), RequiresApproval,
-// Runtime ([runtime] limits with defaults), Tools and DecideTool, ChildEnv
-// (a subprocess's environment), Root, Path, AuditLog, GuardAuditLog,
-// Describe (the effective policy with provenance, for `aegis policy show`).
+//	Capabilities, Enabled        derived from the populated sections
+//	RequiresApproval(c)          requires_approval
+//	Runtime, DefaultRuntime      [runtime] limits with defaults
+//	NetTimeoutSeconds, Sandbox   [network].timeout_seconds, [subprocess].sandbox
+//	Tools, DecideTool            [tools] records; may a tool be offered?
+//	ChildEnv, IsReservedVar      a subprocess's environment, rebuilt
+//	AllowedEnv, LocalOnlyEnv, DeniedEnv
+//	Root, Path, Name, AuditLog, GuardAuditLog
+//	Describe                     the effective policy with provenance
+//	                             (`aegis policy show`)
+//	Presets, AllCapabilities, FormatMajor, DefaultAuditLog
 //
 // # The invariant
 //
