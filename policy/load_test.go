@@ -380,3 +380,16 @@ func TestRuntimeLimitsOnlyTighten(t *testing.T) {
 		t.Errorf("a file lowered the sandbox to %q", m.Sub.Sandbox.Value)
 	}
 }
+
+func TestNoHomeDirectory(t *testing.T) {
+	w := newWorld(t)
+	// The preset's ~ entries protect nothing without a home, and are dropped
+	// rather than failing every load.
+	if _, err := Preset("secure-defaults", w.root, WithHome("")); err != nil {
+		t.Fatalf("preset without a home: %v", err)
+	}
+	_, err := LoadBytes("p.toml", []byte("[filesystem]\nread_allow = [\"~/notes/**\"]\n"), w.root, WithHome(""))
+	if err == nil || !strings.Contains(err.Error(), "no home directory") || !strings.Contains(err.Error(), "p.toml:2") {
+		t.Errorf("a ~ allow entry without a home: %v", err)
+	}
+}
