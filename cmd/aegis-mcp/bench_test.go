@@ -25,9 +25,15 @@ type benchServer struct {
 
 func startBenchServer(b *testing.B) *benchServer {
 	b.Helper()
-	s := &benchServer{waiting: map[string]chan []byte{}}
-	s.cmd = exec.Command(os.Args[0], "--policy", "fake.toml")
-	s.cmd.Env = append(os.Environ(), fakeServerEnv+"=1")
+	cmd := exec.Command(os.Args[0], "--policy", "fake.toml")
+	cmd.Env = append(os.Environ(), fakeServerEnv+"=1")
+	return startBenchCommand(b, cmd)
+}
+
+// startBenchCommand starts cmd as the server and initializes a session.
+func startBenchCommand(b *testing.B, cmd *exec.Cmd) *benchServer {
+	b.Helper()
+	s := &benchServer{waiting: map[string]chan []byte{}, cmd: cmd}
 	var err error
 	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
 		b.Fatal(err)
@@ -94,7 +100,10 @@ const oneLine = `{"name":"aegis_run","arguments":{"script":"print(\"hi\")"}}`
 // stdio pipe of a real server process, reporting the median and p99.
 // Run with -benchtime=2000x for a figure over at least 1,000 calls.
 func BenchmarkRoundTrip(b *testing.B) {
-	s := startBenchServer(b)
+	benchRoundTrip(b, startBenchServer(b))
+}
+
+func benchRoundTrip(b *testing.B, s *benchServer) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -113,7 +122,10 @@ func BenchmarkRoundTrip(b *testing.B) {
 // BenchmarkConcurrent4 keeps four aegis_run calls in flight at once and
 // reports calls per second.
 func BenchmarkConcurrent4(b *testing.B) {
-	s := startBenchServer(b)
+	benchConcurrent4(b, startBenchServer(b))
+}
+
+func benchConcurrent4(b *testing.B, s *benchServer) {
 	var next int64
 	var mu sync.Mutex
 	b.ResetTimer()

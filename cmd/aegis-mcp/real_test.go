@@ -12,16 +12,17 @@ import (
 	"testing"
 )
 
-// TestRealBinary builds the actual aegis-mcp (policy engine and runner, no
-// fake) and drives it over stdio under a policy with a local-only file.
-func TestRealBinary(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "aegis-mcp")
-	build := exec.Command("go", "build", "-o", bin, ".")
+// buildReal builds the actual aegis-mcp and a project whose policy marks
+// secrets/key local-only; it returns the binary and the project directory.
+func buildReal(tb testing.TB) (bin, proj string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	bin = filepath.Join(dir, "aegis-mcp")
+	build := exec.Command("go", "build", "-tags", "aegis_runner", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		tb.Fatalf("go build: %v\n%s", err, out)
 	}
-	proj := filepath.Join(dir, "proj")
+	proj = filepath.Join(dir, "proj")
 	for name, content := range map[string]string{
 		"aegis.toml":  "version = \"1\"\nname = \"real\"\n[filesystem]\nread_allow = [\"README.md\"]\nlocal_only_read = [\"secrets/**\"]\n",
 		"README.md":   "public text\n",
@@ -29,12 +30,32 @@ func TestRealBinary(t *testing.T) {
 	} {
 		p := filepath.Join(proj, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
+	return bin, proj
+}
+
+func realServer(b *testing.B) *benchServer {
+	bin, proj := buildReal(b)
+	cmd := exec.Command(bin, "--policy", filepath.Join(proj, "aegis.toml"), "--audit-log", filepath.Join(b.TempDir(), "audit.jsonl"))
+	cmd.Dir = proj
+	return startBenchCommand(b, cmd)
+}
+
+// BenchmarkRoundTripReal and BenchmarkConcurrent4Real measure the same as
+// their fake-backend twins with the real runner behind the server.
+func BenchmarkRoundTripReal(b *testing.B)   { benchRoundTrip(b, realServer(b)) }
+func BenchmarkConcurrent4Real(b *testing.B) { benchConcurrent4(b, realServer(b)) }
+
+// TestRealBinary builds the actual aegis-mcp (policy engine and runner, no
+// fake) and drives it over stdio under a policy with a local-only file.
+func TestRealBinary(t *testing.T) {
+	bin, proj := buildReal(t)
+	dir := t.TempDir()
 	p := startProcIn(t, proj, bin, "--policy", filepath.Join(proj, "aegis.toml"), "--audit-log", filepath.Join(dir, "audit.jsonl"))
 	p.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}`)
 	if r := p.next(); r.Error != nil {
