@@ -3,6 +3,8 @@ package builtins
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aegisdev/aegis/audit"
 )
 
 // DeniedError: the policy refused a capability call. Its message says what
@@ -18,15 +20,14 @@ type DeniedError struct {
 
 func (e *DeniedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "policy denies %s", e.Capability)
-	if e.Target != "" {
-		fmt.Fprintf(&b, " %s", e.Target)
-	}
-	if e.Reason != "" {
-		fmt.Fprintf(&b, ": %s", e.Reason)
-	}
-	if e.Rule != "" {
-		fmt.Fprintf(&b, " (rule %s)", e.Rule)
+	if e.Reason != "" && e.Target != audit.Redacted {
+		// The policy's reason names the target and the rule already.
+		b.WriteString(e.Reason)
+	} else {
+		fmt.Fprintf(&b, "policy denies %s %s", e.Capability, e.Target)
+		if e.Rule != "" {
+			fmt.Fprintf(&b, " (rule %q in %s)", e.Rule, e.Section)
+		}
 	}
 	if e.Hint != "" {
 		fmt.Fprintf(&b, "; to allow it: %s", e.Hint)

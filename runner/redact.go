@@ -42,7 +42,11 @@ func describe(err error, kind Kind) string {
 	if ev.Label != labels.Public || highPC {
 		return fmt.Sprintf("%s %s: the message is withheld because it depends on local-only data", kindText(kind), where)
 	}
-	return ev.Backtrace()
+	if kind == ScriptError {
+		return ev.Backtrace()
+	}
+	// A denial, a refused approval, a limit: the call that hit it is enough.
+	return where + ": " + ev.Msg
 }
 
 // position is the innermost known script position of a call stack.

@@ -161,7 +161,7 @@ func TestRunExitKinds(t *testing.T) {
 		{"script error", "print('before')\nx = 1 // 0", ScriptError, []string{"task.star:2", "division by zero"}},
 		{"syntax error", "def f(:", ScriptError, []string{"task.star:1:8"}},
 		{"undefined name", "print(nope)", ScriptError, []string{"task.star:1:7", "undefined: nope"}},
-		{"policy denied", "print('before')\nfs.read('aegis.toml')", PolicyDenied, []string{"policy denies fs.read", "to allow it"}},
+		{"policy denied", "print('before')\nfs.read('aegis.toml')", PolicyDenied, []string{"at task.star:2:8: fs.read", "denied", "to allow it"}},
 		{"verifier rejected", "print('never')\nnet.http_get('https://example.com/')", VerifierRejected, []string{"task.star:2:1", "net.http_get", "[network].http_get_allow"}},
 		{"flow denied", "fs.write('out/x', env.read('RUN_SECRET'))", FlowDenied, []string{"fs.write", "task.star:1:9", "local-only zone"}},
 		{"print under a secret branch", "print('before')\nif env.read('RUN_SECRET')[0] == 's':\n    print('yes')", FlowDenied, []string{"task.star:2"}},
