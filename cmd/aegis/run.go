@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/runner"
+)
+
+// newRunCmd is `aegis run`: one script under one policy, through the same
+// runner the MCP server uses.
+func newRunCmd() *cobra.Command {
+	var (
+		policyPath string
+		auditLog   string
+		yes        bool
+		jsonOut    bool
+		taskID     string
+	)
+	cmd := &cobra.Command{
+		Use:   "run [flags] SCRIPT",
+		Short: "Run a Starlark script under a policy, with local-only data kept local",
+		Long: `run executes a Starlark script (a file, or - for standard input) with the capability
+modules fs, net, env and subprocess, each call judged by the policy, and json, base64,
+hex and sha256 for plain computation. Values read from local-only sources (local_only_read
+files, local_only_vars, local_only_hosts, local_only_commands) are labelled: print shows
+them as [REDACTED], and no effect may send them anywhere but a local-only destination.
+
+Every capability call, allowed or denied, is appended to the audit log (default
+.aegis/audit.jsonl under the policy's directory); check it with 'aegis audit verify'.
+
+Calls the policy lists in requires_approval are put to you on the terminal; --yes
+approves them all; with neither, they are denied.
+
+Exit codes:
+  0 ok                 1 script error         2 denied by the policy
+  3 verifier rejected  4 approval refused     5 I/O or configuration
+  6 runtime limit      7 flow denied (local-only data reached a public sink)`,
+		Example: `  # run the bundled example
+  aegis run --policy examples/hello/aegis.toml examples/hello/task.star
+
+  # a script from standard input, one JSON result object on stdout
+  echo 'print(sha256("x"))' | aegis run --json -`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError(cmd, fmt.Errorf("run takes one script (a file, or - for standard input), got %d arguments", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var opts []policy.Option
+			if auditLog != "" {
+				opts = append(opts, policy.WithAuditLog(auditLog))
+			}
+			p, err := loadPolicy(cmd, policyPath, opts...)
+			if err != nil {
+				return err
+			}
+			script, filename, err := readScript(cmd.InOrStdin(), args[0])
+			if err != nil {
+				return err
+			}
+			confirm, closeTTY := approver(yes)
+			defer closeTTY()
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res := runner.Run(ctx, runner.Options{Policy: p, AuditLog: auditLog, Confirm: confirm},
+				runner.Request{Script: script, Filename: filename, TaskID: taskID})
+
+			if jsonOut {
+				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+					return err
+				}
+			} else {
+				io.WriteString(cmd.OutOrStdout(), res.Stdout)
+				if res.Error != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s: %s\n", strings.ReplaceAll(res.ExitKind, "_", " "), res.Error)
+				}
+			}
+			if res.ExitCode != 0 {
+				return &exitError{code: res.ExitCode, quiet: true}
+			}
+			return nil
+		},
+	}
+	addPolicyFlag(cmd, &policyPath)
+	addJSONFlag(cmd, &jsonOut)
+	cmd.Flags().StringVar(&auditLog, "audit-log", "", "audit log file (default: .aegis/audit.jsonl under the policy's directory)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "approve every requires_approval call without asking")
+	cmd.Flags().StringVar(&taskID, "task-id", "", "an identifier recorded with every audit event of this run")
+	return cmd
+}
+
+// readScript reads the script named on the command line ("-" is stdin).
+func readScript(stdin io.Reader, name string) (src []byte, filename string, err error) {
+	if name == "-" {
+		src, err = io.ReadAll(stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read the script from standard input: %w", err)
+		}
+		return src, "<stdin>", nil
+	}
+	src, err = os.ReadFile(name)
+	if err != nil {
+		return nil, "", fmt.Errorf("read the script: %w", err)
+	}
+	return src, filepath.Base(name), nil
+}
+
+// approver returns the requires_approval hook: everything with --yes, a
+// question on the controlling terminal when there is one, otherwise nil
+// (every such call is denied).
+func approver(yes bool) (confirm func(context.Context, string, string) (bool, error), closeFn func()) {
+	if yes {
+		return func(context.Context, string, string) (bool, error) { return true, nil }, func() {}
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, func() {}
+	}
+	if !term.IsTerminal(int(tty.Fd())) {
+		tty.Close()
+		return nil, func() {}
+	}
+	var mu sync.Mutex
+	in := bufio.NewReader(tty)
+	return func(_ context.Context, capability, target string) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(tty, "aegis: the script asks for %s %s (requires_approval). Allow? [y/N] ", capability, target)
+		line, err := in.ReadString('\n')
+		if err != nil && line == "" {
+			return false, fmt.Errorf("read the answer: %w", err)
+		}
+		answer := strings.ToLower(strings.TrimSpace(line))
+		return answer == "y" || answer == "yes", nil
+	}, func() { tty.Close() }
+}
