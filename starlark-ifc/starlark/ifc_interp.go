@@ -396,6 +396,9 @@ func (thread *Thread) ifcSetIndex(x, y, z Value, lx, ly, lz, pcl Label) (error, 
 		if wpc&^x.ht.slab != 0 && !x.ht.frozen {
 			return &FlowError{Sink: "d[k] = v", Reason: nsuReason}, wpc | x.ht.slab
 		}
+		if err := thread.ifc.alloc(entryBytes); err != nil {
+			return err, wpc | ly
+		}
 		if err := x.ht.insertL(y, z, ly|wpc, lz|wpc|ly); err != nil {
 			return err, wpc | ly | x.ht.slab
 		}

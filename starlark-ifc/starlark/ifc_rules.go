@@ -11,6 +11,7 @@ package starlark
 
 import (
 	"fmt"
+	"slices"
 )
 
 // ifcClassifyBuiltins attaches the label rules to the core builtins.
@@ -18,11 +19,42 @@ func ifcClassifyBuiltins() {
 	audit := func(b Value, kind LabelRule, fn BuiltinFunc) {
 		b.(*Builtin).rule = &builtinRule{kind: kind, call: fn}
 	}
+	shallow := func(b Value) { b.(*Builtin).rule = shallowRule }
+
+	// universal functions
+	for _, name := range []string{"abs", "chr", "float", "hash", "int", "ord", "range"} {
+		shallow(Universe[name])
+	}
+	for name, fn := range map[string]BuiltinFunc{
+		"all": rulePure(all), "any": rulePure(any_), "bool": ruleBool, "bytes": ruleBytes,
+		"dict": ruleDict, "dir": ruleShallowAny(dir), "enumerate": ruleEnumerate, "fail": ruleFail,
+		"getattr": ruleShallowAny(getattr), "hasattr": ruleShallowAny(hasattr), "len": ruleLen,
+		"list": ruleList, "max": rulePure(minmax), "min": rulePure(minmax), "repr": ruleStr(repr),
+		"reversed": ruleReversed, "set": ruleSet, "sorted": ruleSorted, "str": ruleStr(str),
+		"tuple": ruleTuple, "type": ruleShallowAny(type_), "zip": ruleZip,
+	} {
+		audit(Universe[name], RuleAudited, fn)
+	}
 	audit(Universe["print"], RuleSink, rulePrint)
-	audit(Universe["fail"], RuleAudited, ruleFail)
-	audit(Universe["len"], RuleAudited, ruleLen)
-	audit(Universe["bool"], RuleAudited, ruleBool)
-	audit(Universe["type"], RuleAudited, ruleType)
+
+	// string and bytes methods: all atomic in, atomic out, except these
+	for name, b := range stringMethods {
+		switch name {
+		case "join":
+			audit(b, RuleAudited, ruleJoin)
+		case "format":
+			audit(b, RuleAudited, ruleFormat)
+		case "replace":
+			audit(b, RuleAudited, ruleReplace)
+		case "split", "rsplit", "splitlines":
+			audit(b, RuleAudited, ruleSplit(b.fn))
+		default:
+			shallow(b)
+		}
+	}
+	for _, b := range bytesMethods {
+		shallow(b)
+	}
 
 	audit(listMethods["append"], RuleAudited, ruleListAppend)
 	audit(listMethods["clear"], RuleAudited, ruleListClear)
@@ -31,6 +63,29 @@ func ifcClassifyBuiltins() {
 	audit(listMethods["insert"], RuleAudited, ruleListInsert)
 	audit(listMethods["pop"], RuleAudited, ruleListPop)
 	audit(listMethods["remove"], RuleAudited, ruleListRemove)
+
+	audit(dictMethods["clear"], RuleAudited, ruleDictClear)
+	audit(dictMethods["get"], RuleAudited, ruleDictGet)
+	audit(dictMethods["items"], RuleAudited, ruleDictView)
+	audit(dictMethods["keys"], RuleAudited, ruleDictView)
+	audit(dictMethods["values"], RuleAudited, ruleDictView)
+	audit(dictMethods["pop"], RuleAudited, ruleDictPop)
+	audit(dictMethods["popitem"], RuleAudited, ruleDictPopitem)
+	audit(dictMethods["setdefault"], RuleAudited, ruleDictSetdefault)
+	audit(dictMethods["update"], RuleAudited, ruleDictUpdate)
+
+	audit(setMethods["add"], RuleAudited, ruleSetAdd)
+	audit(setMethods["clear"], RuleAudited, ruleSetClear)
+	audit(setMethods["discard"], RuleAudited, ruleSetRemove)
+	audit(setMethods["remove"], RuleAudited, ruleSetRemove)
+	audit(setMethods["pop"], RuleAudited, ruleSetPop)
+	audit(setMethods["update"], RuleAudited, ruleSetUpdate)
+	for _, name := range []string{"difference", "intersection", "symmetric_difference", "union"} {
+		audit(setMethods[name], RuleAudited, ruleSetNew(setMethods[name].fn))
+	}
+	for _, name := range []string{"issubset", "issuperset"} {
+		audit(setMethods[name], RuleAudited, rulePure(setMethods[name].fn))
+	}
 }
 
 // ctx returns the builtin context of the call in progress.
@@ -86,13 +141,67 @@ func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 	if kw == nil {
 		kw = kwargs
 	}
+	if t.allocLimit > 0 {
+		var sw sizeWalker
+		var n int64
+		for _, a := range out {
+			n = addSize(n, sw.bound(a))
+		}
+		if err := t.alloc(n); err != nil {
+			return nil, err
+		}
+	}
 	return print(thread, b, out, kw)
 }
 
-// ruleFail: the error message is made of every argument.
-func ruleFail(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	thread.ctx().res |= thread.callLabel()
-	return fail(thread, b, args, kwargs)
+// --- rule builders ---
+
+// rulePure: the builtin reads its arguments, possibly deeply and through
+// callbacks, and writes into none of them: result and error get J.
+func rulePure(fn BuiltinFunc) BuiltinFunc {
+	return func(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+		thread.ctx().res |= thread.callLabel()
+		return fn(thread, b, args, kwargs)
+	}
+}
+
+// ruleShallowAny: the result depends on the references of the arguments
+// (their type, identity, or attributes whose values carry their own labels),
+// not on the contents of containers.
+func ruleShallowAny(fn BuiltinFunc) BuiltinFunc {
+	return func(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+		c := thread.ctx()
+		c.res |= c.all()
+		return fn(thread, b, args, kwargs)
+	}
+}
+
+// elemLabelsOf returns the labels of the elements src yields, in order (nil
+// if none is labelled beyond the iteration), and the label of the iteration
+// itself: the structure label, or for a host iterable its deep label.
+func (t *ifcThread) elemLabelsOf(src Value) ([]Label, Label) {
+	switch x := src.(type) {
+	case *List:
+		return slices.Clone(x.elabs), x.slab
+	case *Dict:
+		return x.ht.keyLabels(), x.ht.slab
+	case *Set:
+		return x.ht.keyLabels(), x.ht.slab
+	case Tuple, rangeValue, String, Bytes, stringElems, stringCodepoints, bytesIterable:
+		return nil, Public
+	}
+	return nil, t.deepLabel(src)
+}
+
+// unwrapElems removes Labeled wrappers a host iterable put into l.
+func (t *ifcThread) unwrapElems(l *List) {
+	for i, v := range l.elems {
+		if x, ok := v.(Labeled); ok {
+			l.elems[i] = x.V
+			l.setElemLabel(i, l.elabAt(i)|x.L)
+			t.noteLabel(x.L)
+		}
+	}
 }
 
 // --- universal functions ---
@@ -118,170 +227,281 @@ func ruleBool(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, er
 	return bool_(thread, b, args, kwargs)
 }
 
-// ruleType: the type of a value is not derived from its contents.
-func ruleType(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	c.res |= c.all()
-	return type_(thread, b, args, kwargs)
+// ruleStr (str, repr): the text reads the whole value.
+func ruleStr(fn BuiltinFunc) BuiltinFunc {
+	return func(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+		t := &thread.ifc
+		t.b.res |= thread.callLabel()
+		if len(args) == 1 {
+			if err := t.reprFits(args[0]); err != nil {
+				return nil, err
+			}
+		}
+		z, err := fn(thread, b, args, kwargs)
+		if err == nil && len(args) == 1 && !is[String](args[0]) {
+			err = t.chargeResult(z)
+		}
+		return z, err
+	}
 }
 
-// --- list methods ---
-//
-// The receiver's reference label is part of the call's pc (the bound method
-// carries it), so "pc" below already includes it. Mutators are checked by
-// no-sensitive-upgrade; new elements get ℓarg ⊔ pc.
-
-func ruleListAppend(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	recv := b.Receiver().(*List)
-	if err := thread.nsu(recv, "list.append"); err != nil {
+// ruleBytes: bytes of a string is shallow; of an iterable, it reads every
+// element.
+func ruleBytes(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	t.b.res |= thread.callLabel()
+	if err := t.expandFits(args); err != nil {
 		return nil, err
 	}
-	c.res |= recv.slab
-	z, err := list_append(thread, b, args, kwargs)
+	z, err := bytes_(thread, b, args, kwargs)
 	if err == nil {
-		recv.appendLabel(c.pc | c.argLabel(0))
+		err = t.chargeResult(z)
 	}
 	return z, err
 }
 
-func ruleListClear(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	recv := b.Receiver().(*List)
-	if err := thread.nsu(recv, "list.clear"); err != nil {
+// ruleList: a new list with the source's element labels; its structure is
+// the source's.
+func ruleList(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
 		return nil, err
 	}
-	c.res |= recv.slab
-	return list_clear(thread, b, args, kwargs)
-}
-
-func ruleListExtend(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	recv := b.Receiver().(*List)
-	var iterable Iterable
-	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &iterable); err != nil {
-		return nil, err
-	}
-	if err := thread.nsu(recv, "list.extend"); err != nil {
-		return nil, err
-	}
-	c.res |= recv.slab
-	if err := recv.checkMutable("extend"); err != nil {
-		return nil, nameErr(b, err)
-	}
-	ifcListExtend(recv, iterable, c.pc|c.argLabel(0))
-	return None, nil
-}
-
-// ruleListIndex: the answer depends on comparisons with every element.
-func ruleListIndex(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	c.res |= thread.callLabel()
-	return list_index(thread, b, args, kwargs)
-}
-
-func ruleListInsert(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	recv := b.Receiver().(*List)
-	if err := thread.nsu(recv, "list.insert"); err != nil {
-		return nil, err
-	}
-	c.res |= recv.slab
-	z, err := list_insert(thread, b, args, kwargs)
+	z, err := list(thread, b, args, kwargs)
 	if err != nil {
-		return z, err
-	}
-	// Where the element went depends on the index.
-	il := c.argLabel(0)
-	recv.slab |= il
-	lab := c.pc | il | c.argLabel(1)
-	if recv.elabs == nil && lab == Public {
-		return z, nil
-	}
-	n := len(recv.elems) - 1 // length before the insertion
-	index, _ := AsInt32(args[0])
-	if index < 0 {
-		index += n
-	}
-	if index >= n {
-		index = n
-	} else if index < 0 {
-		index = 0
-	}
-	if recv.elabs == nil {
-		recv.elabs = make([]Label, n, n+1)
-	}
-	recv.elabs = append(recv.elabs, 0)
-	copy(recv.elabs[index+1:], recv.elabs[index:])
-	recv.elabs[index] = lab
-	return z, nil
-}
-
-func ruleListPop(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	recv := b.Receiver().(*List)
-	if err := thread.nsu(recv, "list.pop"); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
-	il := c.argLabel(0)
-	c.res |= recv.slab | il
-	n := len(recv.elems)
-	i := n - 1
-	if len(args) > 0 {
-		var err error
-		if i, err = AsInt32(args[0]); err != nil {
-			i = -1 - n // let upstream report the error
+	l := z.(*List)
+	l.slab |= c.pc | c.all()
+	if len(args) == 1 {
+		var s Label
+		l.elabs, s = t.elemLabelsOf(args[0])
+		if l.elabs != nil && len(l.elabs) != len(l.elems) {
+			l.elabs, s = nil, s|l.elabAll() // cannot happen; stay sound
+		}
+		l.slab |= s
+		t.unwrapElems(l)
+	}
+	return l, t.chargeResult(l)
+}
+
+// ruleReversed: list, in reverse order.
+func ruleReversed(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
+		return nil, err
+	}
+	z, err := reversed(thread, b, args, kwargs)
+	if err != nil {
+		c.res |= thread.callLabel()
+		return nil, err
+	}
+	l := z.(*List)
+	l.slab |= c.pc | c.all()
+	elabs, s := t.elemLabelsOf(args[0])
+	if elabs != nil && len(elabs) == len(l.elems) {
+		slices.Reverse(elabs)
+		l.elabs = elabs
+	} else {
+		for _, x := range elabs {
+			s |= x
 		}
 	}
-	if i < 0 {
-		i += n
-	}
-	var el Label
-	if 0 <= i && i < n {
-		el = recv.elabAt(i)
-	}
-	z, err := list_pop(thread, b, args, kwargs)
-	if err != nil {
-		return z, err
-	}
-	c.res |= el
-	recv.slab |= il // which element went depends on the index
-	if recv.elabs != nil {
-		recv.elabs = append(recv.elabs[:i], recv.elabs[i+1:]...)
-	}
-	return z, nil
+	l.slab |= s
+	t.unwrapElems(l)
+	return l, t.chargeResult(l)
 }
 
-// ruleListRemove: which element goes depends on comparisons with every
-// element.
-func ruleListRemove(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	c := thread.ctx()
-	recv := b.Receiver().(*List)
-	if err := thread.nsu(recv, "list.remove"); err != nil {
+// ruleTuple: a tuple has one label: the join of its elements'.
+func ruleTuple(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
 		return nil, err
 	}
+	if len(args) == 1 {
+		elabs, s := t.elemLabelsOf(args[0])
+		c.res |= s
+		for _, x := range elabs {
+			c.res |= x
+		}
+	}
+	z, err := tuple(thread, b, args, kwargs)
+	if tup, ok := z.(Tuple); ok && err == nil {
+		for i, v := range tup {
+			var vl Label
+			tup[i], vl = unlabel(v)
+			c.res |= vl
+		}
+		err = t.chargeResult(z)
+	}
+	return z, err
+}
+
+// ruleSorted: the order depends on comparing every element (and on the key
+// callback's results): the new list's structure gets all of it.
+func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
 	j := thread.callLabel()
-	c.res |= j
-	idx := -1
-	if recv.elabs != nil && len(args) == 1 {
-		for i, elem := range recv.elems {
-			if eq, err := Equal(elem, args[0]); err != nil {
-				break
-			} else if eq {
-				idx = i
-				break
+	if err := t.expandFits(args); err != nil {
+		c.res |= j
+		return nil, err
+	}
+	z, err := sorted(thread, b, args, kwargs)
+	c = &t.b
+	if err != nil {
+		c.res |= j
+		return nil, err
+	}
+	l := z.(*List)
+	c.res |= c.all()
+	l.slab |= j | c.acc
+	t.unwrapElems(l)
+	return l, t.chargeResult(l)
+}
+
+// ruleEnumerate: pair i holds the index (known from the structure) and
+// element i.
+func ruleEnumerate(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
+		return nil, err
+	}
+	z, err := enumerate(thread, b, args, kwargs)
+	if err != nil {
+		c.res |= thread.callLabel()
+		return nil, err
+	}
+	l := z.(*List)
+	l.slab |= c.pc | c.all()
+	if len(args) >= 1 {
+		var s Label
+		l.elabs, s = t.elemLabelsOf(args[0])
+		if l.elabs != nil && len(l.elabs) != len(l.elems) {
+			l.elabs, s = nil, s|l.elabAll()
+		}
+		l.slab |= s
+	}
+	return l, t.chargeResult(l)
+}
+
+// ruleZip: the length is the shortest argument's; tuple i joins element i
+// of each argument.
+func ruleZip(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
+		return nil, err
+	}
+	z, err := zip(thread, b, args, kwargs)
+	if err != nil {
+		c.res |= thread.callLabel()
+		return nil, err
+	}
+	l := z.(*List)
+	l.slab |= c.pc | c.all()
+	for _, a := range args {
+		elabs, s := t.elemLabelsOf(a)
+		l.slab |= s
+		for i, x := range elabs {
+			if i < len(l.elems) && x != Public {
+				l.setElemLabel(i, l.elabAt(i)|x)
 			}
 		}
 	}
-	z, err := list_remove(thread, b, args, kwargs)
+	return l, t.chargeResult(l)
+}
+
+// ruleSet: which elements remain after removing duplicates depends on all
+// of them.
+func ruleSet(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
+		return nil, err
+	}
+	z, err := set(thread, b, args, kwargs)
 	if err != nil {
-		return z, err
+		c.res |= thread.callLabel()
+		return nil, err
 	}
-	if !recv.frozen {
-		recv.slab |= j
+	st := z.(*Set)
+	st.ht.slab |= c.pc | c.all()
+	for _, a := range args {
+		st.ht.slab |= t.contentsLabel(a)
 	}
-	if recv.elabs != nil && idx >= 0 {
-		recv.elabs = append(recv.elabs[:idx], recv.elabs[idx+1:]...)
+	return st, t.chargeResult(st)
+}
+
+// ruleDict: entries copied from a dict keep their labels; entries from a
+// sequence of pairs are covered by the structure label; keyword entries get
+// their argument's label.
+func ruleDict(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	if err := t.expandFits(args); err != nil {
+		return nil, err
 	}
-	return z, nil
+	z, err := dict(thread, b, args, kwargs)
+	if err != nil {
+		c.res |= thread.callLabel()
+		return nil, err
+	}
+	d := z.(*Dict)
+	d.ht.slab |= c.pc
+	t.labelUpdate(d, args, kwargs, c.pc)
+	return d, t.chargeResult(d)
+}
+
+// labelUpdate labels the entries updateDict wrote into d from updates and
+// kwargs, under write pc wpc.
+func (t *ifcThread) labelUpdate(d *Dict, updates Tuple, kwargs []Tuple, wpc Label) {
+	c := &t.b
+	if len(updates) == 1 {
+		l := wpc | c.argLabel(0)
+		d.ht.slab |= l
+		if src, ok := updates[0].(*Dict); ok {
+			d.ht.slab |= src.ht.slab
+			for e := src.ht.head; e != nil; e = e.next {
+				if de, _ := d.ht.lookupEntry(e.key); de != nil {
+					de.klab |= e.klab | l
+					de.vlab = e.vlab | l
+				}
+			}
+		} else {
+			d.ht.slab |= t.contentsLabel(updates[0]) | t.deepLabel(updates[0])
+		}
+	}
+	for j, kv := range kwargs {
+		kl := c.kwLabel(j) | wpc
+		if kl == Public {
+			continue
+		}
+		d.ht.slab |= kl
+		if de, _ := d.ht.lookupEntry(kv[0]); de != nil {
+			de.klab |= kl
+			de.vlab = kl
+		}
+	}
+}
+
+// ruleFail: the error message is made of every argument.
+func ruleFail(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	thread.ctx().res |= thread.callLabel()
+	if err := thread.ifc.reprFits(args...); err != nil {
+		return nil, err
+	}
+	return fail(thread, b, args, kwargs)
 }

@@ -236,8 +236,14 @@ loop:
 			y := stack[sp-1]
 			x := stack[sp-2]
 			sp -= 2
-			z, err2 := Binary(binop, x, y)
 			l := lstack[sp] | lstack[sp+1] | pcl
+			if t.allocLimit > 0 { // IFC: allocation limit, checked before allocating
+				if err = t.binaryAlloc(binop, x, y); err != nil {
+					errl = t.compareLabel(x, y, l)
+					break loop
+				}
+			}
+			z, err2 := Binary(binop, x, y)
 			if err2 != nil {
 				err, errl = err2, t.compareLabel(x, y, l)
 				break loop
@@ -275,6 +281,12 @@ loop:
 			// should fall back to the general case.
 			var z Value
 			l := lstack[sp] | lstack[sp+1] | pcl
+			if t.allocLimit > 0 { // IFC: allocation limit, checked before allocating
+				if err = t.binaryAlloc(syntax.PLUS, x, y); err != nil {
+					errl = t.compareLabel(x, y, l)
+					break loop
+				}
+			}
 			if xlist, ok := x.(*List); ok {
 				if yiter, ok := y.(Iterable); ok {
 					errl = l | xlist.slab
@@ -316,6 +328,12 @@ loop:
 			// should fall back to the general case.
 			var z Value
 			l := lstack[sp] | lstack[sp+1] | pcl
+			if t.allocLimit > 0 { // IFC: allocation limit, checked before allocating
+				if err = t.binaryAlloc(syntax.PIPE, x, y); err != nil {
+					errl = t.compareLabel(x, y, l)
+					break loop
+				}
+			}
 			if xdict, ok := x.(*Dict); ok {
 				if ydict, ok := y.(*Dict); ok {
 					errl = l | xdict.ht.slab
@@ -590,6 +608,10 @@ loop:
 				err, errl = &FlowError{Sink: "dict comprehension", Reason: nsuReason}, pcl
 				break loop
 			}
+			if err = t.allocIf(entryBytes); err != nil {
+				errl = pcl
+				break loop
+			}
 			oldlen := dict.Len()
 			if err2 := dict.ht.insertL(k, v, kl, lstack[sp+2]|pcl); err2 != nil {
 				err, errl = err2, kl|dict.ht.slab
@@ -607,6 +629,10 @@ loop:
 			// IFC: no-sensitive-upgrade; the element keeps its label.
 			if pcl&^list.slab != 0 {
 				err, errl = &FlowError{Sink: "list comprehension", Reason: nsuReason}, pcl
+				break loop
+			}
+			if err = t.allocIf(valueBytes); err != nil {
+				errl = pcl
 				break loop
 			}
 			list.elems = append(list.elems, elem)
@@ -675,6 +701,10 @@ loop:
 
 		case compile.MAKETUPLE:
 			n := int(arg)
+			if err = t.allocIf(int64(n) * valueBytes); err != nil {
+				errl = pcl
+				break loop
+			}
 			tuple := make(Tuple, n)
 			sp -= n
 			copy(tuple, stack[sp:])
@@ -688,6 +718,10 @@ loop:
 
 		case compile.MAKELIST:
 			n := int(arg)
+			if err = t.allocIf(int64(n) * valueBytes); err != nil {
+				errl = pcl
+				break loop
+			}
 			elems := make([]Value, n)
 			sp -= n
 			copy(elems, stack[sp:])

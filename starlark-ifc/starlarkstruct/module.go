@@ -16,7 +16,18 @@ type Module struct {
 	Members starlark.StringDict
 }
 
-var _ starlark.HasAttrs = (*Module)(nil)
+var (
+	_ starlark.HasAttrs     = (*Module)(nil)
+	_ starlark.ChildVisitor = (*Module)(nil)
+)
+
+// VisitChildren calls visit on each member, so that the label monitor sees
+// the labels inside them (Aegis).
+func (m *Module) VisitChildren(visit func(starlark.Value)) {
+	for _, v := range m.Members {
+		visit(v)
+	}
+}
 
 func (m *Module) Attr(name string) (starlark.Value, error) { return m.Members[name], nil }
 func (m *Module) AttrNames() []string                      { return m.Members.Keys() }
@@ -40,4 +51,14 @@ func MakeModule(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		members[k] = kwarg[1]
 	}
 	return &Module{name, members}, nil
+}
+
+// NewMakeModule returns the 'module' built-in (MakeModule) with its audited
+// label rule (Aegis): the module is labelled with the pc, the name's label
+// and its members' reference labels.
+func NewMakeModule() *starlark.Builtin {
+	return starlark.NewLabelAwareBuiltin("module", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(thread.ArgLabel(0) | labelOfKeywords(thread, kwargs))
+		return MakeModule(thread, b, args, kwargs)
+	})
 }

@@ -39,11 +39,37 @@ import (
 //	globals := starlark.StringDict{
 //		"struct":  starlark.NewBuiltin("struct", starlarkstruct.Make),
 //	}
+//
+// Aegis: registered with starlark.NewBuiltin, Make gets the conservative
+// label rule, which labels the struct (and raises every container inside
+// it) with the labels of all its fields; NewMake returns the audited form.
 func Make(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(args) > 0 {
 		return nil, fmt.Errorf("struct: unexpected positional arguments")
 	}
 	return FromKeywords(Default, kwargs), nil
+}
+
+// NewMake returns the 'struct' built-in with its audited label rule (Aegis):
+// a struct is immutable, so its one label, the join of the pc and of its
+// fields' reference labels, covers every field read; containers in its
+// fields keep their own labels inside them.
+func NewMake() *starlark.Builtin {
+	return starlark.NewLabelAwareBuiltin("struct", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(labelOfKeywords(thread, kwargs))
+		return Make(thread, b, args, kwargs)
+	})
+}
+
+// labelOfKeywords joins the labels of a builtin call's keyword arguments.
+func labelOfKeywords(thread *starlark.Thread, kwargs []starlark.Tuple) starlark.Label {
+	var l starlark.Label
+	for _, kv := range kwargs {
+		if k, ok := kv[0].(starlark.String); ok {
+			l |= thread.KwargLabel(string(k))
+		}
+	}
+	return l
 }
 
 // FromKeywords returns a new struct instance whose fields are specified by the
@@ -119,9 +145,18 @@ type entry struct {
 }
 
 var (
-	_ starlark.HasAttrs  = (*Struct)(nil)
-	_ starlark.HasBinary = (*Struct)(nil)
+	_ starlark.HasAttrs     = (*Struct)(nil)
+	_ starlark.HasBinary    = (*Struct)(nil)
+	_ starlark.ChildVisitor = (*Struct)(nil)
 )
+
+// VisitChildren calls visit on each field value, so that the label monitor
+// sees the labels inside them (Aegis).
+func (s *Struct) VisitChildren(visit func(starlark.Value)) {
+	for _, e := range s.entries {
+		visit(e.value)
+	}
+}
 
 // ToStringDict adds a name/value entry to d for each field of the struct.
 func (s *Struct) ToStringDict(d starlark.StringDict) {

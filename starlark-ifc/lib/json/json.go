@@ -79,15 +79,27 @@ import (
 // It accepts one required positional parameter, the JSON string,
 // and two optional keyword-only string parameters, prefix and indent,
 // that specify a prefix of each new line, and the unit of indentation.
+//
+// Aegis: the functions are label-aware (see starlark.NewLabelAwareBuiltin).
+// encode's text reads the whole value: it is labelled with the call's J (pc,
+// the argument and everything inside it). decode's result and every list and
+// dict it builds are labelled with the pc and the input string's label (with
+// a default, also the default's: which one comes back depends on the
+// input). indent is shallow. All of them count their output against the
+// thread's allocation limit (starlark.Thread.SetMaxAllocBytes).
 var Module = &starlarkstruct.Module{
 	Name: "json",
 	Members: starlark.StringDict{
-		"encode":        starlark.NewBuiltin("json.encode", encode),
-		"encode_indent": starlark.NewBuiltin("json.encode_indent", encodeIndent),
-		"decode":        starlark.NewBuiltin("json.decode", decode),
-		"indent":        starlark.NewBuiltin("json.indent", indent),
+		"encode":        starlark.NewLabelAwareBuiltin("json.encode", encode),
+		"encode_indent": starlark.NewLabelAwareBuiltin("json.encode_indent", encodeIndent),
+		"decode":        starlark.NewLabelAwareBuiltin("json.decode", decode),
+		"indent":        starlark.NewShallowBuiltin("json.indent", indent),
 	},
 }
+
+// chargeEvery is how many bytes of output encode may produce before it
+// charges them to the thread's allocation limit.
+const chargeEvery = 1 << 16
 
 func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x starlark.Value
@@ -96,6 +108,20 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	}
 
 	buf := new(bytes.Buffer)
+
+	// Aegis: the encoding reads all of x.
+	if thread != nil {
+		thread.SetResultLabel(thread.CallLabel())
+	}
+	charged := 0
+	charge := func() error {
+		if thread == nil || buf.Len()-charged < chargeEvery {
+			return nil
+		}
+		n := buf.Len() - charged
+		charged = buf.Len()
+		return thread.ChargeAlloc(int64(n))
+	}
 
 	var quoteSpace [128]byte
 	quote := func(s string) {
@@ -127,7 +153,18 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 			defer func() { path = path[0 : len(path)-1] }()
 		}
 
+		if err := charge(); err != nil {
+			return err
+		}
+
 		switch x := x.(type) {
+		case starlark.Labeled:
+			// Aegis: a host value's attribute may be labelled.
+			if thread != nil {
+				thread.SetResultLabel(x.L)
+			}
+			return emit(x.V)
+
 		case json.Marshaler:
 			// Application-defined starlark.Value types
 			// may define their own JSON encoding.
@@ -237,6 +274,11 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := emit(x); err != nil {
 		return nil, fmt.Errorf("%s: %v", b.Name(), err)
 	}
+	if thread != nil {
+		if err := thread.ChargeAlloc(int64(buf.Len() - charged)); err != nil {
+			return nil, err
+		}
+	}
 	return starlark.String(buf.String()), nil
 }
 
@@ -252,6 +294,9 @@ func encodeIndent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	// error messages are attributed to json.encode_indent.
 	str, err := encode(thread, b, args, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := chargeIndent(thread, string(str.(starlark.String)), prefix, indent); err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
@@ -305,6 +350,9 @@ func indent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, nil, 1, &str); err != nil {
 		return nil, err
 	}
+	if err := chargeIndent(thread, str, prefix, indent); err != nil {
+		return nil, err
+	}
 
 	buf := new(bytes.Buffer)
 	if err := json.Indent(buf, []byte(str), prefix, indent); err != nil {
@@ -318,6 +366,22 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	var d starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "x", &s, "default?", &d); err != nil {
 		return nil, err
+	}
+	// Aegis: what comes back, and every container built, derives from the
+	// input (and, with a default, which of the two comes back does too).
+	var fresh starlark.Label
+	usedDefault := false
+	if thread != nil {
+		fresh = thread.PC() | thread.ArgLabel(0) | thread.KwargLabel("x")
+		thread.SetResultLabel(fresh | thread.ArgLabel(1) | thread.KwargLabel("default"))
+		if err := thread.ChargeAlloc(int64(len(s))); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err == nil && !usedDefault {
+				err = thread.ChargeAlloc(labelFresh(v, fresh))
+			}
+		}()
 	}
 	if len(args) < 1 {
 		// "x" parameter is positional only; UnpackArgs does not allow us to
@@ -539,6 +603,7 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		case failure:
 			if d != nil {
 				v = d
+				usedDefault = true // Aegis
 			} else {
 				err = fmt.Errorf("json.decode: at offset %d, %s", i, x)
 			}
@@ -553,6 +618,55 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		fail("unexpected character %q after value", s[i])
 	}
 	return v, nil
+}
+
+// labelFresh raises the structure label of every list and dict in the
+// freshly decoded v by l, and returns an estimate of the bytes they hold.
+func labelFresh(v starlark.Value, l starlark.Label) int64 {
+	switch v := v.(type) {
+	case *starlark.List:
+		starlark.RaiseStructureLabel(v, l)
+		n := int64(16 * v.Len())
+		for i := 0; i < v.Len(); i++ {
+			n += labelFresh(v.Index(i), l)
+		}
+		return n
+	case *starlark.Dict:
+		starlark.RaiseStructureLabel(v, l)
+		n := int64(64 * v.Len())
+		for _, item := range v.Items() {
+			n += labelFresh(item[1], l)
+		}
+		return n
+	}
+	return 0
+}
+
+// chargeIndent charges a bound of the size of indenting the JSON text s:
+// every line break gets the prefix and the indentation of its depth.
+func chargeIndent(thread *starlark.Thread, s, prefix, indent string) error {
+	if thread == nil {
+		return nil
+	}
+	var breaks, depth, most int64
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[', '{':
+			depth++
+			most = max(most, depth)
+			breaks++
+		case ']', '}':
+			depth--
+			breaks++
+		case ',':
+			breaks++
+		}
+	}
+	perLine := int64(len(prefix)) + most*int64(len(indent)) + 1
+	if breaks > 0 && perLine > (1<<62)/breaks {
+		return thread.ChargeAlloc(1 << 62)
+	}
+	return thread.ChargeAlloc(int64(len(s)) + breaks*perLine)
 }
 
 func isdigit(b byte) bool {

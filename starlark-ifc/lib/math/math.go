@@ -63,13 +63,16 @@ import (
 //
 //	e - The base of natural logarithms, approximately 2.71828.
 //	pi - The ratio of a circle's circumference to its diameter, approximately 3.14159.
+//
+// Aegis: every function is shallow (starlark.NewShallowBuiltin): numbers in,
+// a number out, labelled with the pc and the arguments' labels.
 var Module = &starlarkstruct.Module{
 	Name: "math",
 	Members: starlark.StringDict{
-		"ceil":      starlark.NewBuiltin("ceil", ceil),
+		"ceil":      starlark.NewShallowBuiltin("ceil", ceil),
 		"copysign":  newBinaryBuiltin("copysign", math.Copysign),
 		"fabs":      newUnaryBuiltin("fabs", math.Abs),
-		"floor":     starlark.NewBuiltin("floor", floor),
+		"floor":     starlark.NewShallowBuiltin("floor", floor),
 		"mod":       newBinaryBuiltin("mod", math.Mod),
 		"pow":       newBinaryBuiltin("pow", math.Pow),
 		"remainder": newBinaryBuiltin("remainder", math.Remainder),
@@ -97,7 +100,7 @@ var Module = &starlarkstruct.Module{
 		"sinh":  newUnaryBuiltin("sinh", math.Sinh),
 		"tanh":  newUnaryBuiltin("tanh", math.Tanh),
 
-		"log": starlark.NewBuiltin("log", log),
+		"log": starlark.NewShallowBuiltin("log", log),
 
 		"gamma": newUnaryBuiltin("gamma", math.Gamma),
 
@@ -124,7 +127,7 @@ func (p *floatOrInt) Unpack(v starlark.Value) error {
 // newUnaryBuiltin wraps a unary floating-point Go function
 // as a Starlark built-in that accepts int or float arguments.
 func newUnaryBuiltin(name string, fn func(float64) float64) *starlark.Builtin {
-	return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return starlark.NewShallowBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var x floatOrInt
 		if err := starlark.UnpackPositionalArgs(name, args, kwargs, 1, &x); err != nil {
 			return nil, err
@@ -136,7 +139,7 @@ func newUnaryBuiltin(name string, fn func(float64) float64) *starlark.Builtin {
 // newBinaryBuiltin wraps a binary floating-point Go function
 // as a Starlark built-in that accepts int or float arguments.
 func newBinaryBuiltin(name string, fn func(float64, float64) float64) *starlark.Builtin {
-	return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return starlark.NewShallowBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var x, y floatOrInt
 		if err := starlark.UnpackPositionalArgs(name, args, kwargs, 2, &x, &y); err != nil {
 			return nil, err

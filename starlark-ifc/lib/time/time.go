@@ -50,15 +50,20 @@ import (
 //	second - A duration representing one second.
 //	minute - A duration representing one minute.
 //	hour - A duration representing one hour.
+//
+// Aegis: every function and method is shallow (starlark.NewShallowBuiltin):
+// the result is labelled with the pc and the arguments' and receiver's
+// labels; time.now() is public (a host that considers the clock secret sets
+// its own with SetNow and wraps it accordingly).
 var Module = &starlarkstruct.Module{
 	Name: "time",
 	Members: starlark.StringDict{
-		"from_timestamp":    starlark.NewBuiltin("from_timestamp", fromTimestamp),
-		"is_valid_timezone": starlark.NewBuiltin("is_valid_timezone", isValidTimezone),
-		"now":               starlark.NewBuiltin("now", now),
-		"parse_duration":    starlark.NewBuiltin("parse_duration", parseDuration),
-		"parse_time":        starlark.NewBuiltin("parse_time", parseTime),
-		"time":              starlark.NewBuiltin("time", newTime),
+		"from_timestamp":    starlark.NewShallowBuiltin("from_timestamp", fromTimestamp),
+		"is_valid_timezone": starlark.NewShallowBuiltin("is_valid_timezone", isValidTimezone),
+		"now":               starlark.NewShallowBuiltin("now", now),
+		"parse_duration":    starlark.NewShallowBuiltin("parse_duration", parseDuration),
+		"parse_time":        starlark.NewShallowBuiltin("parse_time", parseTime),
+		"time":              starlark.NewShallowBuiltin("time", newTime),
 
 		"nanosecond":  Duration(time.Nanosecond),
 		"microsecond": Duration(time.Microsecond),
@@ -506,7 +511,7 @@ func builtinAttr(recv starlark.Value, name string, methods map[string]builtinMet
 	impl := func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		return method(b.Name(), b.Receiver(), args, kwargs)
 	}
-	return starlark.NewBuiltin(name, impl).BindReceiver(recv), nil
+	return starlark.NewShallowBuiltin(name, impl).BindReceiver(recv), nil
 }
 
 func builtinAttrNames(methods map[string]builtinMethod) []string {
