@@ -45,6 +45,11 @@ func BwrapPrefix(bwrap string, spec BwrapSpec) []string {
 	argv = append(argv, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
 	ro := prune(spec.ReadOnly)
 	rw := prune(spec.ReadWrite)
+	// The working directory first: a later bind of a parent would hide the
+	// binds beneath it.
+	if spec.Dir != "" && !covered(spec.Dir, ro) && !covered(spec.Dir, rw) {
+		argv = append(argv, "--ro-bind-try", spec.Dir, spec.Dir)
+	}
 	for _, p := range ro {
 		if !covered(p, rw) {
 			argv = append(argv, "--ro-bind-try", p, p)
@@ -52,9 +57,6 @@ func BwrapPrefix(bwrap string, spec BwrapSpec) []string {
 	}
 	for _, p := range rw {
 		argv = append(argv, "--bind-try", p, p)
-	}
-	if spec.Dir != "" && !covered(spec.Dir, ro) && !covered(spec.Dir, rw) {
-		argv = append(argv, "--ro-bind-try", spec.Dir, spec.Dir)
 	}
 	for _, p := range prune(spec.Hide) {
 		fi, err := os.Stat(p)
