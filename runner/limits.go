@@ -71,12 +71,3 @@ func interpreterLimit(err error, limits policy.RuntimeLimits) error {
 	}
 	return nil
 }
-
-// setAllocBudget gives the interpreter its allocation budget. It goes
-// through an interface while the interpreter's SetMaxAllocBytes is being
-// committed; without it the heap watchdog alone enforces max_memory_mb.
-func setAllocBudget(thread *starlark.Thread, n int64) {
-	if t, ok := any(thread).(interface{ SetMaxAllocBytes(int64) }); ok {
-		t.SetMaxAllocBytes(n)
-	}
-}

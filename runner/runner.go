@@ -191,7 +191,7 @@ func (r *run) exec(ctx context.Context) error {
 	thread := &starlark.Thread{Name: r.req.Filename, Print: r.print}
 	thread.PrintRedaction = Redaction
 	thread.SetMaxExecutionSteps(uint64(limits.MaxSteps))
-	setAllocBudget(thread, limits.MaxMemoryMB<<20)
+	thread.SetMaxAllocBytes(limits.MaxMemoryMB << 20)
 	thread.SetMaxCallDepth(int(limits.MaxCallstackSize))
 	r.out.limit = limits.MaxOutputBytes
 	r.out.onFull = func() {
