@@ -42,29 +42,28 @@ func (p *Policy) denyMatch(spelled, real string) *pathRule {
 }
 
 func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decision {
-	// Reasons are built by concatenation: this is the hot path, and fmt
-	// would be most of its cost.
-	what := string(c) + " of " + real
-	if real != spelled || d.Target != real {
-		what = string(c) + " of " + shown(d.Target) + " (" + real + ")"
-	}
 	if r := p.denyMatch(spelled, real); r != nil {
-		d.by(r.entry, r.key)
-		d.Reason = what + " denied by " + r.key + " " + strconv.Quote(r.entry.Value) + " (" + d.Source + ")"
+		d.Rule, d.Section, d.Source = r.entry.Value, r.key, r.from
+		d.Reason = fsReason(c, d.Target, real, " denied by ", r, "")
 		d.Hint = denyHint(r.entry, r.key)
 		return d
 	}
 	for _, l := range p.allowLists(c) {
 		if r := firstPathMatch(*l, real); r != nil {
 			d.Allowed = true
-			d.by(r.entry, r.key)
-			d.Reason = what + " allowed by " + r.key + " " + strconv.Quote(r.entry.Value) + " (" + d.Source + ")"
+			d.Rule, d.Section, d.Source = r.entry.Value, r.key, r.from
 			if l == &p.fsLocal {
 				d.addPrincipal(labels.File(r.entry.Value))
-				d.Reason += "; the result is local-only"
+				d.Reason = fsReason(c, d.Target, real, " allowed by ", r, "; the result is local-only")
+			} else {
+				d.Reason = fsReason(c, d.Target, real, " allowed by ", r, "")
 			}
 			return d
 		}
+	}
+	what := string(c) + " of " + real
+	if d.Target != real {
+		what = string(c) + " of " + shown(d.Target) + " (" + real + ")"
 	}
 	key := "read_allow"
 	switch c {
@@ -82,6 +81,55 @@ func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decis
 		d.Hint = "this is the policy file or the audit log; Aegis refuses a policy that lets scripts change them"
 	}
 	return d
+}
+
+// fsReason builds `fs.read of "src/a.go" (/root/src/a.go) allowed by
+// [filesystem].read_allow "src/**" (aegis.toml:6)` in one allocation: this
+// is the hot path of the most frequent decision, and fmt would be most of
+// its cost.
+func fsReason(c Capability, target, real, verdict string, r *pathRule, tail string) string {
+	var b strings.Builder
+	b.Grow(len(c) + 2*len(target) + len(real) + len(verdict) + len(r.key) + len(r.quoted) + len(r.from) + len(tail) + 16)
+	b.WriteString(string(c))
+	b.WriteString(" of ")
+	if target == real {
+		b.WriteString(real)
+	} else {
+		writeQuoted(&b, target)
+		b.WriteString(" (")
+		b.WriteString(real)
+		b.WriteString(")")
+	}
+	b.WriteString(verdict)
+	b.WriteString(r.key)
+	b.WriteString(" ")
+	b.WriteString(r.quoted)
+	b.WriteString(" (")
+	b.WriteString(r.from)
+	b.WriteString(")")
+	b.WriteString(tail)
+	return b.String()
+}
+
+// writeQuoted writes s as shown() would, without allocating when s is
+// plain printable ASCII (the usual case).
+func writeQuoted(b *strings.Builder, s string) {
+	if len(s) <= 200 {
+		plain := true
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			b.WriteByte('"')
+			b.WriteString(s)
+			b.WriteByte('"')
+			return
+		}
+	}
+	b.WriteString(shown(s))
 }
 
 // allowLists returns the lists that may allow c, local-only first.
@@ -123,7 +171,7 @@ func (p *Policy) suggestPattern(real string) string {
 // entry, or edit the line of their own file.
 func denyHint(e Entry, key string) string {
 	if e.From.Preset != "" {
-		return fmt.Sprintf("deny wins over every allow list; to lift this preset entry, add \"!%s\" to %s in your policy file", e.Value, key)
+		return "deny wins over every allow list; to lift this preset entry, add \"!" + e.Value + "\" to " + key + " in your policy file"
 	}
-	return fmt.Sprintf("deny wins over every allow list; remove %q from %s (%s) to lift it", e.Value, key, e.From)
+	return "deny wins over every allow list; remove " + strconv.Quote(e.Value) + " from " + key + " (" + e.From.String() + ") to lift it"
 }

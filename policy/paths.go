@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -51,6 +52,8 @@ type pathRule struct {
 	tree    bool     // also match everything below (deny)
 	prefix  string   // every match starts with this
 	needles []string // every match contains these
+	quoted  string   // the entry, quoted, and its source: precomputed for
+	from    string   // the reason of the hot path
 }
 
 // compilePathRule translates e for list key. anywhere selects the deny-list
@@ -87,7 +90,7 @@ func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, erro
 		v += "/**"
 	}
 	v = canonicalPrefix(v)
-	r := pathRule{entry: e, key: key, tree: deny}
+	r := pathRule{entry: e, key: key, tree: deny, quoted: strconv.Quote(e.Value), from: e.From.String()}
 	if deny && strings.HasSuffix(v, "/**") {
 		// Already a tree; the extra suffix would change nothing.
 		r.tree = false
@@ -101,6 +104,11 @@ func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, erro
 	if r.tree {
 		v += "/**"
 		r.tree = false
+	}
+	if dir, ok := strings.CutSuffix(v, "/**"); ok && dir != "" && !strings.ContainsAny(dir, "*?[{\\") {
+		// "dir/**", the commonest pattern: a string comparison does.
+		r.literal, r.tree, r.glob, r.prefix = true, true, dir, dir
+		return r, nil
 	}
 	if !doublestar.ValidatePattern(v) {
 		return pathRule{}, fmt.Errorf("%q is not a valid glob once anchored (%s)", e.Value, v)
