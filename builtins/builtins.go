@@ -76,10 +76,14 @@ type Host struct {
 	mu    sync.Mutex
 	total int64
 	per   map[policy.Capability]int64
-	calls int64 // capability calls attempted (for the run's result)
+	calls int64 // capability calls attempted outside local-only-dependent code
 }
 
-// Calls returns the number of capability calls the script attempted.
+// Calls returns the number of capability calls the script attempted while
+// its pc was public. Calls made inside code that runs only depending on
+// local-only data are not counted: how many there were is local-only too,
+// and the count is shown to whoever ran the script. (They still count
+// against the call limits and are all in the audit log.)
 func (h *Host) Calls() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

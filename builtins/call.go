@@ -46,7 +46,9 @@ func (h *Host) begin(thread *starlark.Thread, capability policy.Capability, targ
 // count applies the call limits.
 func (h *Host) count(c *call) error {
 	h.mu.Lock()
-	h.calls++
+	if c.thread.PC() == labels.Public {
+		h.calls++
+	}
 	h.total++
 	if h.per == nil {
 		h.per = make(map[policy.Capability]int64)

@@ -178,6 +178,16 @@ func TestCallLimits(t *testing.T) {
 	if evs := eventsFor(o, "subprocess.exec"); len(evs) != 4 || evs[3].Status != audit.Denied {
 		t.Fatalf("audit %+v", evs)
 	}
+	// Calls made under a local-only condition are not counted in the
+	// result (the count would tell the condition), but they are audited.
+	f.mutate = nil
+	o = f.run(`subprocess.exec(["echo"])
+if secret[0] == "s":
+    env.read("PATH")`)
+	mustSucceed(t, o)
+	if o.host.Calls() != 1 || len(o.events) != 2 {
+		t.Fatalf("%d calls counted, %d audited", o.host.Calls(), len(o.events))
+	}
 	f.mutate = func(h *Host) { h.MaxCallsPerCapability = map[policy.Capability]int64{policy.EnvRead: 1} }
 	o = f.run(`env.read("PATH")
 subprocess.exec(["echo"])
