@@ -1,0 +1,328 @@
+// Aegis: tests of the labelled host API (label.go, ifc_host.go).
+
+package starlark_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
+)
+
+const (
+	labA starlark.Label = 1 << 0
+	labB starlark.Label = 1 << 1
+)
+
+func execLabeled(t *testing.T, thread *starlark.Thread, src string, predeclared starlark.StringDict) (starlark.StringDict, map[string]starlark.Label, error) {
+	t.Helper()
+	opts := ifcOptions
+	return starlark.ExecFileLabeled(thread, "api.star", src, predeclared, &opts)
+}
+
+func TestLabeledPredeclaredAndGlobals(t *testing.T) {
+	thread := new(starlark.Thread)
+	g, labs, err := execLabeled(t, thread, `
+a = key
+b = key + "!"
+c = len(key)
+d = "public"
+e = [key, "x"]
+f = e[1]
+def fn(x):
+    return x
+`, starlark.StringDict{"key": starlark.Labeled{V: starlark.String("hunter2"), L: labA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g["a"] != starlark.String("hunter2") {
+		t.Errorf("a = %v; the Labeled wrapper must not reach Starlark code", g["a"])
+	}
+	for name, want := range map[string]starlark.Label{"a": labA, "b": labA, "c": labA, "d": 0, "e": labA, "f": 0, "fn": 0} {
+		if labs[name] != want {
+			t.Errorf("label of %s = %v, want %v", name, labs[name], want)
+		}
+	}
+	// e's reference is public; its contents are not.
+	e := g["e"].(*starlark.List)
+	if e.StructureLabel() != 0 || e.ElemLabel(0) != labA || e.ElemLabel(1) != 0 {
+		t.Errorf("e: S=%v E=[%v %v]", e.StructureLabel(), e.ElemLabel(0), e.ElemLabel(1))
+	}
+}
+
+func TestLabelAwareBuiltinAPI(t *testing.T) {
+	type seen struct {
+		pc, a0, a1, kw, missing, j starlark.Label
+	}
+	var got []seen
+	probe := starlark.NewLabelAwareBuiltin("probe", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		got = append(got, seen{
+			pc: thread.PC(), a0: thread.ArgLabel(0), a1: thread.ArgLabel(1),
+			kw: thread.KwargLabel("k"), missing: thread.KwargLabel("nope"), j: thread.CallLabel(),
+		})
+		thread.SetResultLabel(labB)
+		return starlark.MakeInt(1), nil
+	})
+	thread := new(starlark.Thread)
+	_, labs, err := execLabeled(t, thread, `
+r1 = probe(sa, 1, k = 2)
+r2 = probe(1, [sa], k = sa)
+if sa:
+    r3 = probe(1, 2)
+`, starlark.StringDict{
+		"probe": probe,
+		"sa":    starlark.Labeled{V: starlark.String("s"), L: labA},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{
+		{pc: 0, a0: labA, a1: 0, kw: 0, missing: 0, j: labA},
+		{pc: 0, a0: 0, a1: 0, kw: labA, missing: 0, j: labA}, // [sa] is public by reference, labA inside
+		{pc: labA, a0: labA, a1: labA, kw: 0, missing: 0, j: labA},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("builtin saw %v\nwant %v", got, want)
+	}
+	if labs["r1"] != labB || labs["r2"] != labB || labs["r3"] != labA|labB {
+		t.Errorf("result labels r1=%v r2=%v r3=%v", labs["r1"], labs["r2"], labs["r3"])
+	}
+}
+
+func TestLabelErrorAndEvalErrorFields(t *testing.T) {
+	failer := starlark.NewLabelAwareBuiltin("failer", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return nil, starlark.LabelError(fmt.Errorf("bad input"), labB)
+	})
+	pre := starlark.StringDict{"failer": failer, "sa": starlark.Labeled{V: starlark.True, L: labA}}
+
+	// A public error: public label and pc, no HighAt.
+	_, _, err := execLabeled(t, new(starlark.Thread), "x = 1\ny = [][1]\n", pre)
+	var ev *starlark.EvalError
+	if !errors.As(err, &ev) {
+		t.Fatalf("got %v", err)
+	}
+	if ev.Label != 0 || ev.PC != 0 || ev.HighAt != nil {
+		t.Errorf("public error: Label=%v PC=%v HighAt=%v", ev.Label, ev.PC, ev.HighAt)
+	}
+
+	// A builtin's labelled error.
+	_, _, err = execLabeled(t, new(starlark.Thread), "failer()\n", pre)
+	if !errors.As(err, &ev) || ev.Label != labB || ev.PC != 0 {
+		t.Errorf("LabelError: %v Label=%v PC=%v", err, ev.Label, ev.PC)
+	}
+	if starlark.ErrorLabel(err) != labB {
+		t.Errorf("ErrorLabel = %v", starlark.ErrorLabel(err))
+	}
+
+	// An error under a secret condition: labelled, with the pc, and HighAt
+	// at the branch (line 3), not at the failure (line 5).
+	src := "def f():\n    x = 0\n    if sa:\n        x = 1\n    return [][x]\nf()\n"
+	_, _, err = execLabeled(t, new(starlark.Thread), src, pre)
+	if !errors.As(err, &ev) {
+		t.Fatalf("got %v", err)
+	}
+	if ev.Label&labA == 0 {
+		t.Errorf("index error after a secret branch: Label=%v", ev.Label)
+	}
+	_, _, err = execLabeled(t, new(starlark.Thread), "def f():\n    if sa:\n        return [][1]\n    return 0\nf()\n", pre)
+	if !errors.As(err, &ev) || ev.PC != labA || ev.Label&labA == 0 {
+		t.Fatalf("error under a secret pc: %v PC=%v Label=%v", err, ev.PC, ev.Label)
+	}
+	if len(ev.HighAt) == 0 || ev.HighAt.At(0).Pos.Line != 2 {
+		t.Errorf("HighAt = %v, want the branch at line 2", ev.HighAt)
+	}
+	if ev.CallStack.At(0).Pos.Line != 3 {
+		t.Errorf("CallStack = %v", ev.CallStack)
+	}
+}
+
+func TestNewListLabeledAndSetKeyLabeled(t *testing.T) {
+	l := starlark.NewListLabeled([]starlark.Value{starlark.String("pub"), starlark.String("sec")}, []starlark.Label{0, labA}, 0)
+	d := starlark.NewDict(1)
+	if err := d.SetKeyLabeled(starlark.String("k"), starlark.String("v"), 0, labB); err != nil {
+		t.Fatal(err)
+	}
+	if d.StructureLabel() != 0 {
+		t.Errorf("dict S = %v", d.StructureLabel())
+	}
+	kl, vl, found, err := d.EntryLabels(starlark.String("k"))
+	if err != nil || !found || kl != 0 || vl != labB {
+		t.Errorf("EntryLabels = %v %v %v %v", kl, vl, found, err)
+	}
+	d2 := starlark.NewDict(1)
+	if err := d2.SetKeyLabeled(starlark.String("k"), starlark.None, labA, 0); err != nil {
+		t.Fatal(err)
+	}
+	if d2.StructureLabel() != labA {
+		t.Errorf("a labelled key must raise the structure label: %v", d2.StructureLabel())
+	}
+	_, labs, err := execLabeled(t, new(starlark.Thread), `
+a = l[0]
+b = l[1]
+n = len(l)
+c = d["k"]
+e = d.get("k")
+f = [x for x in l][0]
+`, starlark.StringDict{"l": l, "d": d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]starlark.Label{"a": 0, "b": labA, "n": 0, "c": labB, "e": labB, "f": 0} {
+		if labs[name] != want {
+			t.Errorf("label of %s = %v, want %v", name, labs[name], want)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("NewListLabeled with mismatched lengths did not panic")
+		}
+	}()
+	starlark.NewListLabeled([]starlark.Value{starlark.None}, []starlark.Label{0, 0}, 0)
+}
+
+func TestCallLabeled(t *testing.T) {
+	thread := new(starlark.Thread)
+	g, _, err := execLabeled(t, thread, `
+def f(x, y = 1):
+    return x + y
+def g(x):
+    if x:
+        return 1
+    return 0
+def h():
+    return [1]
+`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		fn     starlark.Value
+		args   starlark.Tuple
+		kwargs []starlark.Tuple
+		want   starlark.Label
+	}{
+		{g["f"], starlark.Tuple{starlark.MakeInt(1)}, nil, 0},
+		{g["f"], starlark.Tuple{starlark.Labeled{V: starlark.MakeInt(1), L: labA}}, nil, labA},
+		{g["f"], starlark.Tuple{starlark.MakeInt(1)}, []starlark.Tuple{{starlark.String("y"), starlark.Labeled{V: starlark.MakeInt(2), L: labB}}}, labB},
+		{g["g"], starlark.Tuple{starlark.Labeled{V: starlark.True, L: labA}}, nil, labA},
+		{starlark.Labeled{V: g["h"], L: labB}, nil, nil, labB},
+		{starlark.Universe["len"], starlark.Tuple{starlark.Labeled{V: starlark.String("abc"), L: labA}}, nil, labA},
+	}
+	for i, c := range cases {
+		v, l, err := starlark.CallLabeled(thread, c.fn, c.args, c.kwargs)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if l != c.want {
+			t.Errorf("case %d: %v labelled %v, want %v", i, v, l, c.want)
+		}
+	}
+}
+
+func TestConservativeHostBuiltin(t *testing.T) {
+	// An unaudited host builtin that writes its second argument into its
+	// first and calls its third.
+	var called starlark.Label
+	stash := starlark.NewBuiltin("stash", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if len(args) == 3 {
+			if _, err := starlark.Call(thread, args[2], nil, nil); err != nil {
+				return nil, err
+			}
+			called = thread.PC()
+		}
+		return starlark.None, args[0].(*starlark.List).Append(args[1])
+	})
+	pre := starlark.StringDict{"stash": stash, "sa": starlark.Labeled{V: starlark.String("s"), L: labA}}
+	_, labs, err := execLabeled(t, new(starlark.Thread), `
+l = []
+stash(l, sa)
+n = len(l)
+m = []
+r = stash(m, 1)
+def cb():
+    return sa
+o = []
+stash(o, 1, cb)
+`, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labs["n"] != labA || labs["l"] != labA {
+		t.Errorf("after stash(l, secret): l=%v len=%v, want both labelled", labs["l"], labs["n"])
+	}
+	if labs["m"] != 0 || labs["r"] != 0 {
+		t.Errorf("stash of public data: m=%v r=%v", labs["m"], labs["r"])
+	}
+	if labs["o"] != labA {
+		t.Errorf("the callback's secret result must label what the builtin wrote: o=%v", labs["o"])
+	}
+	if called != 0 {
+		t.Errorf("PC in a public call = %v", called)
+	}
+	// Under a secret pc, the builtin may not write into a public container.
+	_, _, err = execLabeled(t, new(starlark.Thread), "l = [[]]\nif sa:\n    stash(l[0], 1)\n", pre)
+	var fe *starlark.FlowError
+	if !errors.As(err, &fe) || fe.Sink != "stash" {
+		t.Errorf("stash under a secret pc: %v", err)
+	}
+	if strings.Contains(err.Error(), "\"s\"") {
+		t.Errorf("a flow error quotes a value: %v", err)
+	}
+}
+
+func TestPrintSink(t *testing.T) {
+	var out []string
+	thread := &starlark.Thread{Print: func(_ *starlark.Thread, msg string) { out = append(out, msg) }}
+	pre := starlark.StringDict{"sa": starlark.Labeled{V: starlark.String("hunter2"), L: labA}}
+	_, _, err := execLabeled(t, thread, "print('a', sa)\n", pre)
+	var fe *starlark.FlowError
+	if !errors.As(err, &fe) || fe.Sink != "print" {
+		t.Fatalf("print of a secret without redaction: %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("the error quotes the secret: %v", err)
+	}
+	thread.PrintRedaction = "[REDACTED]"
+	out = nil
+	if _, _, err := execLabeled(t, thread, "print('a', sa, [sa], len(sa) > 100, sep = '-')\n", pre); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || out[0] != "a-[REDACTED]-[REDACTED]-[REDACTED]" {
+		t.Errorf("printed %q", out)
+	}
+	// Under a secret pc, even redaction is not enough: the output itself
+	// would reveal the condition.
+	_, _, err = execLabeled(t, thread, "if sa == 'x':\n    pass\nelse:\n    print('no')\n", pre)
+	if !errors.As(err, &fe) {
+		t.Errorf("print under a secret pc: %v", err)
+	}
+	// After the branch has joined, printing is fine again.
+	out = nil
+	if _, _, err := execLabeled(t, thread, "x = 1 if sa else 2\nprint('done')\n", pre); err != nil || len(out) != 1 {
+		t.Errorf("print after the join: %v %q", err, out)
+	}
+}
+
+func TestNoLabelsNoChange(t *testing.T) {
+	// With no labelled input the labelled entry points report Public
+	// everywhere, and the program behaves as upstream.
+	thread := new(starlark.Thread)
+	g, labs, err := execLabeled(t, thread, `
+x = [i * i for i in range(10) if i % 2]
+y = {str(k): v for k, v in enumerate(x)}
+z = sorted(y.keys(), key = lambda k: -int(k))
+`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range labs {
+		if l != 0 {
+			t.Errorf("%s labelled %v without any source", name, l)
+		}
+	}
+	if got := g["z"].String(); got != `["4", "3", "2", "1", "0"]` {
+		t.Errorf("z = %s", got)
+	}
+}
