@@ -225,6 +225,9 @@ func (r *run) exec(ctx context.Context) error {
 	_, err = starlark.ExecFileOptions(Dialect(), thread, r.req.Filename, r.req.Script, predeclared)
 	close(done)
 	wg.Wait()
+	if err != nil {
+		r.withholdProgress(thread, err)
+	}
 
 	if err == nil {
 		return nil
@@ -259,8 +262,40 @@ func (r *run) stopped() error {
 }
 
 // print receives every line the script prints, already redacted.
-func (r *run) print(_ *starlark.Thread, msg string) {
+func (r *run) print(thread *starlark.Thread, msg string) {
+	if !r.out.marked {
+		if h, ok := any(thread).(highAter); ok && h.HighAt() != nil {
+			r.out.mark()
+		}
+	}
 	r.out.write(msg + "\n")
+}
+
+// highAter is the interpreter's report of where the pc first became
+// local-only (nil while it never has).
+type highAter interface {
+	HighAt() starlark.CallStack
+}
+
+// withholdProgress applies the progress rule to a run that failed. Once
+// the pc has been local-only, the script may have been one secret-dependent
+// branch away from stopping at any point; how much it printed before it
+// stopped would then tell the secret (print a counter, abort when it equals
+// a secret byte). So a failed run keeps only the output printed before the
+// pc first became local-only. A run that succeeds keeps everything: it did
+// not stop early.
+func (r *run) withholdProgress(thread *starlark.Thread, err error) {
+	if h, ok := any(thread).(highAter); ok {
+		if h.HighAt() != nil && r.out.marked {
+			r.out.truncateToMark()
+		}
+		return
+	}
+	// Without the interpreter's report we cannot tell when it happened.
+	var ev *starlark.EvalError
+	if errors.As(err, &ev) && ev.HighAt != nil {
+		r.out.truncate(0)
+	}
 }
 
 // auditPath picks the audit log and checks it is the one the policy guards.
@@ -359,6 +394,28 @@ type outputBuffer struct {
 	limit  int64
 	full   bool
 	onFull func()
+
+	marked bool // the pc has been local-only since markAt
+	markAt int
+}
+
+// mark records the end of the output printed while the pc was public.
+func (o *outputBuffer) mark() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.marked, o.markAt = true, o.b.Len()
+}
+
+func (o *outputBuffer) truncateToMark() { o.truncate(o.markAt) }
+
+func (o *outputBuffer) truncate(n int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n < o.b.Len() {
+		kept := o.b.String()[:n]
+		o.b.Reset()
+		o.b.WriteString(kept)
+	}
 }
 
 func (o *outputBuffer) write(s string) {

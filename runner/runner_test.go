@@ -12,6 +12,7 @@ import (
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 const secretValue = "sk-run-Qe7uJ1kMb9-WXYZ8765"
@@ -174,7 +175,12 @@ func TestRunExitKinds(t *testing.T) {
 			res := p.run(tc.src)
 			want(t, res, tc.kind, tc.msg...)
 			if strings.HasPrefix(tc.src, "print('before')") && tc.kind != VerifierRejected && res.Stdout != "before\n" {
-				t.Errorf("output before the error was lost: %q", res.Stdout)
+				// Without the interpreter's HighAt report, a failure after a
+				// local-only branch withholds all output (see
+				// TestRunProgressBeforeAbortIsWithheld).
+				if interpreterReportsHighAt() || !strings.Contains(tc.src, "RUN_SECRET") || res.Stdout != "" {
+					t.Errorf("output before the error was lost: %q", res.Stdout)
+				}
 			}
 			if tc.kind == VerifierRejected && res.Stdout != "" {
 				t.Errorf("a rejected script ran: %q", res.Stdout)
@@ -331,4 +337,53 @@ func TestKindsAndCodes(t *testing.T) {
 	if Classify(nil) != OK {
 		t.Fatal("nil is not OK")
 	}
+}
+
+// A public counter printed before a secret-dependent abort would tell the
+// secret by how far it got. A failed run keeps only what was printed before
+// the pc first became local-only.
+func TestRunProgressBeforeAbortIsWithheld(t *testing.T) {
+	src := `s = env.read("RUN_SECRET")
+print("start")
+target = ord(s[3]) % 16
+for i in range(16):
+    print("step", i)
+    if i == target:
+        fail("found")
+print("end")`
+	var outs []string
+	for _, secret := range []string{secretValue, "sk-run-another-one", "sk-rxa-third-value", "sk-r\x03n-fourth"} {
+		p := baseProject(t)
+		p.env = []string{"RUN_SECRET=" + secret}
+		res := p.run(src)
+		if res.ExitKind != string(ScriptError) {
+			t.Fatalf("%q: %s %s", secret, res.ExitKind, res.Error)
+		}
+		outs = append(outs, res.Stdout+"|"+res.Error)
+	}
+	for _, o := range outs[1:] {
+		if o != outs[0] {
+			t.Fatalf("the output before the abort depends on the secret:\n%q\n%q", outs[0], o)
+		}
+	}
+	if interpreterReportsHighAt() && !strings.HasPrefix(outs[0], "start\n") {
+		t.Fatalf("output before any secret-dependent branch was lost: %q", outs[0])
+	}
+	// A run that succeeds keeps everything.
+	p := baseProject(t)
+	res := p.run(`s = env.read("RUN_SECRET")
+if s[0] == "x":
+    fail("no")
+print("after")`)
+	want(t, res, OK)
+	if res.Stdout != "after\n" {
+		t.Fatalf("stdout %q", res.Stdout)
+	}
+}
+
+// interpreterReportsHighAt tells whether the interpreter says when the pc
+// first became local-only; without it the runner withholds more output.
+func interpreterReportsHighAt() bool {
+	_, ok := any(&starlark.Thread{}).(highAter)
+	return ok
 }
