@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// benchPolicy is a realistic policy: the secure-defaults preset (about 40
-// filesystem deny patterns, 17 CIDRs, 48 variables, 100 commands) under a
-// Python project's file of about 40 more rules.
+// benchPolicy is a realistic policy: the secure-defaults preset (45
+// filesystem deny patterns, 17 CIDRs, 5 hosts, 48 variables, 114 commands)
+// under a Python project's file of about 60 more rules. 293 rules in all;
+// a filesystem decision consults the 76 filesystem ones.
 const benchPolicy = `
 version = "1"
 inherits = "secure-defaults"
