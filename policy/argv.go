@@ -119,7 +119,8 @@ func tokenMatch(pt, a string) bool {
 // pathCandidates returns every string an argument may hand to a program as
 // a path: the argument itself, the value of --opt=VALUE, -oVALUE and
 // key=VALUE forms, the path attached to a cluster of short flags
-// (-xf/etc/passwd), and each part of a colon-separated list. The caller
+// (-xf/etc/passwd), each part of a colon-separated list, and the path of a
+// file:// URL (other URLs are left whole). The caller
 // decides which of them look like paths. Over-approximation is deliberate:
 // a candidate that is not really a path can only add a denial.
 func pathCandidates(arg string) []string {
@@ -137,6 +138,16 @@ func pathCandidates(arg string) []string {
 	}
 	addValue := func(v string) {
 		add(v)
+		if i := strings.Index(v, "://"); i >= 0 {
+			// A URL is not a list of paths; only a file URL names one.
+			if strings.EqualFold(v[:i], "file") {
+				rest := v[i+3:]
+				if j := strings.IndexByte(rest, '/'); j >= 0 {
+					add(rest[j:])
+				}
+			}
+			return
+		}
 		if strings.IndexByte(v, ':') >= 0 {
 			for _, part := range strings.Split(v, ":") {
 				add(part)

@@ -75,6 +75,10 @@ func TestPathCandidates(t *testing.T) {
 		{"--classpath=a.jar:/etc/passwd", []string{"a.jar:/etc/passwd", "a.jar", "/etc/passwd"}},
 		{"~/.ssh/id_rsa", []string{"~/.ssh/id_rsa"}},
 		{"-", []string{"-"}},
+		{"https://github.com/a/b.git", []string{"https://github.com/a/b.git"}},
+		{"file:///etc/passwd", []string{"file:///etc/passwd", "/etc/passwd"}},
+		{"--url=FILE://localhost/etc/shadow", []string{"FILE://localhost/etc/shadow", "/etc/shadow"}},
+		{"git@github.com:a/b.git", []string{"git@github.com:a/b.git", "git@github.com", "a/b.git"}},
 		{"", nil},
 	}
 	for _, tc := range cases {

@@ -50,6 +50,8 @@ func TestSubprocessRules(t *testing.T) {
 		ex(true, w.bin+"/git status"), // the same file, spelled in full
 		ex(true, "ls -la"),
 		ex(true, "git log origin/main"), // "origin" is not a path under the root
+		ex(true, "git clone https://github.com/a/b.git"),
+		ex(false, "git clone file:///etc/ssh/x", `"/etc/ssh/**"`),
 		ex(true, "tool-full"),           // a full-path entry allows its file found on PATH
 		ex(true, "./tools/run.sh", `"./tools/run.sh"`),
 		ex(true, "tools/run.sh"),
