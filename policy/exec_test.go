@@ -52,7 +52,7 @@ func TestSubprocessRules(t *testing.T) {
 		ex(true, "git log origin/main"), // "origin" is not a path under the root
 		ex(true, "git clone https://github.com/a/b.git"),
 		ex(false, "git clone file:///etc/ssh/x", `"/etc/ssh/**"`),
-		ex(true, "tool-full"),           // a full-path entry allows its file found on PATH
+		ex(true, "tool-full"), // a full-path entry allows its file found on PATH
 		ex(true, "./tools/run.sh", `"./tools/run.sh"`),
 		ex(true, "tools/run.sh"),
 		// argv[0] is judged by the file it runs.
