@@ -1227,7 +1227,7 @@ func Call(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, error) {
 		return nil, fmt.Errorf("invalid call of non-function (%s)", fn.Type())
 	}
 	if len(thread.stack) == 0 {
-		thread.ifc.enterToplevel(fn)
+		thread.ifc.enterToplevel(fn, args)
 	}
 
 	// Allocate and push a new frame.

@@ -101,11 +101,10 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		z, err = call()
 		b := &t.b
 		zl = b.pc | b.res | b.acc
-		if err == nil && !t.sawLabel {
-			// A label-aware builtin may build labelled containers
+		if kind == RuleAware && err == nil && !t.sawLabel && z != nil && !isScalar(z) {
+			// A host's label-aware builtin may build labelled containers
 			// (NewListLabeled) without declaring a result label.
-			var w walker
-			t.noteLabel(w.deep(z))
+			t.noteLabel(DeepLabel(z))
 		}
 	case RuleShallow:
 		if thread.atomicCall() {
@@ -117,6 +116,11 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		fallthrough
 	default:
 		z, zl, err = thread.conservativeCall(call)
+		if err == nil && !t.sawLabel && z != nil && !isScalar(z) {
+			// A host builtin may return a value holding labels made on
+			// another thread.
+			t.noteLabel(DeepLabel(z))
+		}
 	}
 	if z != nil {
 		var vl Label

@@ -294,16 +294,24 @@ func ruleSplit(fn BuiltinFunc) BuiltinFunc {
 // --- dict methods ---
 
 // ruleDictGet: the answer depends on the key set and on the entry found.
+// It is upstream's dict_get with a lookup that also finds the labels.
 func ruleDictGet(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	c := thread.ctx()
 	d := b.Receiver().(*Dict)
 	c.res |= c.all() | d.ht.slab
-	if len(args) >= 1 {
-		if e, _ := d.ht.lookupEntry(args[0]); e != nil {
-			c.res |= e.klab | e.vlab
-		}
+	var key, dflt Value
+	if err := unpackPositionalArgsNoEscape(b.Name(), args, kwargs, 1, &key, &dflt); err != nil {
+		return nil, err
 	}
-	return dict_get(thread, b, args, kwargs)
+	if e, err := d.ht.lookupEntry(key); err != nil {
+		return nil, nameErr(b, err)
+	} else if e != nil {
+		c.res |= e.klab | e.vlab
+		return e.value, nil
+	} else if dflt != nil {
+		return dflt, nil
+	}
+	return None, nil
 }
 
 // ruleDictView (keys, values, items): a new list with the entries' labels
@@ -405,7 +413,7 @@ func ruleDictSetdefault(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) 
 		return nil, err
 	}
 	z, err := dict_setdefault(thread, b, args, kwargs)
-	if err != nil {
+	if err != nil || d.ht.frozen {
 		return z, err
 	}
 	d.ht.slab |= c.pc | c.argLabel(0)

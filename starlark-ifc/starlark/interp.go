@@ -529,7 +529,7 @@ loop:
 			iterlabs = iterlabs[:n]
 
 		case compile.NOT:
-			if t.sawLabel {
+			if _, ok := stack[sp-1].(Bool); !ok {
 				lstack[sp-1] = t.truthLabel(stack[sp-1], lstack[sp-1])
 			}
 			lstack[sp-1] |= pcl
@@ -684,10 +684,12 @@ loop:
 
 		case compile.CJMP:
 			// IFC: a branch on a labelled condition opens a region.
-			if t.sawLabel {
-				if c := t.truthLabel(stack[sp-1], lstack[sp-1]); c&^pcl != 0 {
-					pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, c, pcl, regions, llocals, locals, stack)
-				}
+			c := lstack[sp-1]
+			if _, ok := stack[sp-1].(Bool); !ok {
+				c = t.truthLabel(stack[sp-1], c)
+			}
+			if c&^pcl != 0 {
+				pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, c, pcl, regions, llocals, locals, stack)
 			}
 			if stack[sp-1].Truth() {
 				pc = arg

@@ -285,10 +285,23 @@ func (t *ifcThread) noteLabel(l Label) {
 }
 
 // enterToplevel resets the per-run label state when the host starts a call
-// on an idle thread (a previous run may have ended in a panic).
-func (t *ifcThread) enterToplevel(fn Value) {
+// on an idle thread (a previous run may have ended in a panic). Values made
+// by another thread (frozen, shared) may hold labels this thread has not
+// seen: the callee's predeclared environment and the arguments are walked
+// once, so that deep walks are not skipped wrongly.
+func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	if t.pending.fn != fn {
 		t.pending = pendingCall{}
+	}
+	if !t.sawLabel {
+		if f, ok := fn.(*Function); ok {
+			for _, v := range f.module.predeclared {
+				t.noteLabel(DeepLabel(v))
+			}
+		}
+		for _, a := range args {
+			t.noteLabel(DeepLabel(a))
+		}
 	}
 	t.larena = t.larena[:0]
 	t.b = builtinCtx{}
