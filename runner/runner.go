@@ -96,13 +96,28 @@ const Redaction = "[REDACTED]"
 
 // Run runs one script. Cancelling ctx stops the script (between two
 // instructions, or inside a blocking effect) and ends the run as a limit.
-func Run(ctx context.Context, opts Options, req Request) Result {
+func Run(ctx context.Context, opts Options, req Request) (res Result) {
 	r := &run{opts: opts, req: req, mem: &audit.Memory{}}
 	if r.req.Filename == "" {
 		r.req.Filename = "task.star"
 	}
+	defer func() {
+		// A bug must not take down the host (the MCP server runs many
+		// scripts). The panic value may hold script data, labelled or not,
+		// so it is not reported.
+		if v := recover(); v != nil {
+			res = r.result(&InternalError{})
+		}
+	}()
 	err := r.exec(ctx)
 	return r.result(err)
+}
+
+// InternalError is a bug in Aegis that stopped a run.
+type InternalError struct{}
+
+func (*InternalError) Error() string {
+	return "internal error in Aegis (a bug): the run was stopped; the details are withheld because they may hold script data"
 }
 
 // run is the state of one Run.

@@ -387,3 +387,59 @@ func interpreterReportsHighAt() bool {
 	_, ok := any(&starlark.Thread{}).(highAter)
 	return ok
 }
+
+// FuzzRun runs arbitrary scripts through the whole runner with a local-only
+// secret in reach: no input may panic, and the secret may never appear in
+// the output, the error or the audit events.
+func FuzzRun(f *testing.F) {
+	seeds := []string{
+		`print(env.read("RUN_SECRET"))`,
+		`s = env.read("RUN_SECRET")
+print(s[::-1], hex.encode(s), len(s))`,
+		`s = env.read("RUN_SECRET")
+fail(s)`,
+		`s = fs.read("secrets/token")
+for c in s.elems():
+    print(c)`,
+		`s = env.read("RUN_SECRET")
+if s[0] == "s":
+    print("x")`,
+		`print(subprocess.exec(["cat", "secrets/token"]))`,
+		`fs.write("out/a", env.read("RUN_SECRET"))`,
+		`x = [env.read("RUN_SECRET")]
+print(json.encode(x), str(x), repr(x))`,
+		`def f(n):
+    return f(n + 1) if n < 10 else env.read("RUN_SECRET")
+print(f(0))`,
+		`print(getattr(env, "re" + "ad")("RUN_SECRET") + "")`,
+		"while True:\n    pass",
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	root, err := filepath.EvalSymlinks(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "secrets"), 0o755)
+	os.WriteFile(filepath.Join(root, "secrets", "token"), []byte(secretValue), 0o644)
+	os.WriteFile(filepath.Join(root, "aegis.toml"), []byte(basePolicy+"max_steps = 100000\nmax_output_bytes = 100000\nmax_memory_mb = 64\n"), 0o644)
+	pol, err := policy.Load(filepath.Join(root, "aegis.toml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "RUN_SECRET=" + secretValue}
+	f.Fuzz(func(t *testing.T, src string) {
+		res := Run(context.Background(), Options{Policy: pol, Environ: env, AuditLog: filepath.Join(root, ".aegis", "audit.jsonl")},
+			Request{Script: []byte(src), Filename: "fuzz.star"})
+		if res.ExitKind == "" {
+			t.Fatal("no exit kind")
+		}
+		evs, _ := json.Marshal(res.Events)
+		for what, text := range map[string]string{"stdout": res.Stdout, "error": res.Error, "events": string(evs)} {
+			if strings.Contains(text, secretValue) || strings.Contains(text, reverse(secretValue)) || strings.Contains(text, hexOf(secretValue)) {
+				t.Fatalf("the secret reached %s: %q", what, text)
+			}
+		}
+	})
+}
