@@ -215,6 +215,9 @@ func (r *run) exec(ctx context.Context) error {
 	}
 
 	done := make(chan struct{})
+	var stopWatchers sync.Once
+	// Also on a panic, so the watchers never outlive the run.
+	defer stopWatchers.Do(func() { close(done) })
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -238,7 +241,7 @@ func (r *run) exec(ctx context.Context) error {
 		})
 	}()
 	_, err = starlark.ExecFileOptions(Dialect(), thread, r.req.Filename, r.req.Script, predeclared)
-	close(done)
+	stopWatchers.Do(func() { close(done) })
 	wg.Wait()
 	if err != nil {
 		r.withholdProgress(thread, err)
