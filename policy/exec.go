@@ -32,8 +32,10 @@ import (
 //     like a path (absolute, ~, ./ or ../, or its first component exists
 //     under the root) must also be in one of the four allow lists; other
 //     words ("origin/main") need not. A local_only_read argument labels
-//     the output; and since the program could copy it, no other argument
-//     may then be a writable path outside the local-only zone.
+//     the output; and since, without a sandbox, a program may write any
+//     path it is handed, no other argument may then name a place scripts
+//     can reach outside local_only_read (cp secrets/k src/k would leave an
+//     unlabelled copy in a readable tree).
 //
 // The runner must start the child in the policy root (relative arguments
 // are judged there) and exec Decision.ResolvedPath, not argv[0].
@@ -187,7 +189,7 @@ func (p *Policy) decideExec(argv []string) Decision {
 		return deny(fmt.Sprintf("the arguments match %s %q (%s)", key, r.entry.Value, d.Source), denyHint(r.entry, key))
 	}
 
-	var filePrincipals, localArgs, writable []string
+	var filePrincipals, localArgs, public []string
 	for i, a := range args {
 		for _, cand := range pathCandidates(a) {
 			targets, isPath := p.argPathTargets(cand)
@@ -208,35 +210,30 @@ func (p *Policy) decideExec(argv []string) Decision {
 					return deny(fmt.Sprintf("argument %d (%s) names %s, inside %s %q (%s)", i+1, shown(a), real, r.key, r.entry.Value, d.Source),
 						denyHint(r.entry, r.key))
 				}
-				if !isPath {
-					// Not a path today, so nothing to read; but the
-					// program might create it, so it must not name a
-					// denied or protected place.
-					continue
-				}
 				lr := firstPathMatch(p.fsLocal, real)
-				wr := firstPathMatch(p.fsWrite, real)
-				if wr == nil {
-					wr = firstPathMatch(p.fsDelete, real)
-				}
-				if lr == nil && wr == nil && firstPathMatch(p.fsRead, real) == nil {
+				other := firstPathMatch(p.fsRead, real) != nil || firstPathMatch(p.fsWrite, real) != nil || firstPathMatch(p.fsDelete, real) != nil
+				if isPath && lr == nil && !other {
 					return deny(fmt.Sprintf("argument %d (%s) names %s, which no [filesystem] allow list covers", i+1, shown(a), real),
 						fmt.Sprintf("the program may read or write it; add %q to [filesystem].read_allow or write_allow, or pass a path the policy allows (attach option values with --opt=value)", p.suggestPattern(real)))
 				}
-				if lr != nil {
+				switch {
+				case lr != nil && isPath:
 					localArgs = append(localArgs, real)
 					if pr := labels.File(lr.entry.Value); !contains(filePrincipals, pr) {
 						filePrincipals = append(filePrincipals, pr)
 					}
-				} else if wr != nil {
-					writable = append(writable, real)
+				case lr == nil && other:
+					// A place scripts can reach outside the local-only
+					// zone, existing or not yet: without a sandbox the
+					// program may write it, whatever list allows it.
+					public = append(public, real)
 				}
 			}
 		}
 	}
-	if len(localArgs) > 0 && len(writable) > 0 {
-		return deny(fmt.Sprintf("it names local-only %s and writable %s: the program could copy local-only data where it loses its label", localArgs[0], writable[0]),
-			"write local-only data only inside the local-only zone (paths in both local_only_read and write_allow), or split the call")
+	if len(localArgs) > 0 && len(public) > 0 {
+		return deny(fmt.Sprintf("it hands the program local-only %s together with %s, which scripts can reach outside the local-only zone: the program could copy the data there, where it loses its label", localArgs[0], public[0]),
+			"pass local-only files only with other local-only paths (the zone: paths in both local_only_read and write_allow), or split the call")
 	}
 
 	d.Allowed = true

@@ -97,7 +97,11 @@ func TestSubprocessRules(t *testing.T) {
 		// Local-only data.
 		ex(true, "cat secrets-local/k", "the output is local-only"),
 		ex(true, "cp secrets-local/k secrets-local/cache/k"),
-		ex(false, "cp secrets-local/k out/k", "could copy local-only data"),
+		ex(false, "cp secrets-local/k out/k", "could copy the data there"),
+		ex(false, "cp secrets-local/k src/k", "could copy the data there"),       // a read-only tree is no refuge
+		ex(false, "cp secrets-local/k src/new.txt", "could copy the data there"), // nor a file about to be created
+		ex(true, "cp secrets-local/k fresh"),                                     // a name no script can reach
+		ex(true, "grep -n token secrets-local/k"),
 		ex(true, "pass show x", `local_only_commands "pass"`),
 		// Malformed argv.
 		{c: SubprocessExec, target: nil, allow: false, reason: []string{"no program given"}},
