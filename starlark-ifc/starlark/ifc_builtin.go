@@ -128,6 +128,10 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		zl |= vl
 		t.noteLabel(vl)
 	}
+	if _, ok := err.(*allocError); ok {
+		// How much the builtin would allocate depends on all its inputs.
+		zl |= thread.callLabel()
+	}
 	errPC := t.b.pc
 	t.b = saved
 

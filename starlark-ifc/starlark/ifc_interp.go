@@ -98,15 +98,14 @@ func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function,
 	params := fn.funcode.Locals[:nparams]
 	for j, pair := range kwargs {
 		k, _ := pair[0].(String)
-		l := p.kwLabel(j)
 		if i := findParam(params, string(k)); i >= 0 {
-			llocals[i] = l
+			llocals[i] = p.kwLabel(j) // the name chose the parameter
 			bound[i] = true
 		} else if kwdict != nil {
 			if e, _ := kwdict.ht.lookupEntry(k); e != nil {
-				e.klab |= l
-				e.vlab |= l
-				kwdict.ht.slab |= l
+				e.klab |= p.kwNameLabel(j)
+				e.vlab |= p.kwValueLabel(j)
+				kwdict.ht.slab |= p.kwNameLabel(j)
 			}
 		}
 	}

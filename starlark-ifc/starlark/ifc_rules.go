@@ -265,8 +265,8 @@ func ruleBytes(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 func ruleList(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	c.res |= c.all()
 	if err := t.expandFits(args); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
 	z, err := list(thread, b, args, kwargs)
@@ -292,8 +292,8 @@ func ruleList(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, er
 func ruleReversed(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	c.res |= c.all()
 	if err := t.expandFits(args); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
 	z, err := reversed(thread, b, args, kwargs)
@@ -361,7 +361,6 @@ func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 		return nil, err
 	}
 	l := z.(*List)
-	c.res |= c.all()
 	l.slab |= j | c.acc
 	t.unwrapElems(l)
 	return l, t.chargeResult(l)
@@ -372,8 +371,8 @@ func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 func ruleEnumerate(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	c.res |= c.all()
 	if err := t.expandFits(args); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
 	z, err := enumerate(thread, b, args, kwargs)
@@ -399,8 +398,8 @@ func ruleEnumerate(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 func ruleZip(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	c.res |= c.all()
 	if err := t.expandFits(args); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
 	z, err := zip(thread, b, args, kwargs)
@@ -427,8 +426,8 @@ func ruleZip(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 func ruleSet(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	c.res |= c.all()
 	if err := t.expandFits(args); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
 	z, err := set(thread, b, args, kwargs)
@@ -450,8 +449,8 @@ func ruleSet(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 func ruleDict(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	c.res |= c.all()
 	if err := t.expandFits(args); err != nil {
+		c.res |= thread.callLabel()
 		return nil, err
 	}
 	z, err := dict(thread, b, args, kwargs)
@@ -485,14 +484,14 @@ func (t *ifcThread) labelUpdate(d *Dict, updates Tuple, kwargs []Tuple, wpc Labe
 		}
 	}
 	for j, kv := range kwargs {
-		kl := c.kwLabel(j) | wpc
-		if kl == Public {
+		kl, vl := c.kwNameLabel(j)|wpc, c.kwValueLabel(j)|wpc
+		if kl|vl == Public {
 			continue
 		}
 		d.ht.slab |= kl
 		if de, _ := d.ht.lookupEntry(kv[0]); de != nil {
 			de.klab |= kl
-			de.vlab = kl
+			de.vlab = vl
 		}
 	}
 }

@@ -281,11 +281,12 @@ func ruleSplit(fn BuiltinFunc) BuiltinFunc {
 	return func(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 		t := &thread.ifc
 		c := &t.b
-		c.res |= c.all()
 		z, err := fn(thread, b, args, kwargs)
 		if l, ok := z.(*List); ok && err == nil {
 			l.slab |= c.pc | c.all()
 			err = t.chargeResult(l)
+		} else {
+			c.res |= c.all()
 		}
 		return z, err
 	}

@@ -11,6 +11,7 @@
 //	                   a test oracle, not something a real host would offer
 //	label_of(x)        a Public sorted list of the principals of x (oracle)
 //	pc_is_public()     a Public bool: whether the pc at the call is public (oracle)
+//	catch(f)           f's error message (labelled with the error's label), or None
 //
 // Every chunk runs with all dialect options on (while, set, top-level
 // control, global reassignment, recursion).
@@ -112,7 +113,18 @@ func (e *ifcEnv) predeclared() starlark.StringDict {
 	pcIsPublic := starlark.NewLabelAwareBuiltin("pc_is_public", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		return starlark.Bool(thread.PC() == starlark.Public), nil
 	})
+	catch := starlark.NewLabelAwareBuiltin("catch", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		if len(args) != 1 || len(kwargs) != 0 {
+			return nil, fmt.Errorf("catch: want 1 argument")
+		}
+		if _, err := starlark.Call(thread, args[0], nil, nil); err != nil {
+			thread.SetResultLabel(starlark.ErrorLabel(err))
+			return starlark.String(err.Error()), nil
+		}
+		return starlark.None, nil
+	})
 	return starlark.StringDict{
+		"catch":        catch,
 		"secret":       secret,
 		"sink":         check("sink", false),
 		"public_print": check("public_print", true),

@@ -265,6 +265,22 @@ func (p *pendingCall) kwLabel(j int) Label {
 	return p.kwVarLab
 }
 
+// kwNameLabel and kwValueLabel split kwLabel into the label of the keyword
+// argument's name and of its value.
+func (p *pendingCall) kwNameLabel(j int) Label {
+	if 2*j+1 < len(p.kv) {
+		return p.kv[2*j]
+	}
+	return p.kwVarLab
+}
+
+func (p *pendingCall) kwValueLabel(j int) Label {
+	if 2*j+1 < len(p.kv) {
+		return p.kv[2*j+1]
+	}
+	return p.kwVarLab
+}
+
 // all returns the join of every argument label.
 func (p *pendingCall) all() Label {
 	l := p.varLab | p.kwVarLab
