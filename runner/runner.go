@@ -235,7 +235,10 @@ func (r *run) exec(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		watchHeap(done, limits.MaxMemoryMB<<20, func() {
+		// Twice the budget: the interpreter's own count is the precise
+		// limit; the heap is shared with concurrent runs (the MCP server), so
+		// the watchdog only catches what that count cannot see.
+		watchHeap(done, 2*limits.MaxMemoryMB<<20, func() {
 			r.stopWith(&builtins.LimitError{Limit: "max_memory_mb", Value: limits.MaxMemoryMB,
 				Detail: "the heap grew past the budget"}, thread)
 		})
