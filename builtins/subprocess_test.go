@@ -21,8 +21,8 @@ allow_vars = ["PATH", "AEGIS_TEST_PUBLIC"]
 local_only_vars = ["AEGIS_TEST_SECRET"]
 
 [subprocess]
-allow_commands = ["echo", "cat", "sh", "printenv", "false", "pwd"]
-local_only_commands = ["sha256sum"]
+allow_commands = ["echo", "cat", "sh", "false", "pwd"]
+local_only_commands = ["sha256sum", "printenv"]
 `
 
 func execFixture(t *testing.T) *fixture {
@@ -111,8 +111,18 @@ func TestExecSinkAndLocalOnlyCommand(t *testing.T) {
 	} {
 		mustFail[*starlark.FlowError](t, f.run(src))
 	}
+	// A local-only command gets local_only_vars; its output carries them.
+	o := f.run(`v = subprocess.exec(["printenv", "AEGIS_TEST_SECRET"])
+print("got", v, len(v) > 0)`)
+	mustSucceed(t, o)
+	if o.stdout != "got [REDACTED] [REDACTED]\n" {
+		t.Fatalf("stdout %q", o.stdout)
+	}
+	if evs := eventsFor(o, "subprocess.exec"); len(evs) != 1 || strings.Join(evs[0].Labels, ",") != "cmd:printenv,env:AEGIS_TEST_SECRET" {
+		t.Fatalf("audit %+v", evs)
+	}
 	// A local-only command may take labelled data; its output is labelled.
-	o := f.run(`h = subprocess.exec(["sha256sum"] + ["secrets/token"])
+	o = f.run(`h = subprocess.exec(["sha256sum"] + ["secrets/token"])
 print("digest", h)`)
 	mustSucceed(t, o)
 	if o.stdout != "digest [REDACTED]\n" {
