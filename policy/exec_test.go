@@ -2,13 +2,14 @@ package policy
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 func execWorld(t *testing.T) (*world, *Policy) {
 	w := newWorld(t)
-	for _, n := range []string{"git", "cat", "ls", "grep", "tar", "sort", "find", "npm", "cp", "python3", "bash", "pass", "tool-full"} {
+	for _, n := range []string{"git", "cat", "ls", "grep", "tar", "sort", "find", "npm", "cp", "python3", "bash", "pass", "tool-full", "lcp", "lgrep"} {
 		w.program("", n)
 	}
 	evil := filepath.Join(w.base, "evil_bin")
@@ -31,7 +32,7 @@ write_allow = ["src/**", "out/**", "secrets-local/cache/**"]
 
 [subprocess]
 allow_commands = ["git", "cat", "ls", "grep", "tar", "sort", "find", "npm", "cp", "python3", "BIN/tool-full", "./tools/run.sh"]
-local_only_commands = ["pass"]
+local_only_commands = ["pass", "lcp", "lgrep"]
 deny_commands = ["!python3"]
 
 [subprocess.deny_args]
@@ -94,14 +95,17 @@ func TestSubprocessRules(t *testing.T) {
 		ex(false, "cat .aegis/audit.jsonl", "Aegis protects"),
 		ex(false, "cp out/keep .aegis/other", `"**/.aegis/**"`), // not there yet, but it could be created
 		ex(false, "cp out/keep newdir/.env", `deny ".env"`),
-		// Local-only data.
-		ex(true, "cat secrets-local/k", "the output is local-only"),
-		ex(true, "cp secrets-local/k secrets-local/cache/k"),
-		ex(false, "cp secrets-local/k out/k", "could copy the data there"),
-		ex(false, "cp secrets-local/k src/k", "could copy the data there"),       // a read-only tree is no refuge
-		ex(false, "cp secrets-local/k src/new.txt", "could copy the data there"), // nor a file about to be created
-		ex(true, "cp secrets-local/k fresh"),                                     // a name no script can reach
-		ex(true, "grep -n token secrets-local/k"),
+		// Local-only data: only local-only commands may be handed it...
+		ex(false, "cat secrets-local/k", `to cat, which is not a [subprocess].local_only_commands entry, and without a sandbox`),
+		ex(false, "git add secrets-local/k", "can copy what it reads"),
+		ex(false, "git show HEAD:secrets-local/k", "local_only_commands"), // a path inside a colon list
+		ex(true, "lgrep -n token secrets-local/k", "the output is local-only"),
+		ex(true, "lcp secrets-local/k secrets-local/cache/k"), // inside the zone
+		ex(true, "lcp secrets-local/k fresh"),                 // a name no script can reach
+		// ...and never together with a place scripts can reach.
+		ex(false, "lcp secrets-local/k out/k", "could copy the data there"),
+		ex(false, "lcp secrets-local/k src/k", "could copy the data there"),       // a read-only tree is no refuge
+		ex(false, "lcp secrets-local/k src/new.txt", "could copy the data there"), // nor a file about to be created
 		ex(true, "pass show x", `local_only_commands "pass"`),
 		// Malformed argv.
 		{c: SubprocessExec, target: nil, allow: false, reason: []string{"no program given"}},
@@ -113,8 +117,8 @@ func TestSubprocessRules(t *testing.T) {
 
 func TestSubprocessDecisionDetails(t *testing.T) {
 	w, p := execWorld(t)
-	d := p.Decide(SubprocessExec, "cat", "secrets-local/k")
-	if !d.LocalOnly || d.Principal != "file:secrets-local/**" || d.IsLocalOnlyCommand() {
+	d := p.Decide(SubprocessExec, "lgrep", "x", "secrets-local/k")
+	if !d.LocalOnly || !reflect.DeepEqual(d.Principals, []string{"cmd:lgrep", "file:secrets-local/**"}) || !d.IsLocalOnlyCommand() {
 		t.Errorf("local-only argument: %+v", d)
 	}
 	d = p.Decide(SubprocessExec, "pass", "show")
@@ -128,6 +132,33 @@ func TestSubprocessDecisionDetails(t *testing.T) {
 	d = p.Decide(SubprocessExec, filepath.Join(w.base, "evil_bin", "cat"))
 	if !strings.Contains(d.Hint, `add "`+filepath.Join(w.base, "evil_bin", "cat")+`" to [subprocess].allow_commands`) {
 		t.Errorf("planted binary hint: %q", d.Hint)
+	}
+}
+
+func TestLocalOnlyFilesUnderTheJail(t *testing.T) {
+	// With the bwrap jail confining a reader's writes to the local-only
+	// zone, any allowed program may read a local-only file; its output is
+	// labelled. The argv rule against reachable places still holds.
+	w := newWorld(t)
+	for _, n := range []string{"cat", "cp"} {
+		w.program("", n)
+	}
+	w.file("secrets/k")
+	w.file("src/a")
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["src/**"]
+local_only_read = ["secrets/**"]
+[subprocess]
+allow_commands = ["cat", "cp"]
+sandbox = "bwrap"
+`)
+	runChecks(t, p, []check{
+		ex(true, "cat secrets/k", "the output is local-only"),
+		ex(false, "cp secrets/k src/k", "could copy the data there"),
+	})
+	if d := p.Decide(SubprocessExec, "cat", "secrets/k"); d.Principal != "file:secrets/**" || d.IsLocalOnlyCommand() {
+		t.Errorf("jailed reader: %+v", d)
 	}
 }
 
