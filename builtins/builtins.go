@@ -10,8 +10,10 @@
 //	decide     policy.Decide on the target: denied -> *DeniedError
 //	flow       labelled inputs or pc reaching a public target -> *starlark.FlowError
 //	confirm    requires_approval -> Host.Confirm: refused -> *ConfirmDeniedError
-//	effect     builtins/effect performs it on what the policy vetted
-//	audit      one audit.Event for the call, whatever the outcome
+//	audit      an audit.Event: "denied" at whichever step refused, else
+//	           "allowed", appended before the effect (never an unrecorded act)
+//	effect     builtins/effect performs it on what the policy vetted; a
+//	           failure appends a second, "errored" event
 //
 // Labels. Sources (a local_only_read file, a local_only_vars variable, a
 // local_only_hosts response, a local_only_commands output, the output of any
