@@ -290,7 +290,7 @@ http_post_allow = ["127.0.0.1"]
 		{"redirect not followed", "net.http_get('" + lb.url + "/hop')", 1, ""},
 		{"print the secret", "print('k=', " + secretExpr + ")", 0, "k= [REDACTED]\n"},
 		{"hex and xor", "s = " + secretExpr + "\nprint(hex.encode(''.join([chr(ord(c) ^ 90) for c in s.elems()])))", 0, "[REDACTED]\n"},
-		{"cat of a local-only file", "print(subprocess.exec(['cat', 'secrets/token']))", 0, "[REDACTED]\n"},
+		{"cat of a local-only file (no sandbox)", "print(subprocess.exec(['cat', 'secrets/token']))", 2, ""},
 		{"echo of the secret", "subprocess.exec(['echo', " + secretExpr + "])", 7, ""},
 		{"cp out of the zone", "subprocess.exec(['cp', 'secrets/token', 'out/token'])", 2, ""},
 		{"cp into a read-only tree, then read", "subprocess.exec(['cp', 'secrets/token', 'src/leak'])\nprint(fs.read('src/leak'))", 2, ""},
