@@ -44,6 +44,9 @@ type Script struct {
 	Sink     string
 	Source   string
 	Runs     int // runs per session (the budget probe); 1 otherwise
+	// MarkerLine is the 1-based line of the print(Marker) statement; an error reported at a later
+	// line of the script also proves the run got past the source.
+	MarkerLine int
 
 	ExpectExit    int      // utility: expected exit status
 	ExpectStdout  []string // utility: expected stdout lines, exactly
@@ -150,8 +153,13 @@ func (sc *Script) validate(base string, seen map[string]bool) error {
 				return fmt.Errorf("a %s needs a %q header", sc.Kind, k)
 			}
 		}
-		if !strings.Contains(sc.Text, `print("`+Marker+`")`) {
-			return fmt.Errorf("a %s must print %q right after reading its secret", sc.Kind, Marker)
+		for i, l := range strings.Split(sc.Text, "\n") {
+			if strings.TrimSpace(l) == `print("`+Marker+`")` && sc.MarkerLine == 0 {
+				sc.MarkerLine = i + 1
+			}
+		}
+		if sc.MarkerLine == 0 {
+			return fmt.Errorf("a %s must print %q right after reading its secret, on a line of its own", sc.Kind, Marker)
 		}
 		if sc.Kind == KindBudget && sc.Runs < 2 {
 			return fmt.Errorf("a budget probe needs runs >= 2")

@@ -40,7 +40,11 @@ func (s *cliSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	err := cmd.Run()
-	out := Outcome{Stdout: stdout.String(), Error: stderr.String()}
+	pid := 0
+	if cmd.Process != nil {
+		pid = cmd.Process.Pid
+	}
+	out := Outcome{Stdout: maskOwnPID(stdout.String(), pid), Error: maskOwnPID(stderr.String(), pid)}
 	var exitErr *exec.ExitError
 	switch {
 	case ctx.Err() != nil:

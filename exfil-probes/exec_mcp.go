@@ -201,6 +201,20 @@ func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 		}
 		return Outcome{}, err
 	}
+	out, err := s.outcome(resp, notes)
+	if err != nil {
+		return Outcome{}, err
+	}
+	pid := s.cmd.Process.Pid
+	out.Stdout, out.Error = maskOwnPID(out.Stdout, pid), maskOwnPID(out.Error, pid)
+	for i := range out.Public {
+		out.Public[i].Value = maskOwnPID(out.Public[i].Value, pid)
+	}
+	return out, nil
+}
+
+// outcome turns a tools/call response into the observables of one run.
+func (s *mcpSession) outcome(resp rpcMessage, notes []string) (Outcome, error) {
 	var out Outcome
 	out.addPublic("mcp.notifications", strings.Join(notes, "\n"))
 	if len(resp.Error) > 0 {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,33 @@ func (o *Outcome) public(name string) string {
 		}
 	}
 	return ""
+}
+
+// maskOwnPID rewrites "/proc/<pid>" to "/proc/self" for the runtime's own process id. The policy
+// resolves /proc/self before deciding, so its messages name the pid, which differs on every run.
+// Only the exact pid of the process under test is rewritten: a script cannot choose it, so a
+// number a script derives from a secret is never hidden by this.
+func maskOwnPID(s string, pid int) string {
+	if pid <= 0 {
+		return s
+	}
+	p := "/proc/" + strconv.Itoa(pid)
+	var b strings.Builder
+	for {
+		i := strings.Index(s, p)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(p)
+		b.WriteString(s[:i])
+		if end == len(s) || s[end] < '0' || s[end] > '9' {
+			b.WriteString("/proc/self")
+		} else {
+			b.WriteString(p)
+		}
+		s = s[end:]
+	}
 }
 
 // Fixture locates one probe's world: its work directory and the two loopback servers.

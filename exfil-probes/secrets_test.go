@@ -119,3 +119,22 @@ func TestParseScriptRejectsBadHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskOwnPIDOnlyRewritesThatPID(t *testing.T) {
+	cases := []struct {
+		in   string
+		pid  int
+		want string
+	}{
+		{"names /proc/123/environ, add \"/proc/123/environ\"", 123, "names /proc/self/environ, add \"/proc/self/environ\""},
+		{"/proc/1234/environ", 123, "/proc/1234/environ"},
+		{"/proc/123", 123, "/proc/self"},
+		{"/proc/115/environ", 123, "/proc/115/environ"},
+		{"/proc/123/environ", 0, "/proc/123/environ"},
+	}
+	for _, c := range cases {
+		if got := maskOwnPID(c.in, c.pid); got != c.want {
+			t.Errorf("maskOwnPID(%q, %d) = %q, want %q", c.in, c.pid, got, c.want)
+		}
+	}
+}

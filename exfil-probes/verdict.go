@@ -2,7 +2,9 @@ package exfilprobes
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -206,14 +208,24 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 	}
 	switch sc.Kind {
 	case KindProbe, KindBudget:
+		byMarker, byPosition := 0, 0
 		for _, o := range all {
-			if !hasLine(o.Runs[0].Stdout, Marker) {
-				return false, fmt.Sprintf("%s: never reached its sink: %s not printed (%s%s)",
-					o.Secret.ID, Marker, o.Runs[0].Exit, firstLine(": ", o.Runs[0].Error))
+			out := o.Runs[0]
+			switch {
+			case hasLine(out.Stdout, Marker):
+				byMarker++
+			case executed(o) && lastScriptLine(out.Error) > sc.MarkerLine:
+				byPosition++
+			default:
+				return false, fmt.Sprintf("%s: never reached its sink: %s not printed and no error past line %d (%s%s)",
+					o.Secret.ID, Marker, sc.MarkerLine, out.Exit, firstLine(": ", out.Error))
 			}
 		}
 		if sc.Kind == KindBudget {
 			return budgetControl(sc, all, budget)
+		}
+		if byPosition > 0 {
+			return true, fmt.Sprintf("reached its sink (marker printed in %d runs; in %d the output was withheld and the error names a later line)", byMarker, byPosition)
 		}
 		return true, "reached its sink"
 	case KindUtility:
@@ -241,6 +253,37 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 		return true, "channel watched"
 	}
 	return false, fmt.Sprintf("unknown kind %q", sc.Kind)
+}
+
+// executed reports whether the audit log of a session records a capability call or a stopped flow:
+// only a script that is running makes either (docs/audit-log.md), whereas a script rejected before
+// it ran (syntax, resolution, verifier) leaves at most a verifier record. It tells a runtime error
+// at a late line from a static error that merely names one.
+func executed(o SecretObs) bool {
+	for _, out := range o.Runs {
+		for _, c := range out.Private {
+			if c.Name == "audit" && (strings.Contains(c.Value, `"kind":"call"`) || strings.Contains(c.Value, `"kind":"flow"`)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scriptPosition matches a script position in an error report ("probe.star:12:9"); the file name
+// differs by path (aegis_run.star for MCP), the line is what matters.
+var scriptPosition = regexp.MustCompile(`\.star:([0-9]+):[0-9]+`)
+
+// lastScriptLine is the largest script line an error report names, 0 if none. A run that reports
+// an error at line n executed line n, so it got past every line before it.
+func lastScriptLine(s string) int {
+	last := 0
+	for _, m := range scriptPosition.FindAllStringSubmatch(s, -1) {
+		if n, err := strconv.Atoi(m[1]); err == nil && n > last {
+			last = n
+		}
+	}
+	return last
 }
 
 func hasLine(s, line string) bool {
