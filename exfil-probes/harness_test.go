@@ -422,3 +422,41 @@ func TestMarkdownTableHasOneColumnPerPath(t *testing.T) {
 		t.Error("reports over different scripts must not be merged into one table")
 	}
 }
+
+// When the runtime withholds a failed run's output, a runtime error at a line past the marker
+// still proves the sink was reached; a static error naming a late line must not.
+func TestWithheldOutputNeedsRuntimeEvidence(t *testing.T) {
+	sc := pick(t, "63-fs-write-under-pc")
+	if sc[0].MarkerLine != 8 {
+		t.Fatalf("marker line %d", sc[0].MarkerLine)
+	}
+	mk := func(audit string, line int) *fakeExecutor {
+		return &fakeExecutor{override: func(name, work string, env map[string]string, run int) (fakeResult, bool) {
+			if audit != "" {
+				_ = os.MkdirAll(filepath.Join(work, auditDir), 0o755)
+				_ = os.WriteFile(filepath.Join(work, auditDir, "audit.jsonl"), []byte(audit), 0o600)
+			}
+			return fakeResult{code: 7, stderr: fmt.Sprintf("aegis: flow denied at probe.star:%d:5: withheld\n", line)}, true
+		}}
+	}
+	call := `{"seq":1,"kind":"call","capability":"env.read","status":"allowed"}` + "\n"
+	verifier := `{"seq":1,"kind":"verifier","capability":"fs.write"}` + "\n"
+	cases := []struct {
+		name  string
+		ex    *fakeExecutor
+		ok    bool
+		words string
+	}{
+		{"runtime error past the marker", mk(call, 10), true, "the error names a later line"},
+		{"static error: no call in the audit log", mk(verifier, 10), false, "no error past line 8"},
+		{"no audit log at all", mk("", 10), false, "no error past line 8"},
+		{"error before the marker", mk(call, 7), false, "no error past line 8"},
+	}
+	for _, c := range cases {
+		rep := runFake(t, c.ex, sc)
+		r := rep.Results[0]
+		if r.ControlOK != c.ok || !strings.Contains(r.Control, c.words) {
+			t.Errorf("%s: control ok=%v %q", c.name, r.ControlOK, r.Control)
+		}
+	}
+}
