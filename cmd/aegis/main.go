@@ -39,6 +39,8 @@ Exit codes: 0 ok, 2 denied by the policy, 5 I/O or configuration error
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(usageError)
+	root.AddCommand(newRunCmd())
+	root.AddCommand(newAuditCmd())
 	root.AddCommand(newPolicyCmd())
 	root.AddCommand(newInitCmd())
 	root.AddCommand(newHostConfigCmd())
