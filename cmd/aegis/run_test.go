@@ -422,3 +422,36 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// A command handed a directory reads what is inside it: a directory that
+// holds local-only files (or the audit log) must not hand them over
+// unlabelled. Either the policy refuses, or the output is labelled.
+func TestE2EDirectoryArgumentsDoNotLaunder(t *testing.T) {
+	dir := project(t, map[string]string{
+		"aegis.toml": `
+[filesystem]
+read_allow = ["data", "data/**"]
+local_only_read = ["data/private/**"]
+write_allow = ["out/**"]
+
+[subprocess]
+allow_commands = ["grep", "cp", "cat", "ls"]
+`,
+		"data/public.txt":  "public line\n",
+		"data/private/key": e2eSecret + "\n",
+		"out/.keep":        "",
+	})
+	pol := filepath.Join(dir, "aegis.toml")
+	for _, script := range []string{
+		`print(subprocess.exec(["grep", "-r", "", "data"]))`,
+		`print(subprocess.exec(["grep", "-r", "", "data/private/.."]))`,
+		`subprocess.exec(["cp", "-r", "data", "out/copy"])
+print(subprocess.exec(["cat", "out/copy/private/key"]))`,
+	} {
+		r := e2e(t, dir, script, nil, "run", "--policy", pol, "-")
+		noSecret(t, dir, r)
+		if r.code == 0 && !strings.Contains(r.stdout, "[REDACTED]") {
+			t.Fatalf("%s: exit 0 with unlabelled output %q", script, r.stdout)
+		}
+	}
+}
