@@ -43,7 +43,7 @@ expect fail "negative control: raw-wire probe vs a server with one stray stdout 
 
 if [ "${1:-}" = "--real" ]; then
 	unset AEGIS_MCP_TEST_FAKE_SERVER
-	(cd "$root" && go build -tags aegis_runner -o "$work/aegis-mcp" ./cmd/aegis-mcp)
+	(cd "$root" && go build -o "$work/aegis-mcp" ./cmd/aegis-mcp)
 	real=("$work/aegis-mcp" --policy "$here/testdata/aegis.toml" --audit-log "$work/audit.jsonl")
 	cd "$here/testdata"
 	expect pass "TypeScript SDK client vs aegis-mcp (real runner)" node "$here/node/client.mjs" --backend real "${real[@]}"

@@ -1,5 +1,3 @@
-//go:build aegis_runner
-
 package main
 
 import (

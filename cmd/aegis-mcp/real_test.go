@@ -1,5 +1,3 @@
-//go:build aegis_runner
-
 package main
 
 import (
@@ -18,7 +16,7 @@ func buildReal(tb testing.TB) (bin, proj string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	bin = filepath.Join(dir, "aegis-mcp")
-	build := exec.Command("go", "build", "-tags", "aegis_runner", "-o", bin, ".")
+	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -1,5 +1,3 @@
-//go:build aegis_runner
-
 // Package aegisbackend implements mcpserver.Backend with the policy engine
 // and the run pipeline (package runner), so aegis-mcp runs a script exactly
 // as `aegis run` does. The read-only half comes from package mcppolicy.
