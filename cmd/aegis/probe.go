@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -51,7 +52,8 @@ HTTP server received. Verdicts:
 
 Utility scripts must succeed with their exact expected output and canaries must be caught,
 so the suite cannot pass by refusing everything. The command exits non-zero on any LEAK,
-failed control or script that could not be judged. The suite needs Linux loopback aliases
+failed control or script that could not be judged (exit 1; exit 5 when it could not run at
+all). The suite needs Linux loopback aliases
 (127.0.0.1 and 127.0.0.2) and the commands echo, cat, cp, sort, ls, grep, wc and printenv.`,
 		Example: `  # the whole suite through both paths
   aegis probe
@@ -143,7 +145,7 @@ failed control or script that could not be judged. The suite needs Linux loopbac
 				}
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("exfiltration probe suite failed: %v", failed)
+				return &probeFailedError{summary: failed}
 			}
 			return nil
 		},
@@ -161,6 +163,16 @@ failed control or script that could not be judged. The suite needs Linux loopbac
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "limit for one run of one script")
 	return cmd
 }
+
+// probeFailedError is a suite that ran and found a leak or a failed control: exit status 1, which
+// tells it apart from a suite that could not run (a missing binary, a bad flag: 5).
+type probeFailedError struct{ summary []string }
+
+func (e *probeFailedError) Error() string {
+	return "exfiltration probe suite failed: " + strings.Join(e.summary, "; ")
+}
+
+func (e *probeFailedError) ExitCode() int { return 1 }
 
 func filterScripts(scripts []*exfilprobes.Script, expr string) ([]*exfilprobes.Script, error) {
 	re, err := regexp.Compile(expr)
