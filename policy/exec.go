@@ -41,7 +41,8 @@ import (
 //     inside the local-only zone, so any allowed program may read it. In
 //     both cases no other argument may name a place scripts can reach
 //     outside local_only_read (cp secrets/k src/k would leave an
-//     unlabelled copy in a readable tree).
+//     unlabelled copy in a readable tree). A directory argument that may
+//     hold local-only files counts as local-only (grep -r secret data/).
 //
 // The runner must start the child in the policy root (relative arguments
 // are judged there) and exec Decision.ResolvedPath, not argv[0].
@@ -216,19 +217,25 @@ func (p *Policy) decideExec(argv []string) Decision {
 					return deny(fmt.Sprintf("argument %d (%s) names %s, inside %s %q (%s)", i+1, shown(a), real, r.key, r.entry.Value, d.Source),
 						denyHint(r.entry, r.key))
 				}
-				lr := firstPathMatch(p.fsLocal, real)
+				direct := firstPathMatch(p.fsLocal, real)
 				other := firstPathMatch(p.fsRead, real) != nil || firstPathMatch(p.fsWrite, real) != nil || firstPathMatch(p.fsDelete, real) != nil
-				if isPath && lr == nil && !other {
+				if isPath && direct == nil && !other {
 					return deny(fmt.Sprintf("argument %d (%s) names %s, which no [filesystem] allow list covers", i+1, shown(a), real),
 						fmt.Sprintf("the program may read or write it; add %q to [filesystem].read_allow or write_allow, or pass a path the policy allows (attach option values with --opt=value)", p.suggestPattern(real)))
 				}
-				switch {
-				case lr != nil && isPath:
+				lr := direct
+				if lr == nil && isPath {
+					// A directory holding local-only files hands them over
+					// too (grep -r, cp -r, tar).
+					lr = p.localUnder(real)
+				}
+				if lr != nil && isPath {
 					localArgs = append(localArgs, real)
 					if pr := labels.File(lr.entry.Value); !contains(filePrincipals, pr) {
 						filePrincipals = append(filePrincipals, pr)
 					}
-				case lr == nil && other:
+				}
+				if direct == nil && other {
 					// A place scripts can reach outside the local-only
 					// zone, existing or not yet: without a sandbox the
 					// program may write it, whatever list allows it.
@@ -259,6 +266,30 @@ func (p *Policy) decideExec(argv []string) Decision {
 		d.Reason += "; the output is local-only"
 	}
 	return d
+}
+
+// localUnder returns a local_only_read rule that may match something inside
+// the directory dir, or nil (also when dir is not a directory). It
+// over-approximates: a glob whose literal prefix is an ancestor of dir is
+// assumed to match inside it.
+func (p *Policy) localUnder(dir string) *pathRule {
+	if len(p.fsLocal) == 0 {
+		return nil
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil
+	}
+	for i := range p.fsLocal {
+		r := &p.fsLocal[i]
+		q := r.prefix
+		if r.literal {
+			q = r.glob
+		}
+		if q == "" || dir == "/" || q == dir || strings.HasPrefix(q, dir+"/") || strings.HasPrefix(dir, q+"/") {
+			return r
+		}
+	}
+	return nil
 }
 
 // matchCommand finds the local-only or allow entry for the program.

@@ -107,6 +107,12 @@ func TestSubprocessRules(t *testing.T) {
 		ex(false, "lcp secrets-local/k src/k", "could copy the data there"),       // a read-only tree is no refuge
 		ex(false, "lcp secrets-local/k src/new.txt", "could copy the data there"), // nor a file about to be created
 		ex(true, "pass show x", `local_only_commands "pass"`),
+		// A directory that holds local-only files hands them over too.
+		ex(false, "grep -r token secrets-local", "local_only_commands"),
+		ex(false, "grep -r token secrets-local/cache/..", "local_only_commands"),
+		ex(true, "lgrep -r token secrets-local", "the output is local-only"),
+		ex(true, "grep -r token src"),
+		ex(false, "lcp secrets-local/k src", "could copy the data there"),
 		// Malformed argv.
 		{c: SubprocessExec, target: nil, allow: false, reason: []string{"no program given"}},
 		{c: SubprocessExec, target: []string{""}, allow: false, reason: []string{"no program given"}},
