@@ -73,7 +73,7 @@ func TestStrictLoaderReportsEveryProblemWithLineAndSuggestion(t *testing.T) {
 		{"env name", "[environment]\nallow_vars = [\"A B\"]\n", 2, "[environment].allow_vars", []string{"not allowed in a variable name"}},
 		{"allow shadowed by the preset", "inherits = \"secure-defaults\"\n[subprocess]\nallow_commands = [\"git\", \"curl\"]\n", 3, "[subprocess].allow_commands",
 			[]string{`"curl" can never be allowed: [subprocess].deny_commands "curl" (preset secure-defaults) denies it`, `add "!curl" to [subprocess].deny_commands`}},
-		{"local-only var shadowed by the preset", "inherits = \"secure-defaults\"\n[environment]\nlocal_only_vars = [\"OPENAI_API_KEY\"]\n", 3, "[environment].local_only_vars",
+		{"public var shadowed by the preset", "inherits = \"secure-defaults\"\n[environment]\nallow_vars = [\"OPENAI_API_KEY\"]\n", 3, "[environment].allow_vars",
 			[]string{`"!OPENAI_API_KEY"`}},
 		{"literal path shadowed by the preset", "inherits = \"secure-defaults\"\n[filesystem]\nread_allow = [\"~/.ssh/config\"]\n", 3, "[filesystem].read_allow",
 			[]string{`deny "~/.ssh/**" (preset secure-defaults)`}},
@@ -391,5 +391,36 @@ func TestNoHomeDirectory(t *testing.T) {
 	_, err := LoadBytes("p.toml", []byte("[filesystem]\nread_allow = [\"~/notes/**\"]\n"), w.root, WithHome(""))
 	if err == nil || !strings.Contains(err.Error(), "no home directory") || !strings.Contains(err.Error(), "p.toml:2") {
 		t.Errorf("a ~ allow entry without a home: %v", err)
+	}
+}
+
+// A preset denies well-known secret variables as public data; naming one in
+// local_only_vars is the operator saying "usable, but local-only", and it
+// loads. A deny in the operator's own file, a glob, or a public allow does not
+// lift anything.
+func TestLocalOnlyVarLiftsPresetDeny(t *testing.T) {
+	dir := t.TempDir()
+	p, err := LoadBytes("aegis.toml", []byte("inherits = \"secure-defaults\"\n[environment]\nlocal_only_vars = [\"OPENAI_API_KEY\"]\n"), dir)
+	if err != nil {
+		t.Fatalf("a local-only secret the preset denies must load: %v", err)
+	}
+	d := p.Decide(EnvRead, "OPENAI_API_KEY")
+	if !d.Allowed || !d.LocalOnly {
+		t.Fatalf("env.read OPENAI_API_KEY = %+v, want allowed and local-only", d)
+	}
+	if d := p.Decide(EnvRead, "ANTHROPIC_API_KEY"); d.Allowed {
+		t.Errorf("the other preset secret names must stay denied: %+v", d)
+	}
+	for name, src := range map[string]string{
+		"own deny wins":      "inherits = \"secure-defaults\"\n[environment]\nlocal_only_vars = [\"OPENAI_API_KEY\"]\ndeny_vars = [\"OPENAI_API_KEY\"]\n",
+		"glob lifts nothing": "inherits = \"secure-defaults\"\n[environment]\nlocal_only_vars = [\"OPENAI_*\"]\n",
+	} {
+		p, err := LoadBytes("aegis.toml", []byte(src), dir)
+		if err != nil {
+			continue // refusing to load is also a denial
+		}
+		if d := p.Decide(EnvRead, "OPENAI_API_KEY"); d.Allowed {
+			t.Errorf("%s: env.read OPENAI_API_KEY allowed: %+v", name, d)
+		}
 	}
 }

@@ -22,6 +22,7 @@ func merge(base, over *spec, file string, probs *problems) *spec {
 	for _, lk := range listKeys {
 		*lk.get(out) = mergeList(lk.kind, lk.qualified(), *lk.get(base), *lk.get(over), file, probs)
 	}
+	out.Env.DenyVars = liftPresetSecretDenies(out.Env.DenyVars, over.Env.LocalOnlyVars, over.Env.DenyVars)
 	out.Version = pickScalar(base.Version, over.Version)
 	out.Name = pickScalar(base.Name, over.Name)
 	out.Description = pickScalar(base.Description, over.Description)
@@ -38,6 +39,43 @@ func merge(base, over *spec, file string, probs *problems) *spec {
 	out.Runtime.PerCapAt = over.Runtime.PerCapAt
 	out.Sub.DenyArgs = mergeDenyArgs(base.Sub.DenyArgs, over.Sub.DenyArgs, file, probs)
 	out.Tools = mergeTools(base.Tools, over.Tools, file, probs)
+	return out
+}
+
+// liftPresetSecretDenies drops a preset's deny_vars entry that the operator's
+// file names, exactly, in local_only_vars. The preset denies well-known secret
+// variables (OPENAI_API_KEY, GITHUB_TOKEN, …) so that a script cannot read
+// them as public data; declaring one local-only is the safe way to let
+// scripts use it, and it is what an operator writing
+// `local_only_vars = ["OPENAI_API_KEY"]` means. A deny written in the
+// operator's own file still wins, and globs lift nothing.
+func liftPresetSecretDenies(deny, localOnly, ownDeny []Entry) []Entry {
+	if len(localOnly) == 0 {
+		return deny
+	}
+	ownDenies := func(v string) bool {
+		for _, o := range ownDeny {
+			if o.Value == v {
+				return true
+			}
+		}
+		return false
+	}
+	out := deny[:0:0]
+	for _, d := range deny {
+		lifted := false
+		if d.From.Preset != "" && !ownDenies(d.Value) {
+			for _, l := range localOnly {
+				if l.Value == d.Value && !strings.ContainsAny(l.Value, "*?[!") {
+					lifted = true
+					break
+				}
+			}
+		}
+		if !lifted {
+			out = append(out, d)
+		}
+	}
 	return out
 }
 
