@@ -54,8 +54,7 @@ type Config struct {
 	Root           string   // directory for the work trees; must exist
 	Jobs           int      // scripts run in parallel (each with its own servers); default 2
 	RunTimeout     time.Duration
-	NoRepeat       bool // skip the noise repeat of the first secret (tests only)
-	AbortBudget    int  // expected [runtime].max_secret_dependent_aborts; default 16
+	AbortBudget    int // expected [runtime].max_secret_dependent_aborts; default 16
 	PublicAddr     string
 	ZoneAddr       string
 }
@@ -186,7 +185,7 @@ func (w *worker) runScript(ctx context.Context, sc *Script, scan *scanner) Scrip
 		obs = append(obs, w.runSecret(ctx, sc, fx, s))
 	}
 	var repeat *SecretObs
-	if !w.cfg.NoRepeat && sc.Kind != KindBudget {
+	if sc.Kind != KindBudget {
 		s := w.cfg.Secrets[0]
 		s.ID += "'"
 		r := w.runSecret(ctx, sc, fx, s)

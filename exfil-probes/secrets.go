@@ -10,9 +10,9 @@ import (
 // Secret is one fixture value for the local-only sources, with the public value given to the same
 // run (PROBE_PUBLIC, which only canaries read).
 type Secret struct {
-	ID     string // "S1".."S4"; the noise repeat of S1 is "S1'"
-	Value  string
-	Public string
+	ID     string `json:"id"` // "S1".."S4"; the noise repeat of S1 is "S1'"
+	Value  string `json:"value"`
+	Public string `json:"public"`
 }
 
 // Secrets returns the fixture secrets. They are chosen so that the differential has power:
