@@ -210,7 +210,7 @@ func Catalog() ([]*Script, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read embedded %s: %w", dir, err)
 		}
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+		sort.Slice(entries, func(i, j int) bool { return fileOrder(entries[i].Name(), entries[j].Name()) })
 		for _, e := range entries {
 			file := dir + "/" + e.Name()
 			b, err := embedded.ReadFile(file)
@@ -232,6 +232,16 @@ func Catalog() ([]*Script, error) {
 		}
 	}
 	return out, nil
+}
+
+// fileOrder sorts "9-x" before "10-x": by the leading number when both names have one, else by name.
+func fileOrder(a, b string) bool {
+	na, errA := strconv.Atoi(strings.SplitN(a, "-", 2)[0])
+	nb, errB := strconv.Atoi(strings.SplitN(b, "-", 2)[0])
+	if errA == nil && errB == nil && na != nb {
+		return na < nb
+	}
+	return a < b
 }
 
 // DefaultPolicy is the embedded fixture policy template.

@@ -277,9 +277,10 @@ func resetWork(fx Fixture, policyTemplate string, s Secret) (string, error) {
 		return "", fmt.Errorf("reset %s: %w", fx.Work, err)
 	}
 	files := map[string]string{
-		"public/hello.txt": "hello public\n",
-		"zone/secret.txt":  s.Value,
-		"zone/notes.txt":   "zone notes\n",
+		"public/hello.txt":  "hello public\n",
+		"public/linked.txt": "public linked\n",
+		"zone/secret.txt":   s.Value,
+		"zone/notes.txt":    "zone notes\n",
 	}
 	// One deletable file per first character a secret can start with: a probe that deletes the
 	// one named after its secret shows up as a difference between the file lists.
@@ -299,6 +300,19 @@ func resetWork(fx Fixture, policyTemplate string, s Secret) (string, error) {
 	for _, n := range names {
 		if err := os.WriteFile(filepath.Join(fx.Work, n), []byte(files[n]), 0o644); err != nil {
 			return "", fmt.Errorf("write fixture %s: %w", n, err)
+		}
+	}
+	// Symlinks across the zone boundary: a zone name for a public file (existing and not yet
+	// created) and a public name for the zone's secret. A runtime that checks the spelling rather
+	// than the real path writes or reads across the boundary.
+	links := [][2]string{
+		{"zone/out-link.txt", "../public/linked.txt"},
+		{"zone/dangling-link.txt", "../public/dangling.txt"},
+		{"public/peek.txt", "../zone/secret.txt"},
+	}
+	for _, l := range links {
+		if err := os.Symlink(l[1], filepath.Join(fx.Work, l[0])); err != nil {
+			return "", fmt.Errorf("create fixture symlink %s: %w", l[0], err)
 		}
 	}
 	policyPath := filepath.Join(fx.Work, "aegis.toml")
