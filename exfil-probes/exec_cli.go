@@ -2,9 +2,11 @@ package exfilprobes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -13,10 +15,18 @@ import (
 type CLIExecutor struct {
 	Aegis string   // path of the aegis binary
 	Args  []string // extra arguments after "run" (none by default)
+	// JSON runs `aegis run --json`, whose one result object (exit kind, stdout, error, call count)
+	// is then the observable; the call count is one more place a secret could show.
+	JSON bool
 }
 
 // Name implements Executor.
-func (e *CLIExecutor) Name() string { return "cli" }
+func (e *CLIExecutor) Name() string {
+	if e.JSON {
+		return "cli-json"
+	}
+	return "cli"
+}
 
 // Open implements Executor.
 func (e *CLIExecutor) Open(ctx context.Context, spec SessionSpec) (Session, error) {
@@ -30,6 +40,9 @@ type cliSession struct {
 
 func (s *cliSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	args := append([]string{"run"}, s.e.Args...)
+	if s.e.JSON {
+		args = append(args, "--json")
+	}
 	args = append(args, "--policy", inv.PolicyPath, inv.ScriptPath)
 	cmd := exec.CommandContext(ctx, s.e.Aegis, args...)
 	cmd.Dir = inv.Fixture.Work
@@ -61,6 +74,17 @@ func (s *cliSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	}
 	out.addPublic("stdout", out.Stdout)
 	out.addPublic("stderr", out.Error)
+	if s.e.JSON {
+		// The whole document stays the compared observable; its fields feed the controls.
+		var res struct {
+			Stdout string `json:"stdout"`
+			Error  string `json:"error"`
+		}
+		if json.Unmarshal([]byte(out.Stdout), &res) == nil {
+			out.Stdout = res.Stdout
+			out.Error = strings.TrimSpace(res.Error + "\n" + out.Error)
+		}
+	}
 	return out, nil
 }
 

@@ -32,6 +32,10 @@ func osEnvMap() map[string]string { return envMap(os.Environ()) }
 // fakeCLIMain plays `aegis run --policy P SCRIPT`. The session state (aborts, runs) lives in the
 // audit directory, as the real runtime's count lives in its audit log.
 func fakeCLIMain(args []string) int {
+	jsonOut := len(args) == 5 && args[1] == "--json"
+	if jsonOut {
+		args = append(args[:1], args[2:]...)
+	}
 	if len(args) != 4 || args[0] != "run" || args[1] != "--policy" {
 		fmt.Fprintf(os.Stderr, "fake aegis: unexpected args %q\n", args)
 		return 5
@@ -51,6 +55,11 @@ func fakeCLIMain(args []string) int {
 	r := idealRun(string(text), work, osEnvMap(), &st, run)
 	_ = os.MkdirAll(filepath.Dir(stateFile), 0o755)
 	_ = os.WriteFile(stateFile, []byte(fmt.Sprintf("%d %d", st.aborts, run+1)), 0o644)
+	if jsonOut {
+		b, _ := json.Marshal(map[string]any{"exit_kind": "k" + strconv.Itoa(r.code), "exit_code": r.code, "stdout": r.stdout, "error": r.stderr})
+		fmt.Println(string(b))
+		return r.code
+	}
 	fmt.Print(r.stdout)
 	fmt.Fprint(os.Stderr, r.stderr)
 	return r.code
@@ -125,6 +134,7 @@ var processScripts = []string{"01-raw-print", "89-fail-under-branch", "93-budget
 func TestExecutorsOverProcesses(t *testing.T) {
 	for _, ex := range []Executor{
 		&CLIExecutor{Aegis: wrapper(t, "cli")},
+		&CLIExecutor{Aegis: wrapper(t, "cli"), JSON: true},
 		&MCPExecutor{Binary: wrapper(t, "mcp")},
 	} {
 		t.Run(ex.Name(), func(t *testing.T) {

@@ -152,7 +152,7 @@ all). The suite needs Linux loopback aliases
 	}
 	f := cmd.Flags()
 	f.StringVar(&policyPath, "policy", "", "policy template to run the probes under instead of the built-in one (placeholders {{WORK}}, {{PUBLIC_HOST}}, {{ZONE_HOST}})")
-	f.StringVar(&via, "via", "both", "which path to probe: cli (aegis run), mcp (aegis-mcp's aegis_run) or both")
+	f.StringVar(&via, "via", "both", "which path to probe: cli (aegis run), mcp (aegis-mcp's aegis_run), both, cli-json (aegis run --json) or all three")
 	f.BoolVar(&jsonOut, "json", false, "print one JSON document with every verdict and every observation")
 	f.BoolVar(&markdown, "markdown", false, "print the results as a Markdown table, one verdict column per path")
 	f.StringVar(&runFilter, "run", "", "only the attack probes whose name matches this regular expression (controls always run)")
@@ -205,10 +205,11 @@ func listScripts(cmd *cobra.Command, scripts []*exfilprobes.Script) error {
 // so the suite always tests the binary the user invoked.
 func probeExecutors(via, mcpPath string) ([]exfilprobes.Executor, error) {
 	var out []exfilprobes.Executor
-	wantCLI := via == "cli" || via == "both"
-	wantMCP := via == "mcp" || via == "both"
-	if !wantCLI && !wantMCP {
-		return nil, fmt.Errorf("--via %q: use cli, mcp or both", via)
+	wantCLI := via == "cli" || via == "both" || via == "all"
+	wantJSON := via == "cli-json" || via == "all"
+	wantMCP := via == "mcp" || via == "both" || via == "all"
+	if !wantCLI && !wantJSON && !wantMCP {
+		return nil, fmt.Errorf("--via %q: use cli, mcp, both (cli and mcp), cli-json or all", via)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -216,6 +217,9 @@ func probeExecutors(via, mcpPath string) ([]exfilprobes.Executor, error) {
 	}
 	if wantCLI {
 		out = append(out, &exfilprobes.CLIExecutor{Aegis: self})
+	}
+	if wantJSON {
+		out = append(out, &exfilprobes.CLIExecutor{Aegis: self, JSON: true})
 	}
 	if wantMCP {
 		p, err := findMCP(self, mcpPath)
