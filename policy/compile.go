@@ -162,6 +162,9 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 			p.runtime.setLimit(i, l.Value)
 		}
 	}
+	if s.Runtime.SecretAborts.Set {
+		p.runtime.MaxSecretDependentAborts = s.Runtime.SecretAborts.Value
+	}
 	for _, c := range s.Runtime.PerCap {
 		p.runtime.MaxCallsPerCapability[c.Capability] = c.Value
 	}

@@ -79,6 +79,7 @@ func (p *Policy) Describe() Description {
 	for i, name := range runtimeKeys {
 		d.Runtime = append(d.Runtime, scalarOf("[runtime]."+name, s.Runtime.Limits[i], defaults[i]))
 	}
+	d.Runtime = append(d.Runtime, scalarOf("[runtime].max_secret_dependent_aborts", s.Runtime.SecretAborts, int64(DefaultMaxSecretDependentAborts)))
 	for _, c := range s.Runtime.PerCap {
 		d.Runtime = append(d.Runtime, Scalar{Key: "[runtime].max_calls_per_capability." + string(c.Capability), Value: c.Value, From: c.From.String()})
 	}

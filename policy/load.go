@@ -275,6 +275,10 @@ func (d *decoder) section(s *spec, name string, t map[string]any) {
 			if at, ok := d.table(v, p, "[subprocess.deny_args]"); ok {
 				d.denyArgs(s, at)
 			}
+		case "runtime.max_secret_dependent_aborts":
+			if n, ok := d.nonNegativeInt(v, p, qualify(name, k), 1<<53); ok {
+				s.Runtime.SecretAborts.set(n, d.src(p...))
+			}
 		case "runtime.max_calls_per_capability":
 			if at, ok := d.table(v, p, "[runtime].max_calls_per_capability"); ok {
 				d.perCap(s, at)
@@ -346,6 +350,20 @@ func (d *decoder) positiveInt(v any, path []string, key string, maxV int64) (int
 	}
 	if n <= 0 || n > maxV {
 		d.fail(path, key, fmt.Sprintf("must be between 1 and %d, got %d", maxV, n), "remove the key to use the default")
+		return 0, false
+	}
+	return n, true
+}
+
+// nonNegativeInt is positiveInt for the one key where 0 means something.
+func (d *decoder) nonNegativeInt(v any, path []string, key string, maxV int64) (int64, bool) {
+	n, ok := v.(int64)
+	if !ok {
+		d.fail(path, key, fmt.Sprintf("must be an integer, not %s", tomlType(v)), "write a whole number without quotes, e.g. 16")
+		return 0, false
+	}
+	if n < 0 || n > maxV {
+		d.fail(path, key, fmt.Sprintf("must be between 0 and %d, got %d", maxV, n), "remove the key to use the default")
 		return 0, false
 	}
 	return n, true

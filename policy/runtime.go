@@ -11,6 +11,14 @@ type RuntimeLimits struct {
 	MaxOutputBytes   int64 `json:"max_output_bytes"`   // printed output
 	MaxTotalCalls    int64 `json:"max_total_calls"`    // effecting builtin calls, all capabilities
 
+	// MaxSecretDependentAborts is the leakage budget of the termination
+	// channel: how many runs that read a local-only principal may end with
+	// an abort decided by local-only data before the principal's sources
+	// are refused (per audit log, and per aegis-mcp session). Unlike the
+	// limits above it may be 0: then no run may read a local-only source at
+	// all, because any run that reads one could abort depending on it.
+	MaxSecretDependentAborts int64 `json:"max_secret_dependent_aborts"`
+
 	// MaxCallsPerCapability caps calls per capability; a capability absent
 	// from the map is bounded only by MaxTotalCalls.
 	MaxCallsPerCapability map[Capability]int64 `json:"max_calls_per_capability"`
@@ -19,15 +27,21 @@ type RuntimeLimits struct {
 // DefaultRuntime is what an empty [runtime] section means.
 func DefaultRuntime() RuntimeLimits {
 	return RuntimeLimits{
-		MaxSeconds:            60,
-		MaxSteps:              100_000_000,
-		MaxCallstackSize:      1000,
-		MaxMemoryMB:           512,
-		MaxOutputBytes:        1 << 20,
-		MaxTotalCalls:         10_000,
-		MaxCallsPerCapability: map[Capability]int64{},
+		MaxSeconds:               60,
+		MaxSteps:                 100_000_000,
+		MaxCallstackSize:         1000,
+		MaxMemoryMB:              512,
+		MaxOutputBytes:           1 << 20,
+		MaxTotalCalls:            10_000,
+		MaxSecretDependentAborts: DefaultMaxSecretDependentAborts,
+		MaxCallsPerCapability:    map[Capability]int64{},
 	}
 }
+
+// DefaultMaxSecretDependentAborts is what an unset
+// [runtime].max_secret_dependent_aborts means: at most 16 bits of each
+// local-only principal through how runs end, per audit log.
+const DefaultMaxSecretDependentAborts = 16
 
 // DefaultNetTimeoutSeconds is what an unset [network].timeout_seconds means.
 const DefaultNetTimeoutSeconds = 30
