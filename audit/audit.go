@@ -21,6 +21,11 @@
 // and fsyncs before returning. A second run, or a second process, therefore
 // continues the same chain.
 //
+// The log is also the ledger of the termination channel: KindSecretAbort
+// records count, per principal, the runs whose ending told their observer
+// something about local-only data, and CountSecretAborts (budget.go) reads
+// the counts back in one streaming pass.
+//
 // The invariant callers must keep: an Event holds only public text. The log
 // names the principals of labelled data (Event.Labels, e.g. "env:API_KEY"),
 // never the data; callers replace a labelled target with Redacted before they
@@ -60,6 +65,10 @@ const (
 	KindCall     = "call"     // a capability call
 	KindFlow     = "flow"     // labelled data stopped at a sink
 	KindVerifier = "verifier" // the pre-execution verifier rejected a capability
+	// KindSecretAbort: a run ended with an abort decided by local-only data
+	// (an error or a limit that depends on it); Labels names the principals
+	// it is charged to. CountSecretAborts tallies these records.
+	KindSecretAbort = "secret_abort"
 )
 
 // Redacted stands in for a target that depends on labelled data.
