@@ -9,6 +9,8 @@
 //	count      [runtime] call limits (max_total_calls, max_calls_per_capability)
 //	decide     policy.Decide on the target: denied -> *DeniedError
 //	flow       labelled inputs or pc reaching a public target -> *starlark.FlowError
+//	budget     a source whose result would be labelled: Host.Gate (the
+//	           leakage budget) -> *BudgetError before anything is read
 //	confirm    requires_approval -> Host.Confirm: refused -> *ConfirmDeniedError
 //	audit      an audit.Event: "denied" at whichever step refused, else
 //	           "allowed", appended before the effect (never an unrecorded act)
@@ -75,6 +77,10 @@ type Host struct {
 	MaxTotalCalls         int64                       // [runtime].max_total_calls; 0 = none
 	MaxCallsPerCapability map[policy.Capability]int64 // [runtime].max_calls_per_capability
 
+	// Gate, when set, is asked before every read of a local-only source
+	// (the leakage budget, see SourceGate); nil admits every read.
+	Gate SourceGate
+
 	mu    sync.Mutex
 	total int64
 	per   map[policy.Capability]int64
@@ -90,6 +96,16 @@ func (h *Host) Calls() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return int(h.calls)
+}
+
+// SourceGate admits reads of local-only sources. It is how the runner
+// enforces [runtime].max_secret_dependent_aborts: once the runs that read a
+// principal have ended with enough secret-dependent aborts, its sources are
+// no longer read. Admit is called on the run's thread with the principals
+// the call's result would carry, before anything is read; a non-nil error
+// (a *BudgetError, or an error reading the ledger) refuses the call.
+type SourceGate interface {
+	Admit(principals []string) error
 }
 
 // Default caps when a policy sets none.

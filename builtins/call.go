@@ -3,6 +3,7 @@ package builtins
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/labels"
@@ -106,7 +107,36 @@ func (c *call) flow(what string, targets ...string) error {
 	if err := c.record(audit.Denied, audit.KindFlow, d.Rule, d.Section, reason); err != nil {
 		return err
 	}
-	return &starlark.FlowError{Sink: string(c.cap), Reason: reason}
+	// Whether the target is local-only depends on the target's value: with
+	// a labelled target, that the call was stopped is as labelled (a
+	// script could pick the zone or a public path by a secret bit, and the
+	// run would end, or not, accordingly).
+	return starlark.LabelError(&starlark.FlowError{Sink: string(c.cap), Reason: reason}, c.targetLabel)
+}
+
+// admit asks the gate whether the call may read a source labelled src. A
+// refusal is recorded like a denial, with the principals as its labels;
+// which principals were refused depends on the target, so the error is as
+// labelled as the target.
+func (c *call) admit(src labels.Label) error {
+	if src == labels.Public || c.h.Gate == nil {
+		return nil
+	}
+	err := c.h.Gate.Admit(c.h.Registry.Names(src))
+	if err == nil {
+		return nil
+	}
+	c.in |= src
+	var be *BudgetError
+	if !errors.As(err, &be) {
+		return &AuditError{Err: fmt.Errorf("%s: cannot tell whether the budget of secret-dependent aborts allows the read: %w", c.cap, err)}
+	}
+	be.Capability = string(c.cap)
+	reason := fmt.Sprintf("the budget of secret-dependent aborts is spent for %s", strings.Join(be.Principals, ", "))
+	if rerr := c.record(audit.Denied, audit.KindCall, "max_secret_dependent_aborts", "[runtime]", c.public(reason)); rerr != nil {
+		return rerr
+	}
+	return starlark.LabelError(be, c.targetLabel)
 }
 
 // confirm asks for approval when the policy requires it.

@@ -32,10 +32,13 @@ func (h *Host) envRead(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := c.decide(name); err != nil {
 		return nil, err
 	}
+	src := h.sourceLabel(c.decision, labels.Env(name))
+	if err := c.admit(src); err != nil {
+		return nil, err
+	}
 	if err := c.confirm(); err != nil {
 		return nil, err
 	}
-	src := h.sourceLabel(c.decision, labels.Env(name))
 	c.in |= src
 	thread.SetResultLabel(nl | src | dl)
 	if err := c.allow(); err != nil {

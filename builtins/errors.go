@@ -62,6 +62,42 @@ func (e *LimitError) Error() string {
 	return msg + "; raise it in the policy if the script legitimately needs more"
 }
 
+// BudgetError: a read of a local-only source was refused because the
+// leakage budget of its principals is spent: enough runs that read them
+// have ended with an abort decided by local-only data
+// ([runtime].max_secret_dependent_aborts). It is a policy decision (exit
+// kind policy_denied). The message never depends on when the budget was
+// spent, only on the limit, so every refused run reads the same.
+type BudgetError struct {
+	Capability string
+	Principals []string // the principals whose budget is spent
+	Limit      int64
+	Scope      string // what the count covers ("the audit log X")
+	Reset      string // how to start a new count here
+}
+
+func (e *BudgetError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s refused: the leakage budget of %s is spent: ", e.Capability, strings.Join(e.Principals, ", "))
+	if e.Limit == 0 {
+		b.WriteString("[runtime].max_secret_dependent_aborts = 0 lets no run read a local-only source, " +
+			"since any run that reads one could end, or not, depending on it")
+	} else {
+		fmt.Fprintf(&b, "%d runs that read it have ended with an error or a limit decided by local-only data, "+
+			"the most [runtime].max_secret_dependent_aborts = %d allows", e.Limit, e.Limit)
+		if e.Scope != "" {
+			b.WriteString(" for " + e.Scope)
+		}
+		b.WriteString("; whether a run aborts can tell whoever started it one bit of the secret, so its sources are no longer read")
+	}
+	b.WriteString("; to read it again, raise [runtime].max_secret_dependent_aborts in the policy")
+	if e.Reset != "" {
+		b.WriteString(" or " + e.Reset)
+	}
+	b.WriteString(": either re-opens the channel for that many more bits, so rotate the secret first if a script may have been probing it")
+	return b.String()
+}
+
 // AuditError: the audit log could not record a call. The call did not
 // happen (or its result was withheld): a run never acts unrecorded.
 type AuditError struct {

@@ -59,10 +59,13 @@ func (h *Host) fsRead(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := c.decide(path); err != nil {
 		return nil, err
 	}
+	src := h.sourceLabel(c.decision, labels.File(path))
+	if err := c.admit(src); err != nil {
+		return nil, err
+	}
 	if err := c.confirm(); err != nil {
 		return nil, err
 	}
-	src := h.sourceLabel(c.decision, labels.File(path))
 	c.in |= src
 	// Which file was read, and what it holds, both flow into the result.
 	thread.SetResultLabel(pl | src)
@@ -196,10 +199,13 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := c.decide(dir); err != nil {
 		return nil, err
 	}
+	src := h.sourceLabel(c.decision, labels.File(dir))
+	if err := c.admit(src); err != nil {
+		return nil, err
+	}
 	if err := c.confirm(); err != nil {
 		return nil, err
 	}
-	src := h.sourceLabel(c.decision, labels.File(dir))
 	c.in |= src
 	if err := c.allow(); err != nil {
 		return nil, err
@@ -243,10 +249,13 @@ func (h *Host) fsExists(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err := c.decide(path); err != nil {
 		return nil, err
 	}
+	src := h.sourceLabel(c.decision, labels.File(path))
+	if err := c.admit(src); err != nil {
+		return nil, err
+	}
 	if err := c.confirm(); err != nil {
 		return nil, err
 	}
-	src := h.sourceLabel(c.decision, labels.File(path))
 	c.in |= src
 	thread.SetResultLabel(pl | src)
 	if err := c.allow(); err != nil {

@@ -171,14 +171,17 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 	if err := c.flow(parts, in.url); err != nil {
 		return nil, err
 	}
-	if err := c.confirm(); err != nil {
-		return nil, err
-	}
 	u, err := url.Parse(in.url)
 	if err != nil {
 		return nil, starlark.LabelError(fmt.Errorf("%s: invalid URL: %w", name, err), in.urlLabel)
 	}
 	src := h.sourceLabel(c.decision, labels.Host(u.Hostname()))
+	if err := c.admit(src); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
 	// The response depends on the whole request.
 	resLabel := src | in.urlLabel | in.bodyLabel | in.headerLabel
 	c.in |= src

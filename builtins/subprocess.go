@@ -49,14 +49,17 @@ func (h *Host) subprocessExec(thread *starlark.Thread, b *starlark.Builtin, args
 	if err := c.flow(flowParts(thread.PC(), part{al, "argv"}), argv...); err != nil {
 		return nil, err
 	}
-	if err := c.confirm(); err != nil {
-		return nil, err
-	}
 	// The policy names the command's principal and those of the local-only
 	// paths its argv names; the environment adds local_only_vars.
 	localOnly := c.decision.IsLocalOnlyCommand()
 	env, envPrincipals := h.Policy.ChildEnv(h.Environ, localOnly)
 	src := h.sourceLabel(c.decision, labels.Cmd(argv[0])) | h.principals(envPrincipals)
+	if err := c.admit(src); err != nil {
+		return nil, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, err
+	}
 	outLabel := src | al
 	c.in |= src
 	thread.SetResultLabel(outLabel)
