@@ -91,7 +91,7 @@ func TestGateRefusesEverySourceOfASpentPrincipal(t *testing.T) {
 				t.Errorf("BudgetError = %+v", be)
 			}
 			msg := o.err.Error()
-			for _, s := range []string{c.capability + " refused", principal, "[runtime].max_secret_dependent_aborts = 3", "for the test log",
+			for _, s := range []string{c.capability + " refused", principal, "as often as [runtime].max_secret_dependent_aborts = 3 allows for the test log",
 				"raise [runtime].max_secret_dependent_aborts", "start a new test log", "re-opens the channel"} {
 				if !strings.Contains(msg, s) {
 					t.Errorf("message lacks %q:\n%s", s, msg)

@@ -83,18 +83,18 @@ func (e *BudgetError) Error() string {
 		b.WriteString("[runtime].max_secret_dependent_aborts = 0 lets no run read a local-only source, " +
 			"since any run that reads one could end, or not, depending on it")
 	} else {
-		fmt.Fprintf(&b, "%d runs that read it have ended with an error or a limit decided by local-only data, "+
-			"the most [runtime].max_secret_dependent_aborts = %d allows", e.Limit, e.Limit)
+		fmt.Fprintf(&b, "runs that read it have ended with an error or a limit decided by local-only data "+
+			"as often as [runtime].max_secret_dependent_aborts = %d allows", e.Limit)
 		if e.Scope != "" {
 			b.WriteString(" for " + e.Scope)
 		}
-		b.WriteString("; whether a run aborts can tell whoever started it one bit of the secret, so its sources are no longer read")
+		b.WriteString(", and each such ending can tell whoever started the run one bit of the secret")
 	}
 	b.WriteString("; to read it again, raise [runtime].max_secret_dependent_aborts in the policy")
 	if e.Reset != "" {
 		b.WriteString(" or " + e.Reset)
 	}
-	b.WriteString(": either re-opens the channel for that many more bits, so rotate the secret first if a script may have been probing it")
+	b.WriteString("; either re-opens the channel for that many more bits, so rotate the secret first if a script may have been probing it")
 	return b.String()
 }
 

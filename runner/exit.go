@@ -73,6 +73,7 @@ func Classify(err error) Kind {
 		limitErr   *builtins.LimitError
 		flowErr    *starlark.FlowError
 		deniedErr  *builtins.DeniedError
+		budgetErr  *builtins.BudgetError
 		confirmErr *builtins.ConfirmDeniedError
 		rejection  *verify.Rejection
 	)
@@ -83,7 +84,7 @@ func Classify(err error) Kind {
 		return Limit
 	case errors.As(err, &flowErr):
 		return FlowDenied
-	case errors.As(err, &deniedErr):
+	case errors.As(err, &deniedErr), errors.As(err, &budgetErr):
 		return PolicyDenied
 	case errors.As(err, &confirmErr):
 		return ConfirmDenied

@@ -16,6 +16,12 @@
 //	             (top-level for/if/while, set, reassignment,
 //	             recursion), with the builtins package's modules  script_error, policy_denied,
 //	                                                              confirm_denied, flow_denied
+//	budget       a local-only read is admitted only while the
+//	             principal's secret-dependent aborts (audit log +
+//	             session Ledger) stay under [runtime].
+//	             max_secret_dependent_aborts (budget.go)     policy_denied
+//	settle       an ending decided by local-only data is charged
+//	             to its principals: a secret_abort audit record
 //	report       exit kind and code (exit.go, the one mapping),
 //	             printed output (labelled parts already
 //	             "[REDACTED]"), and an error message redacted by
@@ -38,6 +44,7 @@ import (
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/builtins/verify"
+	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 	"github.com/aegisdev/aegis/starlark-ifc/syntax"
@@ -62,6 +69,13 @@ type Options struct {
 	// Environ is the environment env.read reads and commands are given
 	// (filtered by the policy); nil means os.Environ().
 	Environ []string
+
+	// Ledger, if set, is the session the run belongs to for the leakage
+	// budget (budget.go): share one between the runs of a long-lived server
+	// so that its own count of secret-dependent aborts, and its runs in
+	// progress, add to what the audit log records. nil counts from the
+	// audit log alone.
+	Ledger *Ledger
 }
 
 // Request is one script to run.
@@ -101,6 +115,7 @@ func Run(ctx context.Context, opts Options, req Request) (res Result) {
 	if r.req.Filename == "" {
 		r.req.Filename = "task.star"
 	}
+	defer r.closeLog()
 	defer func() {
 		// A bug must not take down the host (the MCP server runs many
 		// scripts). The panic value may hold script data, labelled or not,
@@ -108,9 +123,57 @@ func Run(ctx context.Context, opts Options, req Request) (res Result) {
 		if v := recover(); v != nil {
 			res = r.result(&InternalError{})
 		}
+		// Whatever happened, the run's units of the budget are released.
+		if r.budget != nil {
+			r.budget.finish(nil)
+		}
 	}()
-	err := r.exec(ctx)
+	err := r.protect(func() error { return r.exec(ctx) })
+	err = r.protect(func() error { return r.settle(err) })
 	return r.result(err)
+}
+
+// protect turns a panic in fn into an InternalError, so that the run is
+// still settled against the budget (a panic a secret can trigger is an
+// abort like any other).
+func (r *run) protect(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &InternalError{}
+		}
+	}()
+	return fn()
+}
+
+// settle charges a secret-dependent abort to its principals (budget.go):
+// it records the abort in the audit log and in the session's ledger, and
+// releases the run's units of the budget.
+func (r *run) settle(err error) error {
+	if r.budget == nil {
+		return err
+	}
+	var reg *labels.Registry
+	if r.host != nil {
+		reg = r.host.Registry
+	}
+	charged := secretDependent(err, r.budget, reg)
+	r.budget.finish(charged)
+	if len(charged) == 0 {
+		return err
+	}
+	ev := abortEvent(r.req.TaskID, Classify(err), charged, err, r.budget.limit)
+	if aerr := r.sink.Append(ev); aerr != nil {
+		// The ledger has counted it; the log, which the next run counts
+		// from, has not: the operator must know.
+		return &builtins.AuditError{Err: fmt.Errorf("record a secret-dependent abort: %w", aerr)}
+	}
+	return err
+}
+
+func (r *run) closeLog() {
+	if r.log != nil {
+		r.log.Close()
+	}
 }
 
 // InternalError is a bug in Aegis that stopped a run.
@@ -126,6 +189,10 @@ type run struct {
 	req  Request
 	mem  *audit.Memory
 	host *builtins.Host
+
+	log    *audit.Log
+	sink   audit.Sink
+	budget *budget
 
 	out    outputBuffer
 	stopMu sync.Mutex
@@ -147,8 +214,14 @@ func (r *run) exec(ctx context.Context) error {
 	if err != nil {
 		return &ConfigError{Err: err}
 	}
-	defer log.Close()
+	r.log = log // closed by Run, after settle has recorded the ending
 	sink := audit.Tee{log, r.mem, r.opts.Audit}
+	r.sink = sink
+	ledger, session := r.opts.Ledger, true
+	if ledger == nil {
+		ledger, session = NewLedger(), false
+	}
+	r.budget = newBudget(ledger, session, limits.MaxSecretDependentAborts, logPath)
 
 	environ := r.opts.Environ
 	if environ == nil {
@@ -164,6 +237,7 @@ func (r *run) exec(ctx context.Context) error {
 		HTTPTimeout:           time.Duration(p.NetTimeoutSeconds()) * time.Second,
 		MaxTotalCalls:         limits.MaxTotalCalls,
 		MaxCallsPerCapability: limits.MaxCallsPerCapability,
+		Gate:                  r.budget,
 	}
 	if p.Sandbox() == "bwrap" {
 		jail, err := newJail(p)
