@@ -1,6 +1,13 @@
 // Package aegisbackend implements mcpserver.Backend with the policy engine
 // and the run pipeline (package runner), so aegis-mcp runs a script exactly
 // as `aegis run` does. The read-only half comes from package mcppolicy.
+//
+// A Backend is one MCP session (one aegis-mcp process, one stdio
+// connection) and keeps the session's runner.Ledger: the leakage budget of
+// [runtime].max_secret_dependent_aborts is counted over the session's runs
+// in memory, in addition to the audit log, so that neither moving the log
+// aside during the session nor starting a new session over the same log
+// resets it, and concurrent tools/call requests cannot overdraw it.
 package aegisbackend
 
 import (
@@ -21,12 +28,13 @@ type Backend struct {
 	policy   *policy.Policy
 	auditLog string
 	summary  mcpserver.PolicySummary
+	ledger   *runner.Ledger
 }
 
 // New returns a Backend for a loaded policy. auditLog "" keeps the
 // runner's default (.aegis/audit.jsonl next to the policy).
 func New(p *policy.Policy, auditLog string) *Backend {
-	return &Backend{policy: p, auditLog: auditLog, summary: mcppolicy.Summary(p)}
+	return &Backend{policy: p, auditLog: auditLog, summary: mcppolicy.Summary(p), ledger: runner.NewLedger()}
 }
 
 // Run implements mcpserver.Backend.
@@ -35,6 +43,7 @@ func (b *Backend) Run(ctx context.Context, req mcpserver.RunRequest) mcpserver.R
 		Policy:   b.policy,
 		AuditLog: b.auditLog,
 		Confirm:  req.Confirm,
+		Ledger:   b.ledger,
 	}, runner.Request{
 		Script:   []byte(req.Script),
 		Filename: req.Filename,
