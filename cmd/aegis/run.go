@@ -44,6 +44,11 @@ Every capability call, allowed or denied, is appended to the audit log (default
 Calls the policy lists in requires_approval are put to you on the terminal; --yes
 approves them all; with neither, they are denied.
 
+Whether a run aborts can depend on a secret (one bit per run). A run that ends with
+an error or a limit decided by local-only data is recorded in the audit log, and once
+[runtime].max_secret_dependent_aborts such runs (default 16) have been charged to a
+local-only source in that log, reading the source is refused (exit 2).
+
 Exit codes:
   0 ok                 1 script error         2 denied by the policy
   3 verifier rejected  4 approval refused     5 I/O or configuration
