@@ -71,20 +71,29 @@ func (thread *Thread) callInternal(c Callable, args Tuple, kwargs []Tuple) (Valu
 // callBuiltin runs call, a builtin or host callable, under its label rule.
 func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, call func() (Value, error), args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
-	saved := t.b
+	// The context of a builtin that called this one from Go is saved and
+	// restored; from the interpreter, there is none.
+	nested := t.b.active
+	var saved builtinCtx
+	if nested {
+		saved = t.b
+	}
 	fromInterp := t.pending.fn == callee
-	var c builtinCtx
+	c := &t.b
 	if fromInterp {
 		c.pendingCall = t.pending
-		t.pending = pendingCall{}
-	} else if saved.active {
-		// Called from another builtin's Go code: its arguments derive from
-		// that builtin's inputs.
-		j := thread.callLabel()
-		c.pc, c.varLab, c.kwVarLab = j, j, j
+		t.pending.fn = nil
+	} else {
+		// Called from another builtin's Go code, its arguments derive
+		// from that builtin's inputs; from the host, they are public.
+		var j Label
+		if nested {
+			j = thread.callLabel()
+		}
+		c.pendingCall = pendingCall{pc: j, varLab: j, kwVarLab: j}
 	}
 	c.fn, c.active, c.recv, c.args, c.kwargs = callee, true, recv, args, kwargs
-	t.b = c
+	c.j, c.jDone, c.res, c.acc = Public, false, Public, Public
 	if c.pc != Public {
 		thread.noteHigh()
 	}
@@ -133,7 +142,12 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		zl |= thread.callLabel()
 	}
 	errPC := t.b.pc
-	t.b = saved
+	if nested {
+		t.b = saved
+	} else {
+		// Keep no references to the call's values.
+		c.active, c.fn, c.recv, c.args, c.kwargs, c.pos, c.kv = false, nil, nil, nil, nil, nil, nil
+	}
 
 	var el Label
 	if err != nil {
@@ -148,7 +162,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 	}
 	if fromInterp {
 		t.ret = zl
-	} else if saved.active {
+	} else if nested {
 		t.b.acc |= zl | el
 	}
 	return z, err

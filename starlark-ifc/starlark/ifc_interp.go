@@ -46,23 +46,22 @@ func (t *ifcThread) frameLabels(n int) []Label {
 	return s
 }
 
-// ifcEnter consumes the labels the caller handed to fn. A call from Go code
-// (a builtin calling back into Starlark) runs under the builtin's J, which
-// also labels every argument; a call from the host runs under Public unless
-// CallLabeled said otherwise.
-func (thread *Thread) ifcEnter(fn *Function) (p pendingCall, callback bool) {
+// ifcEnter finds the labels the caller handed to fn: the CALL's (in
+// thread.pending, which fn consumes when its prologue is done, see
+// ifcConsumed), or, for a call from Go code (a builtin calling back into
+// Starlark), the builtin's J for the pc and every argument, in *own. A call
+// from the host runs under Public unless CallLabeled said otherwise.
+func (thread *Thread) ifcEnter(fn *Function, own *pendingCall) (p *pendingCall, callback bool) {
 	t := &thread.ifc
 	if t.pending.fn == Value(fn) {
-		p = t.pending
-		t.pending = pendingCall{}
-		return p, false
+		return &t.pending, false
 	}
 	if t.b.active {
 		j := thread.callLabel()
-		p.pc, p.varLab, p.kwVarLab = j, j, j
-		return p, true
+		own.pc, own.varLab, own.kwVarLab = j, j, j
+		return own, true
 	}
-	return p, false
+	return own, false
 }
 
 // bindArgLabels gives each parameter the label of the argument setArgs bound
@@ -262,8 +261,9 @@ func (t *ifcThread) truthLabel(x Value, l Label) Label {
 // ifcPrepareCall hands the labels of a CALL's function and arguments to the
 // callee (see pendingCall). It runs before the CALL pops its operands; the
 // slices it takes of lstack stay valid until the callee returns, because the
-// caller's operand stack above sp is not touched meanwhile.
-func (thread *Thread) ifcPrepareCall(op compile.Opcode, arg uint32, stack []Value, lstack []Label, sp int, pcl Label) {
+// caller's operand stack above sp is not touched meanwhile. It returns the
+// label of an error the CALL itself reports (about its operands).
+func (thread *Thread) ifcPrepareCall(op compile.Opcode, arg uint32, stack []Value, lstack []Label, sp int, pcl Label) Label {
 	t := &thread.ifc
 	top := sp
 	var kwLab, varLab Label
@@ -280,6 +280,10 @@ func (thread *Thread) ifcPrepareCall(op compile.Opcode, arg uint32, stack []Valu
 	kvBase := top - 2*nkv
 	posBase := kvBase - npos
 	fnIdx := posBase - 1
+	errl := pcl | varLab | kwLab
+	for _, l := range lstack[fnIdx:top] {
+		errl |= l
+	}
 	t.pending = pendingCall{
 		fn:       stack[fnIdx],
 		pc:       pcl | lstack[fnIdx],
@@ -288,6 +292,7 @@ func (thread *Thread) ifcPrepareCall(op compile.Opcode, arg uint32, stack []Valu
 		kv:       lstack[kvBase:top:top],
 		kwVarLab: kwLab | pcl,
 	}
+	return errl
 }
 
 // contentsLabel is the label of the elements an iterable yields, beyond its
@@ -313,7 +318,7 @@ func (t *ifcThread) contentsLabel(x Value) Label {
 // ifcCallResult returns the label of what the callee of a CALL returned.
 func (thread *Thread) ifcCallResult() Label {
 	t := &thread.ifc
-	t.pending = pendingCall{} // in case the callee never consumed it
+	t.pending.fn = nil // in case the callee never consumed it
 	return t.ret
 }
 
@@ -505,10 +510,11 @@ func (t *ifcThread) binaryLabel(op syntax.Token, x, y, z Value, l Label) Label {
 
 // ifcIter is the label state of an active iterator.
 type ifcIter struct {
-	lab  Label         // the iteration's label: reference and structure of the iterable, and pc
-	list *listIterator // element labels from a list
-	keys *keyIterator  // element (key) labels from a dict or set
-	host bool          // a host iterable: its elements may be Labeled
+	lab   Label         // the iteration's label: reference and structure of the iterable, and pc
+	list  *listIterator // element labels from a list
+	keys  *keyIterator  // element (key) labels from a dict or set
+	host  bool          // a host iterable: its elements may be Labeled
+	plain bool          // none of the above: elements have only the iteration's label
 }
 
 // iterInfo returns the label state for iterating x (labelled l ⊔ pc).
@@ -524,7 +530,7 @@ func (t *ifcThread) iterInfo(x Value, iter Iterator, l Label) ifcIter {
 		ki, _ := iter.(*keyIterator)
 		return ifcIter{lab: l | x.ht.slab, keys: ki}
 	case Tuple, rangeValue, stringElems, stringCodepoints, bytesIterable:
-		return ifcIter{lab: l}
+		return ifcIter{lab: l, plain: true}
 	}
 	return ifcIter{lab: l | t.deepLabel(x), host: true}
 }

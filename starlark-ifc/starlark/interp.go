@@ -27,7 +27,8 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	// but allows CALL to avoid a copy.
 
 	// IFC: the labels the caller passed; an error before the frame runs gets its pc.
-	pend, callback := thread.ifcEnter(fn)
+	var ownPend pendingCall
+	pend, callback := thread.ifcEnter(fn, &ownPend)
 	thread.ifc.errLabel = pend.pc
 	if err := thread.checkCallDepth(); err != nil {
 		return nil, err
@@ -88,8 +89,9 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	lspace := t.frameLabels(nspace)
 	llocals := lspace[:nlocals:nlocals]
 	lstack := lspace[nlocals:]
-	t.bindArgLabels(llocals, locals, fn, args, kwargs, &pend)
+	t.bindArgLabels(llocals, locals, fn, args, kwargs, pend)
 	pcl := pend.pc
+	t.pending.fn = nil // consumed
 	if pcl != Public {
 		thread.noteHigh()
 	}
@@ -391,8 +393,7 @@ loop:
 
 		case compile.CALL, compile.CALL_VAR, compile.CALL_KW, compile.CALL_VAR_KW:
 			// IFC: hand the labels of the function and arguments to the callee.
-			thread.ifcPrepareCall(op, arg, stack, lstack, sp, pcl)
-			errl = t.pending.pc | t.pending.all()
+			errl = thread.ifcPrepareCall(op, arg, stack, lstack, sp, pcl)
 
 			var kwargs Value
 			if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
@@ -480,7 +481,10 @@ loop:
 			thread.beginProfSpan()
 			zl := thread.ifcCallResult() // IFC: the callee labelled its result
 			if err2 != nil {
-				err, errl = err2, pcl
+				err = err2
+				if _, ok := err2.(*EvalError); ok {
+					errl = pcl // the callee labelled its own error
+				} // else: Call's own error (not callable) depends on the operands
 				break loop
 			}
 			if vmdebug {
@@ -508,7 +512,7 @@ loop:
 			if il.lab&^pcl != 0 {
 				pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, il.lab, pcl, regions, llocals, locals, stack)
 			}
-			if il.list == nil && il.keys == nil && !il.host {
+			if il.plain {
 				if iter.Next(&stack[sp]) {
 					lstack[sp] = pcl | il.lab
 					sp++
