@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // ConfirmMode says how requires_approval calls are answered.
@@ -522,7 +524,7 @@ func nearest(name string, candidates []string) string {
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
 	for _, c := range sorted {
-		d := editDistance(name, c)
+		d := suggest.Distance(name, c)
 		if len(name) >= 3 && strings.HasPrefix(c, name) {
 			d = 1 // a truncated name ("claude" for "claude-code") is a typo too
 		}
@@ -531,27 +533,4 @@ func nearest(name string, candidates []string) string {
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 256 || len(b) > 256 {
-		return 1 << 30 // not a typo; and keeps the table small
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

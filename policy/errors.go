@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // Problem is one thing wrong with a policy file, located as precisely as the
@@ -98,7 +100,7 @@ func nearest(s string, candidates []string) string {
 		if c == s {
 			continue
 		}
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		d := suggest.Distance(strings.ToLower(s), strings.ToLower(c))
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}
@@ -116,30 +118,4 @@ func didYouMean(s string, candidates []string) string {
 		return fmt.Sprintf("did you mean %q?", n)
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance, capped in cost by the lengths of
-// keys (short strings), so no bound is needed.
-func editDistance(a, b string) int {
-	if len(a) > 256 || len(b) > 256 {
-		// Suggestions are for keys and names; a huge string is no typo.
-		return max(len(a), len(b))
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
