@@ -92,7 +92,14 @@ Exit codes:
 			} else {
 				io.WriteString(cmd.OutOrStdout(), res.Stdout)
 				if res.Error != "" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s: %s\n", strings.ReplaceAll(res.ExitKind, "_", " "), res.Error)
+					// Result.Error is self-contained for MCP and --json; some
+					// messages already open with their kind ("flow denied at …").
+					kind := strings.ReplaceAll(res.ExitKind, "_", " ")
+					if strings.HasPrefix(res.Error, kind+" ") {
+						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s\n", res.Error)
+					} else {
+						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s: %s\n", kind, res.Error)
+					}
 				}
 			}
 			if res.ExitCode != 0 {
