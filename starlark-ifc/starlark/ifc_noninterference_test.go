@@ -511,7 +511,19 @@ func (g *niGen) intExpr(d int, x func(niType) string) string {
 	case 24:
 		return "(" + x(niInt) + []string{" & ", " | ", " ^ "}[g.pick(3)] + x(niInt) + ")"
 	case 25:
-		return "(" + x(niInt) + " << (" + x(niInt) + " % 4))"
+		switch g.pick(4) {
+		case 0:
+			return "(" + x(niInt) + " << (" + x(niInt) + " % 4))"
+		case 1:
+			return "int(float(" + x(niInt) + ") / 2)" // through floats
+		case 2:
+			return "int(float(" + x(niInt) + ") * 1.5 + len(str(float(" + x(niInt) + "))))"
+		default:
+			if g.chance(40) {
+				return x(niListInt) + ".index(" + x(niInt) + ")" // may fail: not in list
+			}
+			return "(" + x(niListInt) + " + [0]).index(0)"
+		}
 	case 26:
 		return "len(set(" + x(niListInt) + "))"
 	case 27:
@@ -564,6 +576,9 @@ func (g *niGen) strExpr(d int, x func(niType) string) string {
 	case 13:
 		return `("%s:%d" % (` + x(niStr) + ", " + x(niInt) + "))"
 	case 14:
+		if g.chance(30) {
+			return `"{a}/{b!r}".format(b=` + x(g.anyType()) + ", a=" + x(niStr) + ")"
+		}
 		return `"{}-{}".format(` + x(niStr) + ", " + x(g.anyType()) + ")"
 	case 15:
 		return "(" + x(niStr) + " if " + x(niBool) + " else " + x(niStr) + ")"
@@ -1231,8 +1246,11 @@ func (g *niGen) mutateStmt() {
 	t := []niType{niListInt, niListStr, niDict}[g.pick(3)]
 	vs := g.vars(t, false, true)
 	if len(vs) == 0 {
-		g.printStmt()
-		return
+		// nothing to mutate yet: make a container here, so mutations are not rare
+		v := g.name("v")
+		g.line("%s = %s", v, g.literal(t))
+		g.bind(v, t)
+		vs = g.vars(t, false, true)
 	}
 	// In a def, often a container from outside it: a callee writing into the caller's data
 	// under the caller's secret condition is what no-sensitive-upgrade is for.
@@ -1594,16 +1612,16 @@ func niPredeclared(s niSecret, labelled bool, leak bool) starlark.StringDict {
 
 // niExec runs src once. A syntax or resolve error is returned as a Go error: the generator
 // must never produce one.
-func niExec(src string, pre starlark.StringDict, labelled bool) (niRun, error) {
+func niExec(src string, pre starlark.StringDict) (niRun, error) {
 	var out strings.Builder
 	thread := &starlark.Thread{
 		Name:  "ni",
 		Print: func(_ *starlark.Thread, msg string) { out.WriteString(msg + "\n") },
 	}
 	thread.SetMaxExecutionSteps(niMaxSteps)
-	if labelled {
-		niPrepareThread(thread)
-	}
+	// The limits apply to unlabelled runs too: a generated program can build a huge string
+	// (s.replace("", s) in a loop) whether or not its input is labelled.
+	niPrepareThread(thread)
 	_, err := starlark.ExecFileOptions(niFileOptions(), thread, "ni.star", src, pre)
 	if err != nil {
 		var ee *starlark.EvalError
@@ -1689,7 +1707,7 @@ func niPropertyOnce(prog niProgram, s1, s2 niSecret, st *niStats) error {
 	var runs [2][2]niRun // [labelled][secret]
 	for li, labelled := range []bool{false, true} {
 		for si, s := range []niSecret{s1, s2} {
-			r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts.leak), labelled)
+			r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts.leak))
 			if err != nil {
 				return fmt.Errorf("generator bug: %w", err)
 			}
@@ -1801,7 +1819,7 @@ func TestNoninterferenceGeneratorWellFormed(t *testing.T) {
 	okRuns, n := 0, 200
 	for seed := 0; seed < n; seed++ {
 		prog := gen.Example(seed)
-		r, err := niExec(prog.Src, niPredeclared(niSecret{S: "ab0x", N: 3, L: []string{"a"}}, false, false), false)
+		r, err := niExec(prog.Src, niPredeclared(niSecret{S: "ab0x", N: 3, L: []string{"a"}}, false, false))
 		if err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, niNumbered(prog.Src))
 		}
@@ -1846,7 +1864,7 @@ func TestNoninterferenceAttacks(t *testing.T) {
 			for _, p := range niAttackPairs {
 				var rs [2]niRun
 				for i, s := range p {
-					r, err := niExec(prog.Src, niPredeclared(niSecret{S: s, N: len(s), L: []string{s}}, false, false), false)
+					r, err := niExec(prog.Src, niPredeclared(niSecret{S: s, N: len(s), L: []string{s}}, false, false))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -1882,7 +1900,7 @@ func niFindCounterexample(gen *rapid.Generator[niProgram], n int, labelled bool)
 		for _, p := range pairs {
 			var runs [2]niRun
 			for i, s := range p {
-				r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts.leak), labelled)
+				r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts.leak))
 				if err != nil {
 					return prog, err
 				}
