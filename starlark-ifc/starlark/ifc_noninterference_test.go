@@ -1256,7 +1256,7 @@ func (g *niGen) mutateStmt() {
 	// under the caller's secret condition is what no-sensitive-upgrade is for.
 	v := g.pickOuter(vs, g.fnBase(), 50).name
 	if t == niDict {
-		switch g.pick(7) {
+		switch g.pick(8) {
 		case 0:
 			g.line("%s[%s] = %s", v, g.expr(niStr, 2), g.expr(niInt, 2))
 		case 1:
@@ -1274,6 +1274,11 @@ func (g *niGen) mutateStmt() {
 			g.ind++
 			g.line("%s[%s] += %s", v, k, g.expr(niInt, 2))
 			g.ind--
+		case 6:
+			g.line("if %s:", v)
+			g.ind++
+			g.line("%s.popitem()", v)
+			g.ind--
 		default:
 			g.line("%s.clear()", v)
 		}
@@ -1290,7 +1295,11 @@ func (g *niGen) mutateStmt() {
 	case 3:
 		g.line("if %s:", v)
 		g.ind++
-		g.line("%s.pop(%s)", v, []string{"", "0"}[g.pick(2)])
+		if g.chance(50) {
+			g.line("%s.pop(%s)", v, []string{"", "0"}[g.pick(2)])
+		} else {
+			g.line("%s.pop(%s %% len(%s))", v, g.expr(niInt, 1), v) // which element goes may be secret
+		}
 		g.ind--
 	case 4:
 		g.line("if %s:", v)
