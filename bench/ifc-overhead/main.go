@@ -69,6 +69,7 @@ type config struct {
 	keep      bool
 	strict    bool
 	labelled  bool
+	root      string
 }
 
 // variant is one binary and the benchmark it runs.
@@ -93,6 +94,7 @@ func main() {
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory with the built binaries")
 	flag.BoolVar(&cfg.strict, "strict", false, "exit 1 when a target is missed")
 	flag.BoolVar(&cfg.labelled, "labelled", true, "also run BenchmarkStarlarkLabeled on the fork")
+	flag.StringVar(&cfg.root, "root", "", "root of the Aegis module whose fork to measure (default: the module of the current directory), e.g. a `git archive` snapshot")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "ifc-overhead:", err)
@@ -137,9 +139,16 @@ func run(cfg config) error {
 
 // prepare builds the upstream and fork test binaries.
 func prepare(tmp string, cfg config) ([]variant, error) {
-	root, err := goOutput("", "list", "-m", "-f", "{{.Dir}}")
+	root := cfg.root
+	if root == "" {
+		var err error
+		if root, err = goOutput("", "list", "-m", "-f", "{{.Dir}}"); err != nil {
+			return nil, fmt.Errorf("finding the Aegis module root (run this inside the repository, or pass -root): %w", err)
+		}
+	}
+	root, err := filepath.Abs(root)
 	if err != nil {
-		return nil, fmt.Errorf("finding the Aegis module root (run this inside the repository): %w", err)
+		return nil, fmt.Errorf("-root: %w", err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "starlark-ifc", "starlark", "bench_test.go")); err != nil {
 		return nil, fmt.Errorf("module at %s has no starlark-ifc/starlark/bench_test.go: %w", root, err)
