@@ -326,3 +326,88 @@ z = sorted(y.keys(), key = lambda k: -int(k))
 		t.Errorf("z = %s", got)
 	}
 }
+
+// labelledIter is a host iterable whose second element is Labeled.
+type labelledIter struct{}
+
+func (labelledIter) String() string        { return "labelledIter" }
+func (labelledIter) Type() string          { return "labelledIter" }
+func (labelledIter) Freeze()               {}
+func (labelledIter) Truth() starlark.Bool  { return true }
+func (labelledIter) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable") }
+func (labelledIter) Iterate() starlark.Iterator {
+	return &labelledIterator{vals: []starlark.Value{starlark.String("pub"), starlark.Labeled{V: starlark.String("sec"), L: labA}}}
+}
+func (labelledIter) Attr(name string) (starlark.Value, error) {
+	if name == "secret" {
+		return starlark.Labeled{V: starlark.String("sec"), L: labB}, nil
+	}
+	return nil, nil
+}
+func (labelledIter) AttrNames() []string { return []string{"secret"} }
+
+type labelledIterator struct{ vals []starlark.Value }
+
+func (it *labelledIterator) Next(p *starlark.Value) bool {
+	if len(it.vals) == 0 {
+		return false
+	}
+	*p, it.vals = it.vals[0], it.vals[1:]
+	return true
+}
+func (it *labelledIterator) Done() {}
+
+func TestLabelsEnteringFromHostValues(t *testing.T) {
+	// Each way a label can first appear in a label-free frame.
+	_, labs, err := execLabeled(t, new(starlark.Thread), `
+out = []
+for x in it:
+    out.append(x)
+a = it.secret
+def f():
+    return [v for v in it]
+b = f()
+c, d = it
+`, starlark.StringDict{"it": labelledIter{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]starlark.Label{"out": labA, "a": labB, "b": labA, "d": labA} {
+		if labs[name]&want == 0 {
+			t.Errorf("label of %s = %v, want ⊒ %v", name, labs[name], want)
+		}
+	}
+	if labs["c"] != 0 {
+		t.Errorf("c = %v, want public", labs["c"])
+	}
+}
+
+func TestLabelsFromAnotherThread(t *testing.T) {
+	// Thread A runs a module whose global holds a secret (inside a list,
+	// with a public reference), then hands a function of it to thread B,
+	// which has never seen a label: B must notice the labels it reads.
+	pre := starlark.StringDict{"sa": starlark.Labeled{V: starlark.String("hunter2"), L: labA}}
+	g, _, err := execLabeled(t, new(starlark.Thread), `
+box = [sa]
+def peek():
+    return box[0]
+def n():
+    return len(box[0])
+`, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	threadB := &starlark.Thread{Print: func(_ *starlark.Thread, msg string) { out = append(out, msg) }}
+	opts := ifcOptions
+	_, err = starlark.ExecFileOptions(&opts, threadB, "b.star", "print(peek())\n", starlark.StringDict{"peek": g["peek"]})
+	var fe *starlark.FlowError
+	if !errors.As(err, &fe) {
+		t.Errorf("thread B printed a secret read from thread A's module: %v %q", err, out)
+	}
+	threadC := &starlark.Thread{Print: func(_ *starlark.Thread, msg string) { out = append(out, msg) }}
+	_, err = starlark.ExecFileOptions(&opts, threadC, "c.star", "if n() > 3:\n    print('long')\n", starlark.StringDict{"n": g["n"]})
+	if !errors.As(err, &fe) {
+		t.Errorf("thread C branched publicly on a secret from thread A's module: %v %q", err, out)
+	}
+}

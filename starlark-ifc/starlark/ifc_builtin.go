@@ -113,7 +113,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		if kind == RuleAware && err == nil && !t.sawLabel && z != nil && !isScalar(z) {
 			// A host's label-aware builtin may build labelled containers
 			// (NewListLabeled) without declaring a result label.
-			t.noteLabel(DeepLabel(z))
+			t.noteLabel(foreignLabel(z))
 		}
 	case RuleShallow:
 		if thread.atomicCall() {
@@ -128,7 +128,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		if err == nil && !t.sawLabel && z != nil && !isScalar(z) {
 			// A host builtin may return a value holding labels made on
 			// another thread.
-			t.noteLabel(DeepLabel(z))
+			t.noteLabel(foreignLabel(z))
 		}
 	}
 	if z != nil {

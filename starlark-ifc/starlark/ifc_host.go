@@ -21,7 +21,7 @@ func ExecFileLabeled(thread *Thread, filename string, src interface{}, predeclar
 	// Predeclared values may hold labels made elsewhere (another thread):
 	// the monitor must know before it skips deep walks.
 	for _, v := range predeclared {
-		thread.ifc.noteLabel(DeepLabel(v))
+		thread.ifc.noteLabel(foreignLabel(v))
 	}
 	toplevel := makeToplevelFunction(prog, predeclared)
 	_, err = Call(thread, toplevel, nil, nil)
@@ -46,7 +46,7 @@ func ExecFileLabeled(thread *Thread, filename string, src interface{}, predeclar
 func CallLabeled(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, Label, error) {
 	t := &thread.ifc
 	f, fl := unlabel(fn)
-	t.noteLabel(fl)
+	t.noteLabel(fl | foreignLabel(f))
 	var args2 Tuple
 	var pos []Label
 	if len(args) > 0 {
@@ -54,7 +54,7 @@ func CallLabeled(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, L
 		pos = make([]Label, len(args))
 		for i, a := range args {
 			args2[i], pos[i] = unlabel(a)
-			t.noteLabel(pos[i] | DeepLabel(args2[i]))
+			t.noteLabel(pos[i] | foreignLabel(args2[i]))
 		}
 	}
 	var kwargs2 []Tuple
@@ -65,7 +65,7 @@ func CallLabeled(thread *Thread, fn Value, args Tuple, kwargs []Tuple) (Value, L
 		for j, pair := range kwargs {
 			var v Value
 			v, kv[2*j+1] = unlabel(pair[1])
-			t.noteLabel(kv[2*j+1] | DeepLabel(v))
+			t.noteLabel(kv[2*j+1] | foreignLabel(v))
 			kwargs2[j] = Tuple{pair[0], v}
 		}
 	}

@@ -68,6 +68,7 @@ func (thread *Thread) ifcEnter(fn *Function, own *pendingCall) (p *pendingCall, 
 // to it (replaying setArgs, which has already succeeded), or the label of the
 // defaults.
 func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function, args Tuple, kwargs []Tuple, p *pendingCall) {
+	t.noteLabel(fn.dlab)
 	if fn.dlab == Public && p.all() == Public {
 		return
 	}

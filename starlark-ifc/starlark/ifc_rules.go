@@ -362,6 +362,12 @@ func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 	}
 	l := z.(*List)
 	l.slab |= j | c.acc
+	if len(kwargs) > 0 || len(args) > 1 {
+		// A key callback may run: whether it ran, and so the labels it
+		// contributed, depends on the inputs, so the result carries all of
+		// them whatever happened (labels are observable through redaction).
+		c.res |= j
+	}
 	t.unwrapElems(l)
 	return l, t.chargeResult(l)
 }
@@ -453,6 +459,7 @@ func ruleDict(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, er
 		c.res |= thread.callLabel()
 		return nil, err
 	}
+	snap := snapshotEntries(args)
 	z, err := dict(thread, b, args, kwargs)
 	if err != nil {
 		c.res |= thread.callLabel()
@@ -460,20 +467,45 @@ func ruleDict(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, er
 	}
 	d := z.(*Dict)
 	d.ht.slab |= c.pc
-	t.labelUpdate(d, args, kwargs, c.pc)
+	t.labelUpdate(d, args, snap, kwargs, c.pc)
 	return d, t.chargeResult(d)
 }
 
-// labelUpdate labels the entries updateDict wrote into d from updates and
-// kwargs, under write pc wpc.
-func (t *ifcThread) labelUpdate(d *Dict, updates Tuple, kwargs []Tuple, wpc Label) {
+// entrySnapshot is a dict's entries with their labels, taken before
+// updateDict runs: SetKey of an existing key resets its value label, and
+// the source may be the dict being updated.
+type entrySnapshot struct {
+	key        Value
+	klab, vlab Label
+}
+
+// snapshotEntries snapshots the entries of updates[0] if it is a dict.
+func snapshotEntries(updates Tuple) []entrySnapshot {
+	if len(updates) != 1 {
+		return nil
+	}
+	src, ok := updates[0].(*Dict)
+	if !ok {
+		return nil
+	}
+	snap := make([]entrySnapshot, 0, src.Len())
+	for e := src.ht.head; e != nil; e = e.next {
+		snap = append(snap, entrySnapshot{e.key, e.klab, e.vlab})
+	}
+	return snap
+}
+
+// labelUpdate labels the entries updateDict wrote into d from updates
+// (whose dict entries were snapshotted before) and kwargs, under write pc
+// wpc.
+func (t *ifcThread) labelUpdate(d *Dict, updates Tuple, snap []entrySnapshot, kwargs []Tuple, wpc Label) {
 	c := &t.b
 	if len(updates) == 1 {
 		l := wpc | c.argLabel(0)
 		d.ht.slab |= l
 		if src, ok := updates[0].(*Dict); ok {
 			d.ht.slab |= src.ht.slab
-			for e := src.ht.head; e != nil; e = e.next {
+			for _, e := range snap {
 				if de, _ := d.ht.lookupEntry(e.key); de != nil {
 					de.klab |= e.klab | l
 					de.vlab = e.vlab | l

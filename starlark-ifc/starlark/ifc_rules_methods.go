@@ -438,12 +438,16 @@ func ruleDictUpdate(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Val
 	if err := t.expandFits(args); err != nil {
 		return nil, err
 	}
+	snap := snapshotEntries(args)
 	z, err := dict_update(thread, b, args, kwargs)
+	if !d.ht.frozen {
+		// Also after an error: some entries may have been written.
+		t.labelUpdate(d, args, snap, kwargs, c.pc)
+	}
 	if err != nil {
 		c.res |= thread.callLabel()
 		return z, err
 	}
-	t.labelUpdate(d, args, kwargs, c.pc)
 	return z, t.alloc(mulSize(int64(len(kwargs)), entryBytes))
 }
 

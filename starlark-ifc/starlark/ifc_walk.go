@@ -27,11 +27,15 @@ type walker struct {
 	n      int
 	seen   map[walkKey]Label
 	paths  bool // track path labels (no-sensitive-upgrade checks); otherwise every path label is Public
+	// modules: also visit the globals of the module of every function
+	// (foreignLabel)
+	modules bool
 }
 
 func (w *walker) reset() {
 	w.n = 0
 	w.paths = false
+	w.modules = false
 	if w.seen != nil {
 		clear(w.seen)
 	}
@@ -166,6 +170,12 @@ func (w *walker) each(v Value, p Label, f func(x Value, path, inner Label)) {
 		for _, fv := range x.freevars {
 			w.each(fv, p, f)
 		}
+		if m := x.module; w.modules && m != nil && w.enter(ptrKey(m), p) {
+			for i, g := range m.globals {
+				f(x, p, m.globalLabels[i])
+				w.each(g, p|m.globalLabels[i], f)
+			}
+		}
 	case *cell:
 		if !w.enter(ptrKey(x), p) {
 			return
@@ -211,6 +221,17 @@ func (ht *hashtable) labelsAll() Label {
 	for e := ht.head; e != nil; e = e.next {
 		l |= e.klab | e.vlab
 	}
+	return l
+}
+
+// foreignLabel returns D(v) joined with, for every function reachable from
+// v, the labels of its module's globals: everything a value made elsewhere
+// (by another thread) may bring into a thread. It tells a thread whether it
+// may keep skipping deep walks and running label-free (fastLoop).
+func foreignLabel(v Value) Label {
+	var l Label
+	w := walker{modules: true}
+	w.each(v, Public, func(_ Value, _, inner Label) { l |= inner })
 	return l
 }
 

@@ -137,6 +137,18 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	var pc uint32
 	var result Value
 	code := f.Code
+
+	// IFC: while no label has entered the thread, run the label-free copy
+	// of this loop (ifc_fastloop.go); it stops where a label appears, and
+	// this loop continues from there.
+	if !t.sawLabel {
+		var switched bool
+		result, err, switched = fn.fastLoop(thread, fr, locals, stack, lstack, &iterstack, &pc, &sp)
+		if !switched {
+			goto done
+		}
+		iterlabs = t.ifcRebuildIters(iterstack, iterlabs)
+	}
 loop:
 	for {
 		thread.Steps++
@@ -787,7 +799,7 @@ loop:
 				// IFC: a loaded value may be labelled (Labeled), or hold labels.
 				var vl Label
 				v, vl = unlabel(v)
-				t.noteLabel(vl | DeepLabel(v))
+				t.noteLabel(vl | foreignLabel(v))
 				stack[sp-1-i] = v
 				lstack[sp-1-i] = vl | pcl
 			}
@@ -881,6 +893,7 @@ loop:
 			break loop
 		}
 	}
+done:
 	// (deferred cleanup runs here)
 	thread.ifcFrameExit(err, errl, pcl, callback) // IFC: label the error; report to a calling builtin
 	return result, err

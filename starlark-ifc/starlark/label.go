@@ -311,12 +311,13 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	}
 	if !t.sawLabel {
 		if f, ok := fn.(*Function); ok {
+			t.noteLabel(foreignLabel(f))
 			for _, v := range f.module.predeclared {
-				t.noteLabel(DeepLabel(v))
+				t.noteLabel(foreignLabel(v))
 			}
 		}
 		for _, a := range args {
-			t.noteLabel(DeepLabel(a))
+			t.noteLabel(foreignLabel(a))
 		}
 	}
 	t.larena = t.larena[:0]
