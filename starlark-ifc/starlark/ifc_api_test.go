@@ -174,12 +174,11 @@ f = [x for x in l][0]
 			t.Errorf("label of %s = %v, want %v", name, labs[name], want)
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("NewListLabeled with mismatched lengths did not panic")
-		}
-	}()
-	starlark.NewListLabeled([]starlark.Value{starlark.None}, []starlark.Label{0, 0}, 0)
+	// A caller's length mismatch over-labels rather than panics.
+	bad := starlark.NewListLabeled([]starlark.Value{starlark.None}, []starlark.Label{0, labB}, 0)
+	if bad.StructureLabel() != labB || bad.ElemLabel(0) != 0 {
+		t.Errorf("mismatched NewListLabeled: S=%v E0=%v", bad.StructureLabel(), bad.ElemLabel(0))
+	}
 }
 
 func TestCallLabeled(t *testing.T) {

@@ -398,14 +398,19 @@ type ChildVisitor interface {
 }
 
 // NewListLabeled returns a list holding elems, with per-element labels
-// elemLabels (nil means all Public; otherwise len(elemLabels) must equal
-// len(elems)) and structure label structure (the label of its length and
-// order). Callers must not modify elems or elemLabels afterwards.
+// elemLabels (nil means all Public) and structure label structure (the
+// label of its length and order). Callers must not modify elems or
+// elemLabels afterwards. If len(elemLabels) != len(elems), which is a bug in
+// the caller, every given label is joined into the structure label instead,
+// which over-labels but loses nothing.
 func NewListLabeled(elems []Value, elemLabels []Label, structure Label) *List {
 	l := &List{elems: elems, slab: structure}
 	if elemLabels != nil {
 		if len(elemLabels) != len(elems) {
-			panic(fmt.Sprintf("NewListLabeled: %d labels for %d elements", len(elemLabels), len(elems)))
+			for _, x := range elemLabels {
+				l.slab |= x
+			}
+			return l
 		}
 		for _, x := range elemLabels {
 			if x != Public {
