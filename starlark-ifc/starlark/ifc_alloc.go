@@ -313,10 +313,15 @@ func (t *ifcThread) expandFits(args Tuple) error {
 // before they do.
 func (thread *Thread) ChargeAlloc(n int64) error { return thread.ifc.alloc(n) }
 
-// chargeResult charges the allocation of a builtin's fresh result.
+// chargeResult charges the allocation of a builtin's fresh result (a view
+// such as s.elems() allocates nothing).
 func (t *ifcThread) chargeResult(z Value) error {
 	if t.allocLimit <= 0 || z == nil {
 		return nil
 	}
-	return t.alloc(seqSize(z))
+	switch z.(type) {
+	case String, Bytes, *List, Tuple, *Dict, *Set:
+		return t.alloc(seqSize(z))
+	}
+	return nil
 }

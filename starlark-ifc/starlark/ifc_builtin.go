@@ -120,6 +120,11 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 			z, err = call()
 			b := &t.b
 			zl = b.pc | b.all() | b.res | b.acc
+			if err == nil {
+				// A string method's result is about as large as its
+				// inputs, which exist already: count it afterwards.
+				err = t.chargeResult(z)
+			}
 			break
 		}
 		fallthrough
