@@ -21,6 +21,7 @@ package starlark_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,10 +29,14 @@ import (
 
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/starlark-ifc/internal/chunkedfile"
+	starlarkproto "github.com/aegisdev/aegis/starlark-ifc/lib/proto"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
 	"github.com/aegisdev/aegis/starlark-ifc/syntax"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // ifcOptions enables the dialect agents write.
@@ -196,4 +201,70 @@ func ifcRun(t *testing.T, src string) (*starlark.EvalError, []string) {
 		t.Fatalf("unexpected error type %T: %v", err, err)
 	}
 	return ev, env.out
+}
+
+// TestExecFileLabelledLoop runs upstream's own testdata files (the 21 of
+// TestExecFile) through the labelled interpreter loop: a labelled
+// predeclared value, unused by the scripts, makes every frame run the
+// labelled loop from its first instruction. Upstream's semantics must be
+// unchanged there too, not only in the label-free loop TestExecFile
+// exercises.
+func TestExecFileLabelledLoop(t *testing.T) {
+	testdata := starlarktest.DataFile("starlark", ".")
+	thread := &starlark.Thread{Load: load}
+	starlarktest.SetReporter(thread, t)
+	data, err := os.ReadFile("testdata/proto/test.fds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := &descriptorpb.FileDescriptorSet{}
+	if err := proto.Unmarshal(data, fds); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := protodesc.NewFiles(fds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starlarkproto.SetPool(thread, pool)
+	ran := 0
+	for _, file := range []string{
+		"assign", "bool", "builtins", "bytes", "control", "dict", "float", "function", "int",
+		"json", "list", "math", "misc", "proto", "set", "string", "time", "tuple", "recursion",
+		"module", "while",
+	} {
+		filename := filepath.Join(testdata, "testdata", file+".star")
+		ran++
+		for _, chunk := range chunkedfile.Read(filename, t) {
+			predeclared := starlark.StringDict{
+				"hasfields":       starlark.NewBuiltin("hasfields", newHasFields),
+				"fibonacci":       fib{},
+				"struct":          starlark.NewBuiltin("struct", starlarkstruct.Make),
+				"_labelled_input": starlark.Labeled{V: starlark.None, L: 1},
+			}
+			opts := getOptions(chunk.Source)
+			_, err := starlark.ExecFileOptions(opts, thread, filename, chunk.Source, predeclared)
+			switch err := err.(type) {
+			case *starlark.EvalError:
+				found := false
+				for i := range err.CallStack {
+					posn := err.CallStack.At(i).Pos
+					if posn.Filename() == filename {
+						chunk.GotError(int(posn.Line), err.Error())
+						found = true
+						break
+					}
+				}
+				if !found {
+					t.Error(err.Backtrace())
+				}
+			case nil:
+			default:
+				t.Errorf("\n%s", err)
+			}
+			chunk.Done()
+		}
+	}
+	if ran != 21 {
+		t.Errorf("ran %d upstream files, want 21", ran)
+	}
 }
