@@ -296,6 +296,7 @@ func encodeIndent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err != nil {
 		return nil, err
 	}
+	// Aegis: count the indented text against the allocation limit.
 	if err := chargeIndent(thread, string(str.(starlark.String)), prefix, indent); err != nil {
 		return nil, err
 	}
@@ -350,6 +351,7 @@ func indent(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, nil, 1, &str); err != nil {
 		return nil, err
 	}
+	// Aegis: count the indented text against the allocation limit.
 	if err := chargeIndent(thread, str, prefix, indent); err != nil {
 		return nil, err
 	}

@@ -126,6 +126,7 @@ func (p *floatOrInt) Unpack(v starlark.Value) error {
 
 // newUnaryBuiltin wraps a unary floating-point Go function
 // as a Starlark built-in that accepts int or float arguments.
+// Aegis: shallow label rule (a number in, a number out).
 func newUnaryBuiltin(name string, fn func(float64) float64) *starlark.Builtin {
 	return starlark.NewShallowBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var x floatOrInt
@@ -138,6 +139,7 @@ func newUnaryBuiltin(name string, fn func(float64) float64) *starlark.Builtin {
 
 // newBinaryBuiltin wraps a binary floating-point Go function
 // as a Starlark built-in that accepts int or float arguments.
+// Aegis: shallow label rule (numbers in, a number out).
 func newBinaryBuiltin(name string, fn func(float64, float64) float64) *starlark.Builtin {
 	return starlark.NewShallowBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var x, y floatOrInt

@@ -501,6 +501,7 @@ func timeIn(fnname string, recV starlark.Value, args starlark.Tuple, kwargs []st
 
 type builtinMethod func(fnname string, recv starlark.Value, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error)
 
+// Aegis: methods get the shallow label rule, like the module's functions.
 func builtinAttr(recv starlark.Value, name string, methods map[string]builtinMethod) (starlark.Value, error) {
 	method := methods[name]
 	if method == nil {
