@@ -110,8 +110,11 @@ func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 	}
 	red := thread.PrintRedaction
 	var out Tuple
+	// Deep labels are walked even while the thread has seen no label: a
+	// sink must not trust that every labelled value came in the documented
+	// ways.
 	for i, a := range args {
-		if c.argLabel(i)|t.deepLabel(a) == Public {
+		if c.argLabel(i)|DeepLabel(a) == Public {
 			continue
 		}
 		if red == "" {
@@ -124,7 +127,7 @@ func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 	}
 	var kw []Tuple
 	for j, kv := range kwargs {
-		if c.kwLabel(j)|t.deepLabel(kv[1]) == Public {
+		if c.kwLabel(j)|DeepLabel(kv[1]) == Public {
 			continue
 		}
 		if red == "" {
@@ -530,7 +533,11 @@ func (t *ifcThread) labelUpdate(d *Dict, updates Tuple, snap []entrySnapshot, kw
 
 // ruleFail: the error message is made of every argument.
 func ruleFail(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
-	thread.ctx().res |= thread.callLabel()
+	c := thread.ctx()
+	c.res |= thread.callLabel()
+	for _, a := range args { // as print: a sink of its own
+		c.res |= DeepLabel(a)
+	}
 	if err := thread.ifc.reprFits(args...); err != nil {
 		return nil, err
 	}
