@@ -8,10 +8,16 @@ package starlark_test
 // run stops early, its output is a prefix of the other's (public output is only produced under a
 // public pc, so a run can only leak by stopping), and two public errors carry the same message.
 //
+// The secret comes in two ways, drawn per program: as labelled predeclared values (secret,
+// secret_n, secret_l: a labelled thread from the first instruction), or only from label-aware
+// source builtins (get_secret() and friends), so that the first label enters a running thread
+// somewhere in the middle of its loops and calls (niToSources).
+//
 // Map of this file:
 //   - niGen: a type-directed generator of random well-formed Starlark programs (see its comment
 //     for the grammar); niProgramGen wraps it for rapid.
-//   - niExec / niCheck: run a program with one secret and compare two runs.
+//   - niPredeclared / niExec / niCheck: the environment of a run, one run, and the comparison
+//     of two runs.
 //   - TestNoninterference: the random-program property, with coverage counters that keep the
 //     generator honest (how many programs could leak at all without labels, how many finished).
 //   - TestNoninterferenceAttacks: hand-written attack templates (testdata/ni/*.star) run with
@@ -29,6 +35,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,6 +124,10 @@ type niGenOptions struct {
 	leak       bool // also emit calls to the deliberately leaky sink `leak` (self-check only)
 	secretInt  bool // predeclared secret_n
 	secretList bool // predeclared secret_l
+	// sourceOnly: no labelled predeclared value; the program reads its secrets by calling the
+	// source builtins get_secret(), get_secret_n() and get_secret_l() instead, so the first
+	// label enters the thread mid-run, wherever the first such call happens (see niToSources).
+	sourceOnly bool
 }
 
 // niGen generates one program. Grammar (each construct typed, with bounded depth):
@@ -328,6 +340,11 @@ func (g *niGen) secretLeaf(t niType) string {
 		}
 		return "len(secret)"
 	case niStr:
+		if g.chance(30) {
+			// the same secret from a label-aware source builtin: labels then enter the thread
+			// from a call result, possibly deep in loops and calls, not at a predeclared load
+			return "get_secret()"
+		}
 		return "secret"
 	case niBool:
 		return []string{`("a" in secret)`, "(len(secret) > 2)", `secret.startswith("b")`, "secret.isdigit()"}[g.pick(4)]
@@ -1548,10 +1565,27 @@ func niNumbered(src string) string {
 
 func niProgramGen(leak bool) *rapid.Generator[niProgram] {
 	return rapid.Custom(func(t *rapid.T) niProgram {
-		opts := niGenOptions{leak: leak, secretInt: rapid.Bool().Draw(t, "secretInt"), secretList: rapid.Bool().Draw(t, "secretList")}
-		return niProgram{Src: niGenerate(t, opts), Opts: opts}
+		opts := niGenOptions{
+			leak:       leak,
+			secretInt:  rapid.Bool().Draw(t, "secretInt"),
+			secretList: rapid.Bool().Draw(t, "secretList"),
+			sourceOnly: rapid.Bool().Draw(t, "sourceOnly"),
+		}
+		src := niGenerate(t, opts)
+		if opts.sourceOnly {
+			src = niToSources(src)
+		}
+		return niProgram{Src: src, Opts: opts}
 	})
 }
+
+// niSecretRead matches a read of a predeclared secret (not the get_secret source names).
+var niSecretRead = regexp.MustCompile(`\bsecret(_n|_l)?\b`)
+
+// niToSources turns reads of the predeclared secrets into calls of the source builtins. The
+// generator and the attack templates use the names only as identifiers, never inside string
+// literals, so the rewrite is exact.
+func niToSources(src string) string { return niSecretRead.ReplaceAllString(src, "get_${0}()") }
 
 // ---------------------------------------------------------------------------------------------
 // Inputs, runs and the property.
@@ -1594,7 +1628,10 @@ type niRun struct {
 	err error
 }
 
-func niPredeclared(s niSecret, labelled bool, leak bool) starlark.StringDict {
+// niPredeclared is the environment of one run: the secrets as labelled predeclared values (or,
+// with opts.sourceOnly, only as source builtins), json, and the leaky sink for self-checks.
+// Unlabelled, the same names hold the same values without labels.
+func niPredeclared(s niSecret, labelled bool, opts niGenOptions) starlark.StringDict {
 	reg := labels.NewRegistry()
 	l := reg.Principal(labels.Env("SECRET"))
 	elems := make([]starlark.Value, len(s.L))
@@ -1603,17 +1640,32 @@ func niPredeclared(s niSecret, labelled bool, leak bool) starlark.StringDict {
 	}
 	pre := starlark.StringDict{"json": json.Module}
 	if !labelled {
-		list := starlark.NewList(elems)
-		list.Freeze()
-		pre["secret"] = starlark.String(s.S)
-		pre["secret_n"] = starlark.MakeInt(s.N)
-		pre["secret_l"] = list
+		plain := func(name string, v func() starlark.Value) *starlark.Builtin {
+			return starlark.NewBuiltin(name, func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+				return v(), nil
+			})
+		}
+		pre["get_secret"] = plain("get_secret", func() starlark.Value { return starlark.String(s.S) })
+		pre["get_secret_n"] = plain("get_secret_n", func() starlark.Value { return starlark.MakeInt(s.N) })
+		pre["get_secret_l"] = plain("get_secret_l", func() starlark.Value { return starlark.NewList(slices.Clone(elems)) })
+		if !opts.sourceOnly {
+			list := starlark.NewList(elems)
+			list.Freeze()
+			pre["secret"] = starlark.String(s.S)
+			pre["secret_n"] = starlark.MakeInt(s.N)
+			pre["secret_l"] = list
+		}
 	} else {
-		pre["secret"] = niLabelled(starlark.String(s.S), l)
-		pre["secret_n"] = niLabelled(starlark.MakeInt(s.N), l)
-		pre["secret_l"] = niLabelledList(elems, l, s.Form)
+		pre["get_secret"] = niSource("get_secret", func() starlark.Value { return starlark.String(s.S) }, l)
+		pre["get_secret_n"] = niSource("get_secret_n", func() starlark.Value { return starlark.MakeInt(s.N) }, l)
+		pre["get_secret_l"] = niListSource(elems, l, s.Form)
+		if !opts.sourceOnly {
+			pre["secret"] = niLabelled(starlark.String(s.S), l)
+			pre["secret_n"] = niLabelled(starlark.MakeInt(s.N), l)
+			pre["secret_l"] = niLabelledList(elems, l, s.Form)
+		}
 	}
-	if leak {
+	if opts.leak {
 		pre["leak"] = niLeakyBuiltin()
 	}
 	return pre
@@ -1716,7 +1768,7 @@ func niPropertyOnce(prog niProgram, s1, s2 niSecret, st *niStats) error {
 	var runs [2][2]niRun // [labelled][secret]
 	for li, labelled := range []bool{false, true} {
 		for si, s := range []niSecret{s1, s2} {
-			r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts.leak))
+			r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts))
 			if err != nil {
 				return fmt.Errorf("generator bug: %w", err)
 			}
@@ -1828,7 +1880,7 @@ func TestNoninterferenceGeneratorWellFormed(t *testing.T) {
 	okRuns, n := 0, 200
 	for seed := 0; seed < n; seed++ {
 		prog := gen.Example(seed)
-		r, err := niExec(prog.Src, niPredeclared(niSecret{S: "ab0x", N: 3, L: []string{"a"}}, false, false))
+		r, err := niExec(prog.Src, niPredeclared(niSecret{S: "ab0x", N: 3, L: []string{"a"}}, false, prog.Opts))
 		if err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, niNumbered(prog.Src))
 		}
@@ -1873,7 +1925,7 @@ func TestNoninterferenceAttacks(t *testing.T) {
 			for _, p := range niAttackPairs {
 				var rs [2]niRun
 				for i, s := range p {
-					r, err := niExec(prog.Src, niPredeclared(niSecret{S: s, N: len(s), L: []string{s}}, false, false))
+					r, err := niExec(prog.Src, niPredeclared(niSecret{S: s, N: len(s), L: []string{s}}, false, niGenOptions{}))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -1887,9 +1939,14 @@ func TestNoninterferenceAttacks(t *testing.T) {
 				t.Fatalf("template leaks nothing even without labels; it is not an attack")
 			}
 			rapid.Check(t, func(rt *rapid.T) {
+				p := prog
+				if rapid.Bool().Draw(rt, "sourceOnly") {
+					// the same attack, with the secret entering mid-run from a source builtin
+					p = niProgram{Src: niToSources(prog.Src), Opts: niGenOptions{sourceOnly: true}}
+				}
 				s1, s2 := niSecretPair(rt)
-				if err := niPropertyOnce(prog, s1, s2, nil); err != nil {
-					rt.Fatalf("noninterference violated\nsecret 1: %+v\nsecret 2: %+v\n%v", s1, s2, err)
+				if err := niPropertyOnce(p, s1, s2, nil); err != nil {
+					rt.Fatalf("noninterference violated\nsecret 1: %+v\nsecret 2: %+v\nprogram:\n%s%v", s1, s2, niNumbered(p.Src), err)
 				}
 			})
 		})
@@ -1909,7 +1966,7 @@ func niFindCounterexample(gen *rapid.Generator[niProgram], n int, labelled bool)
 		for _, p := range pairs {
 			var runs [2]niRun
 			for i, s := range p {
-				r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts.leak))
+				r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts))
 				if err != nil {
 					return prog, err
 				}
@@ -1986,6 +2043,34 @@ func niErrorLabel(err error) labels.Label { return starlark.ErrorLabel(err) }
 func niIsFlowError(err error) bool {
 	var fe *starlark.FlowError
 	return errors.As(err, &fe)
+}
+
+// niSource is a label-aware source builtin, like an environment-variable reader: it returns
+// v() labelled l.
+func niSource(name string, v func() starlark.Value, l labels.Label) *starlark.Builtin {
+	return starlark.NewLabelAwareBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(l)
+		return v(), nil
+	})
+}
+
+// niListSource returns a fresh list of the secret strings on each call, labelled in one of the
+// shapes of niLabelledList: labelled reference, labelled elements and structure, or both.
+func niListSource(elems []starlark.Value, l labels.Label, form int) *starlark.Builtin {
+	return starlark.NewLabelAwareBuiltin("get_secret_l", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		if form == 0 {
+			thread.SetResultLabel(l)
+			return starlark.NewList(slices.Clone(elems)), nil
+		}
+		ls := make([]labels.Label, len(elems))
+		for i := range ls {
+			ls[i] = l
+		}
+		if form == 2 {
+			thread.SetResultLabel(l)
+		}
+		return starlark.NewListLabeled(slices.Clone(elems), ls, l), nil
+	})
 }
 
 // niLeakyBuiltin is label-aware (so the interpreter trusts it) but ignores labels: the bug a
