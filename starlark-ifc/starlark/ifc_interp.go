@@ -445,7 +445,7 @@ func (t *ifcThread) compareLabel(x, y Value, l Label) Label {
 	if isScalar(x) && isScalar(y) {
 		return l
 	}
-	return l | t.deepLabel(x) | t.deepLabel(y)
+	return l | t.deepLabel2(x, y)
 }
 
 // binaryLabel is the label of z = x op y, given l = pc ⊔ ℓx ⊔ ℓy. A new list,

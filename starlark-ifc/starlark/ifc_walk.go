@@ -105,8 +105,63 @@ func isAtomic(v Value) bool {
 	return false
 }
 
-// deep returns D(v). The walker must be fresh or reset.
+// deep returns D(v). The walker must be fresh or reset. Lists, tuples,
+// dicts and sets, the common case, are walked directly with their scalar
+// elements skipped inline; anything else goes through each.
 func (w *walker) deep(v Value) Label {
+	switch x := v.(type) {
+	case NoneType, Bool, Int, Float, String, Bytes:
+		return Public
+	case *List:
+		if !w.enter(ptrKey(x), Public) {
+			return Public
+		}
+		l := x.slab | x.elabAll()
+		for _, e := range x.elems {
+			if !isScalar(e) {
+				l |= w.deep(e)
+			}
+		}
+		return l
+	case Tuple:
+		if len(x) == 0 || !w.enter(tupleKey(x), Public) {
+			return Public
+		}
+		var l Label
+		for _, e := range x {
+			if !isScalar(e) {
+				l |= w.deep(e)
+			}
+		}
+		return l
+	case *Dict:
+		if !w.enter(ptrKey(x), Public) {
+			return Public
+		}
+		l := x.ht.slab
+		for e := x.ht.head; e != nil; e = e.next {
+			l |= e.klab | e.vlab
+			if !isScalar(e.key) {
+				l |= w.deep(e.key)
+			}
+			if !isScalar(e.value) {
+				l |= w.deep(e.value)
+			}
+		}
+		return l
+	case *Set:
+		if !w.enter(ptrKey(x), Public) {
+			return Public
+		}
+		l := x.ht.slab
+		for e := x.ht.head; e != nil; e = e.next {
+			l |= e.klab
+			if !isScalar(e.key) {
+				l |= w.deep(e.key)
+			}
+		}
+		return l
+	}
 	var l Label
 	w.each(v, Public, func(x Value, _ Label, inner Label) { l |= inner })
 	return l
@@ -246,6 +301,17 @@ func (t *ifcThread) deepLabel(v Value) Label {
 	}
 	t.walk.reset()
 	l := t.walk.deep(v)
+	t.walk.reset()
+	return l
+}
+
+// deepLabel2 is D(x) ⊔ D(y), visiting what they share once.
+func (t *ifcThread) deepLabel2(x, y Value) Label {
+	if !t.sawLabel {
+		return Public
+	}
+	t.walk.reset()
+	l := t.walk.deep(x) | t.walk.deep(y)
 	t.walk.reset()
 	return l
 }
