@@ -237,7 +237,7 @@ func (r *run) exec(ctx context.Context) error {
 		HTTPTimeout:           time.Duration(p.NetTimeoutSeconds()) * time.Second,
 		MaxTotalCalls:         limits.MaxTotalCalls,
 		MaxCallsPerCapability: limits.MaxCallsPerCapability,
-		Gate:                  r.budget,
+		Gate:                  markingGate{out: &r.out, inner: r.budget},
 	}
 	if p.Sandbox() == "bwrap" {
 		jail, err := newJail(p)
@@ -321,7 +321,7 @@ func (r *run) exec(ctx context.Context) error {
 	stopWatchers.Do(func() { close(done) })
 	wg.Wait()
 	if err != nil {
-		r.withholdProgress(thread, err)
+		r.withholdProgress(err)
 	}
 
 	if err == nil {
@@ -358,38 +358,46 @@ func (r *run) stopped() error {
 
 // print receives every line the script prints, already redacted.
 func (r *run) print(thread *starlark.Thread, msg string) {
-	if !r.out.marked {
-		if h, ok := any(thread).(highAter); ok && h.HighAt() != nil {
-			r.out.mark()
-		}
-	}
 	r.out.write(msg + "\n")
 }
 
-// highAter is the interpreter's report of where the pc first became
-// local-only (nil while it never has).
-type highAter interface {
-	HighAt() starlark.CallStack
+// markingGate marks the output at the run's first local-only read, before
+// asking the budget. In a run, labels enter only through local-only sources,
+// so everything printed before that mark was computed from public data alone.
+type markingGate struct {
+	out   *outputBuffer
+	inner builtins.SourceGate
 }
 
-// withholdProgress applies the progress rule to a run that failed. Once
-// the pc has been local-only, the script may have been one secret-dependent
-// branch away from stopping at any point; how much it printed before it
-// stopped would then tell the secret (print a counter, abort when it equals
-// a secret byte). So a failed run keeps only the output printed before the
-// pc first became local-only. A run that succeeds keeps everything: it did
-// not stop early.
-func (r *run) withholdProgress(thread *starlark.Thread, err error) {
-	if h, ok := any(thread).(highAter); ok {
-		if h.HighAt() != nil && r.out.marked {
-			r.out.truncateToMark()
-		}
+// Admit implements builtins.SourceGate.
+func (g markingGate) Admit(principals []string) error {
+	g.out.markOnce()
+	return g.inner.Admit(principals)
+}
+
+// withholdProgress applies the progress rule to a run that failed. When
+// the failure depends on local-only data (an error whose label or pc is
+// local-only, or a limit, cancellation or internal error after a local-only
+// read: exactly the endings the leakage budget charges), the point where the
+// run stopped is secret too, and how much it had printed would tell it: print
+// a counter, then divide by zero when it equals a secret byte. Such a run
+// keeps only the output printed before its first local-only read. A failure
+// decided by public data alone (a policy denial, a public script error at a
+// public pc) keeps everything, as does a run that succeeds.
+func (r *run) withholdProgress(err error) {
+	if !r.out.marked {
 		return
 	}
-	// Without the interpreter's report we cannot tell when it happened.
-	var ev *starlark.EvalError
-	if errors.As(err, &ev) && ev.HighAt != nil {
-		r.out.truncate(0)
+	if r.stopped() != nil || r.budget == nil {
+		r.out.truncateToMark()
+		return
+	}
+	var reg *labels.Registry
+	if r.host != nil {
+		reg = r.host.Registry
+	}
+	if len(secretDependent(err, r.budget, reg)) > 0 {
+		r.out.truncateToMark()
 	}
 }
 
@@ -490,15 +498,18 @@ type outputBuffer struct {
 	full   bool
 	onFull func()
 
-	marked bool // the pc has been local-only since markAt
+	marked bool // a local-only source has been read since markAt
 	markAt int
 }
 
-// mark records the end of the output printed while the pc was public.
-func (o *outputBuffer) mark() {
+// markOnce records, the first time it is called, the end of the output
+// printed before the run's first local-only read.
+func (o *outputBuffer) markOnce() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.marked, o.markAt = true, o.b.Len()
+	if !o.marked {
+		o.marked, o.markAt = true, o.b.Len()
+	}
 }
 
 func (o *outputBuffer) truncateToMark() { o.truncate(o.markAt) }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/policy"
-	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 const secretValue = "sk-run-Qe7uJ1kMb9-WXYZ8765"
@@ -175,12 +174,9 @@ func TestRunExitKinds(t *testing.T) {
 			res := p.run(tc.src)
 			want(t, res, tc.kind, tc.msg...)
 			if strings.HasPrefix(tc.src, "print('before')") && tc.kind != VerifierRejected && res.Stdout != "before\n" {
-				// Without the interpreter's HighAt report, a failure after a
-				// local-only branch withholds all output (see
-				// TestRunProgressBeforeAbortIsWithheld).
-				if interpreterReportsHighAt() || !strings.Contains(tc.src, "RUN_SECRET") || res.Stdout != "" {
-					t.Errorf("output before the error was lost: %q", res.Stdout)
-				}
+				// Output printed before the run's first local-only read is
+				// always delivered (see TestRunProgressBeforeAbortIsWithheld).
+				t.Errorf("output before the error was lost: %q", res.Stdout)
 			}
 			if tc.kind == VerifierRejected && res.Stdout != "" {
 				t.Errorf("a rejected script ran: %q", res.Stdout)
@@ -224,7 +220,7 @@ func TestRunLimits(t *testing.T) {
 		name, runtime, src string
 		msg                []string
 	}{
-		{"max_seconds stops a CPU loop", "max_seconds = 1", "while True:\n    pass", []string{"max_seconds"}},
+		{"max_seconds stops a CPU loop", "max_seconds = 1\nmax_steps = 100000000000", "while True:\n    pass", []string{"max_seconds"}},
 		{"max_steps", "max_steps = 10000", "x = 0\nfor i in range(100000):\n    x += i", []string{"max_steps"}},
 		{"max_output_bytes", "max_output_bytes = 100", "for i in range(1000):\n    print('line', i)", []string{"max_output_bytes"}},
 		{"max_callstack_size", "max_callstack_size = 50", "def f(n):\n    return f(n + 1)\nf(0)", []string{"max_callstack_size"}},
@@ -340,38 +336,60 @@ func TestKindsAndCodes(t *testing.T) {
 }
 
 // A public counter printed before a secret-dependent abort would tell the
-// secret by how far it got. A failed run keeps only what was printed before
-// the pc first became local-only.
+// secret by how far it got, whether the abort is decided by a branch (a
+// local-only pc) or by a labelled operand at a public pc (a division by
+// zero). A failed run keeps only what was printed before its first
+// local-only read.
 func TestRunProgressBeforeAbortIsWithheld(t *testing.T) {
-	src := `s = env.read("RUN_SECRET")
-print("start")
+	for name, src := range map[string]string{
+		"branch": `print("start")
+s = env.read("RUN_SECRET")
 target = ord(s[3]) % 16
 for i in range(16):
     print("step", i)
     if i == target:
         fail("found")
-print("end")`
-	var outs []string
-	for _, secret := range []string{secretValue, "sk-run-another-one", "sk-rxa-third-value", "sk-r\x03n-fourth"} {
-		p := baseProject(t)
-		p.env = []string{"RUN_SECRET=" + secret}
-		res := p.run(src)
-		if res.ExitKind != string(ScriptError) {
-			t.Fatalf("%q: %s %s", secret, res.ExitKind, res.Error)
+print("end")`,
+		"operand": `print("start")
+s = env.read("RUN_SECRET")
+target = ord(s[3]) % 16
+for i in range(16):
+    print("step", i)
+    x = 1 // (target - i)
+print("end")`,
+	} {
+		var outs []string
+		for _, secret := range []string{secretValue, "sk-run-another-one", "sk-rxa-third-value", "sk-r\x03n-fourth"} {
+			p := baseProject(t)
+			p.env = []string{"RUN_SECRET=" + secret}
+			res := p.run(src)
+			if res.ExitKind != string(ScriptError) {
+				t.Fatalf("%s %q: %s %s", name, secret, res.ExitKind, res.Error)
+			}
+			outs = append(outs, res.Stdout+"|"+res.Error)
 		}
-		outs = append(outs, res.Stdout+"|"+res.Error)
-	}
-	for _, o := range outs[1:] {
-		if o != outs[0] {
-			t.Fatalf("the output before the abort depends on the secret:\n%q\n%q", outs[0], o)
+		for _, o := range outs[1:] {
+			if o != outs[0] {
+				t.Fatalf("%s: the output before the abort depends on the secret:\n%q\n%q", name, outs[0], o)
+			}
+		}
+		if !strings.HasPrefix(outs[0], "start\n|") {
+			t.Fatalf("%s: want exactly the output printed before the local-only read, got %q", name, outs[0])
 		}
 	}
-	if interpreterReportsHighAt() && !strings.HasPrefix(outs[0], "start\n") {
-		t.Fatalf("output before any secret-dependent branch was lost: %q", outs[0])
-	}
-	// A run that succeeds keeps everything.
+	// A failure decided by public data keeps everything printed.
 	p := baseProject(t)
 	res := p.run(`s = env.read("RUN_SECRET")
+print("used", len(s) > 0)
+print("public", 1 + 1)
+fail("a public failure")`)
+	want(t, res, ScriptError)
+	if res.Stdout != "used [REDACTED]\npublic 2\n" {
+		t.Fatalf("a public failure lost output: %q", res.Stdout)
+	}
+	// A run that succeeds keeps everything.
+	p = baseProject(t)
+	res = p.run(`s = env.read("RUN_SECRET")
 if s[0] == "x":
     fail("no")
 print("after")`)
@@ -379,13 +397,6 @@ print("after")`)
 	if res.Stdout != "after\n" {
 		t.Fatalf("stdout %q", res.Stdout)
 	}
-}
-
-// interpreterReportsHighAt tells whether the interpreter says when the pc
-// first became local-only; without it the runner withholds more output.
-func interpreterReportsHighAt() bool {
-	_, ok := any(&starlark.Thread{}).(highAter)
-	return ok
 }
 
 // FuzzRun runs arbitrary scripts through the whole runner with a local-only
