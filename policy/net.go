@@ -120,6 +120,17 @@ func (p *Policy) decideNet(ctx context.Context, c Capability, raw string) Decisi
 	if allowed == nil {
 		d.Reason = fmt.Sprintf("%s to %s denied: no %s or [network].local_only_hosts pattern matches it", c, host, listKey)
 		d.Hint = fmt.Sprintf("to allow it, add %q to %s", host, listKey)
+		if a, err := netip.ParseAddr(host); err == nil {
+			// An IP literal in a denied range stays denied after the
+			// allow entry is added: say so instead of promising it works.
+			if r, why := p.deniedIP(a.WithZone("").Unmap()); why != "" {
+				if r != nil {
+					d.Hint += fmt.Sprintf(", and lift [network].deny_ips %q (%s), which denies it as well: %s", r.entry.Value, r.entry.From, denyHint(r.entry, "[network].deny_ips"))
+				} else {
+					d.Hint = "the unspecified address reaches the local machine; no policy can allow it"
+				}
+			}
+		}
 		return d
 	}
 	addrs, err := p.addresses(ctx, host)

@@ -328,7 +328,7 @@ func printDecision(w io.Writer, d policy.Decision) {
 		fmt.Fprintf(w, "  rule: %s %q (%s)\n", d.Section, d.Rule, d.Source)
 	}
 	if d.Hint != "" {
-		fmt.Fprintf(w, "  how to allow it: %s\n", d.Hint)
+		fmt.Fprintf(w, "  how to allow it: %s\n", strings.TrimPrefix(d.Hint, "to allow it, "))
 	}
 	if d.Allowed && d.ResolvedPath != "" {
 		label := "path"

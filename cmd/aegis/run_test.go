@@ -191,10 +191,10 @@ func TestE2EExitCodes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := e2eProject(t, "[runtime]\nmax_seconds = 1\n")
+			dir := e2eProject(t, "[runtime]\nmax_seconds = 1\nmax_steps = 100000000000\n")
 			policyPath := filepath.Join(dir, "aegis.toml")
 			if tc.name == "confirm denied" {
-				dir = e2eProject(t, "[runtime]\nmax_seconds = 1\n")
+				dir = e2eProject(t, "[runtime]\nmax_seconds = 1\nmax_steps = 100000000000\n")
 				policyPath = filepath.Join(dir, "aegis.toml")
 				os.WriteFile(policyPath, append([]byte("requires_approval = [\"fs.delete\"]\n"), mustRead(t, policyPath)...), 0o644)
 			}
