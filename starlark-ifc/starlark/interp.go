@@ -95,11 +95,11 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	if pcl != Public {
 		thread.noteHigh()
 	}
-	var regions []ifcRegion      // open implicit-flow regions, innermost last
-	nextIPD := compile.ExitPC    // ipdom of the innermost region
-	var errl Label               // label of the operands of a failing instruction
-	var iterlabArr [4]ifcIter    // label state of iterstack (parallel)
-	iterlabs := iterlabArr[:0:4] //
+	var regions []ifcRegion   // open implicit-flow regions, innermost last
+	nextIPD := compile.ExitPC // ipdom of the innermost region
+	var errl Label            // label of the operands of a failing instruction
+	var iterlabArr [4]ifcIter // label state of each iterator of iterstack
+	iterlabs := iterlabArr[:0:4]
 
 	fr.locals = locals
 
