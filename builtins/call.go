@@ -139,6 +139,30 @@ func (c *call) admit(src labels.Label) error {
 	return starlark.LabelError(be, c.targetLabel)
 }
 
+// beginSource runs the gate of a builtin that reads a source (fs.read,
+// fs.list, fs.exists, env.read): the policy decision, the leakage budget for
+// the source's principal (fallback names it when no local-only rule does),
+// approval. It returns the call, with the source's label already counted
+// among its inputs, and that label.
+func (h *Host) beginSource(thread *starlark.Thread, capability policy.Capability, target string, targetLabel labels.Label, fallback string) (*call, labels.Label, error) {
+	c, err := h.begin(thread, capability, target, targetLabel, labels.Public)
+	if err != nil {
+		return nil, labels.Public, err
+	}
+	if err := c.decide(target); err != nil {
+		return nil, labels.Public, err
+	}
+	src := h.sourceLabel(c.decision, fallback)
+	if err := c.admit(src); err != nil {
+		return nil, labels.Public, err
+	}
+	if err := c.confirm(); err != nil {
+		return nil, labels.Public, err
+	}
+	c.in |= src
+	return c, src, nil
+}
+
 // confirm asks for approval when the policy requires it.
 func (c *call) confirm() error {
 	if !c.h.Policy.RequiresApproval(c.cap) {

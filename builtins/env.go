@@ -25,21 +25,10 @@ func (h *Host) envRead(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	nl := argLabel(thread, args, 0, "name")
 	dl := argLabel(thread, args, 1, "default")
-	c, err := h.begin(thread, policy.EnvRead, name, nl, labels.Public)
+	c, src, err := h.beginSource(thread, policy.EnvRead, name, nl, labels.Env(name))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.decide(name); err != nil {
-		return nil, err
-	}
-	src := h.sourceLabel(c.decision, labels.Env(name))
-	if err := c.admit(src); err != nil {
-		return nil, err
-	}
-	if err := c.confirm(); err != nil {
-		return nil, err
-	}
-	c.in |= src
 	thread.SetResultLabel(nl | src | dl)
 	if err := c.allow(); err != nil {
 		return nil, err

@@ -52,21 +52,10 @@ func (h *Host) fsRead(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, err
 	}
 	pl := argLabel(thread, args, 0, "path")
-	c, err := h.begin(thread, policy.FSRead, path, pl, labels.Public)
+	c, src, err := h.beginSource(thread, policy.FSRead, path, pl, labels.File(path))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.decide(path); err != nil {
-		return nil, err
-	}
-	src := h.sourceLabel(c.decision, labels.File(path))
-	if err := c.admit(src); err != nil {
-		return nil, err
-	}
-	if err := c.confirm(); err != nil {
-		return nil, err
-	}
-	c.in |= src
 	// Which file was read, and what it holds, both flow into the result.
 	thread.SetResultLabel(pl | src)
 	if err := c.allow(); err != nil {
@@ -192,21 +181,10 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, err
 	}
 	pl := argLabel(thread, args, 0, "dir")
-	c, err := h.begin(thread, policy.FSList, dir, pl, labels.Public)
+	c, src, err := h.beginSource(thread, policy.FSList, dir, pl, labels.File(dir))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.decide(dir); err != nil {
-		return nil, err
-	}
-	src := h.sourceLabel(c.decision, labels.File(dir))
-	if err := c.admit(src); err != nil {
-		return nil, err
-	}
-	if err := c.confirm(); err != nil {
-		return nil, err
-	}
-	c.in |= src
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
@@ -242,21 +220,10 @@ func (h *Host) fsExists(thread *starlark.Thread, b *starlark.Builtin, args starl
 		return nil, err
 	}
 	pl := argLabel(thread, args, 0, "path")
-	c, err := h.begin(thread, policy.FSExists, path, pl, labels.Public)
+	c, src, err := h.beginSource(thread, policy.FSExists, path, pl, labels.File(path))
 	if err != nil {
 		return nil, err
 	}
-	if err := c.decide(path); err != nil {
-		return nil, err
-	}
-	src := h.sourceLabel(c.decision, labels.File(path))
-	if err := c.admit(src); err != nil {
-		return nil, err
-	}
-	if err := c.confirm(); err != nil {
-		return nil, err
-	}
-	c.in |= src
 	thread.SetResultLabel(pl | src)
 	if err := c.allow(); err != nil {
 		return nil, err
