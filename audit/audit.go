@@ -23,7 +23,7 @@
 //
 // The log is also the ledger of the termination channel: KindSecretAbort
 // records count, per principal, the runs whose ending told their observer
-// something about local-only data, and CountSecretAborts (budget.go) reads
+// something about local-only data, and LeakLedger (budget.go) reads
 // the counts back in one streaming pass.
 //
 // The invariant callers must keep: an Event holds only public text. The log
@@ -67,8 +67,12 @@ const (
 	KindVerifier = "verifier" // the pre-execution verifier rejected a capability
 	// KindSecretAbort: a run ended with an abort decided by local-only data
 	// (an error or a limit that depends on it); Labels names the principals
-	// it is charged to. CountSecretAborts tallies these records.
+	// it is charged to, Bits how many bits. LeakLedger tallies these records.
 	KindSecretAbort = "secret_abort"
+	// KindBudgetReset: the operator reset the leakage budget of the
+	// principals in Labels (aegis audit reset-budget); LeakLedger counts
+	// their aborts from the record on.
+	KindBudgetReset = "budget_reset"
 )
 
 // Redacted stands in for a target that depends on labelled data.
@@ -87,6 +91,7 @@ type Event struct {
 	Reason     string    `json:"reason,omitempty"`   // why it was denied or failed
 	Labels     []string  `json:"labels,omitempty"`   // principals of the labelled data involved
 	Position   string    `json:"position,omitempty"` // script position of the call
+	Bits       int64     `json:"bits,omitempty"`     // secret_abort: the bits charged to each principal
 }
 
 // record is the on-disk form: the chain fields first, then the event. The

@@ -10,38 +10,54 @@ import (
 	"os"
 )
 
-// secretAbortMarker is how a KindSecretAbort record's kind member reads in
-// its line. JSON escapes every quote inside a string value, so the sequence
-// cannot occur inside another member's value: a line without it is not such
-// a record, and only lines with it are decoded.
-var secretAbortMarker = []byte(`"kind":"` + KindSecretAbort + `"`)
-
-// CountSecretAborts returns, per principal, how many KindSecretAbort records
-// of the log at path name it. A log that does not exist yet counts nothing.
-//
-// It is one streaming pass that decodes only the lines carrying the marker,
-// so a log of tens of megabytes costs a sequential read. It does not check
-// the chain (Verify does): the operator who could edit records could as well
-// move the log aside, which is the documented way to reset the counts.
-func CountSecretAborts(path string) (map[string]int64, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return map[string]int64{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("audit log %s: count secret-dependent aborts: %w", path, err)
-	}
-	defer f.Close()
-	counts, err := CountSecretAbortsReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("audit log %s: count secret-dependent aborts: %w", path, err)
-	}
-	return counts, nil
+// Spent is what a log has charged to one principal's leakage budget since
+// its last reset: how many runs ended with an abort decided by its data,
+// and how many bits those endings were charged.
+type Spent struct {
+	Aborts int64 `json:"aborts"`
+	Bits   int64 `json:"bits"`
 }
 
-// CountSecretAbortsReader is CountSecretAborts over a stream.
-func CountSecretAbortsReader(r io.Reader) (map[string]int64, error) {
-	counts := map[string]int64{}
+// legacyAbortBits is what a secret_abort record without a bits member (an
+// older Aegis counted aborts, not bits) is charged: the least any abort
+// costs (policy.LeakCharge(0)).
+const legacyAbortBits = 4
+
+// ledgerMarkers are how the kind member of the records LeakLedger reads
+// looks in a line. JSON escapes every quote inside a string value, so the
+// sequence cannot occur inside another member's value: a line without one
+// of them is not such a record, and only lines with one are decoded.
+var ledgerMarkers = [][]byte{
+	[]byte(`"kind":"` + KindSecretAbort + `"`),
+	[]byte(`"kind":"` + KindBudgetReset + `"`),
+}
+
+// LeakLedger returns, per principal, what the KindSecretAbort records of the
+// log at path charged to it after the last KindBudgetReset record naming it.
+// A log that does not exist yet has charged nothing.
+//
+// It is one streaming pass that decodes only the lines carrying a marker,
+// so a log of tens of megabytes costs a sequential read. It does not check
+// the chain (Verify does).
+func LeakLedger(path string) (map[string]Spent, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]Spent{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: read the leakage budget: %w", path, err)
+	}
+	defer f.Close()
+	spent, err := LeakLedgerReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("audit log %s: read the leakage budget: %w", path, err)
+	}
+	return spent, nil
+}
+
+// LeakLedgerReader is LeakLedger over a stream.
+func LeakLedgerReader(r io.Reader) (map[string]Spent, error) {
+	spent := map[string]Spent{}
 	br := bufio.NewReaderSize(r, 256<<10)
 	var long []byte
 	for n := 1; ; n++ {
@@ -58,29 +74,50 @@ func CountSecretAbortsReader(r io.Reader) (map[string]int64, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read: %w", err)
 		}
-		if bytes.Contains(line, secretAbortMarker) {
+		if hasLedgerMarker(line) {
 			var rec struct {
 				Kind   string   `json:"kind"`
 				Labels []string `json:"labels"`
+				Bits   int64    `json:"bits"`
 			}
 			if jerr := json.Unmarshal(bytes.TrimSpace(line), &rec); jerr != nil {
 				// Its principals are unknown, so nothing can be counted
 				// for sure: refuse rather than undercount.
-				return nil, fmt.Errorf("line %d looks like a %s record but does not decode (%v); "+
-					"run `aegis audit verify`, and move the log aside to start a new one", n, KindSecretAbort, jerr)
+				return nil, fmt.Errorf("line %d looks like a %s or %s record but does not decode (%v); "+
+					"run `aegis audit verify`", n, KindSecretAbort, KindBudgetReset, jerr)
 			}
-			if rec.Kind == KindSecretAbort {
-				for i, l := range rec.Labels {
-					if !containsString(rec.Labels[:i], l) {
-						counts[l]++
+			for i, l := range rec.Labels {
+				if containsString(rec.Labels[:i], l) {
+					continue
+				}
+				switch rec.Kind {
+				case KindSecretAbort:
+					bits := rec.Bits
+					if bits <= 0 {
+						bits = legacyAbortBits
 					}
+					s := spent[l]
+					s.Aborts++
+					s.Bits += bits
+					spent[l] = s
+				case KindBudgetReset:
+					delete(spent, l)
 				}
 			}
 		}
 		if err != nil {
-			return counts, nil
+			return spent, nil
 		}
 	}
+}
+
+func hasLedgerMarker(line []byte) bool {
+	for _, m := range ledgerMarkers {
+		if bytes.Contains(line, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsString(list []string, s string) bool {

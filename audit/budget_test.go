@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-func TestCountSecretAbortsThroughARealLog(t *testing.T) {
+func TestLeakLedgerThroughARealLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	counts, err := CountSecretAborts(path)
+	counts, err := LeakLedger(path)
 	if err != nil || len(counts) != 0 {
 		t.Fatalf("a missing log: %v, %v", counts, err)
 	}
@@ -23,13 +23,17 @@ func TestCountSecretAbortsThroughARealLog(t *testing.T) {
 	// escapes its quotes.
 	forged := `x","kind":"secret_abort","labels":["env:A"],"y":"`
 	events := []Event{
-		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"env:A"}},
+		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"env:A"}}, // an older record without bits: 4
 		{Kind: KindCall, Capability: "env.read", Status: Allowed, Target: "A", Labels: []string{"env:A"}},
-		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"env:A", "file:zone/**"}},
+		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"env:A", "file:zone/**"}, Bits: 6},
+		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"host:r"}, Bits: 9},
+		{Kind: KindBudgetReset, Status: Allowed, Labels: []string{"host:r", "host:never"}},
+		{Kind: KindCall, Capability: "fs.read", Status: Denied, Target: `","kind":"budget_reset","labels":["env:A"],"x":"`},
 		{Kind: KindFlow, Capability: "print", Status: Denied, Reason: forged, Labels: []string{"env:A"}},
 		{Kind: KindCall, Capability: "fs.read", Status: Denied, Target: forged, TaskID: forged},
-		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"host:h", "host:h"}},
-		{Kind: KindSecretAbort, Status: Errored, TaskID: strings.Repeat("t", 600<<10), Labels: []string{"env:A"}},
+		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"host:h", "host:h"}, Bits: 5},
+		{Kind: KindSecretAbort, Status: Errored, TaskID: strings.Repeat("t", 600<<10), Labels: []string{"env:A"}, Bits: 4},
+		{Kind: KindSecretAbort, Status: Errored, Labels: []string{"host:r"}, Bits: 7},
 	}
 	for _, ev := range events {
 		if err := l.Append(ev); err != nil {
@@ -39,11 +43,12 @@ func TestCountSecretAbortsThroughARealLog(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	counts, err = CountSecretAborts(path)
+	counts, err = LeakLedger(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{"env:A": 3, "file:zone/**": 1, "host:h": 1}
+	// host:r's first abort was reset; its second counts.
+	want := map[string]Spent{"env:A": {3, 14}, "file:zone/**": {1, 6}, "host:h": {1, 5}, "host:r": {1, 7}}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("counts = %v, want %v", counts, want)
 	}
@@ -52,29 +57,29 @@ func TestCountSecretAbortsThroughARealLog(t *testing.T) {
 	}
 }
 
-func TestCountSecretAbortsRefusesAnUndecodableRecord(t *testing.T) {
+func TestLeakLedgerRefusesAnUndecodableRecord(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	data := `{"seq":1,"kind":"secret_abort","labels":["env:A"` + "\n"
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := CountSecretAborts(path)
+	_, err := LeakLedger(path)
 	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "aegis audit verify") {
 		t.Errorf("want a refusal naming the line, got %v", err)
 	}
 }
 
-func TestCountSecretAbortsLastLineWithoutNewline(t *testing.T) {
+func TestLeakLedgerLastLineWithoutNewline(t *testing.T) {
 	data := `{"kind":"call","labels":["env:A"]}` + "\n" + `{"kind":"secret_abort","labels":["env:B"]}`
-	counts, err := CountSecretAbortsReader(strings.NewReader(data))
-	if err != nil || counts["env:B"] != 1 || counts["env:A"] != 0 {
+	counts, err := LeakLedgerReader(strings.NewReader(data))
+	if err != nil || counts["env:B"].Aborts != 1 || counts["env:A"].Aborts != 0 {
 		t.Errorf("counts = %v, %v", counts, err)
 	}
 }
 
-// BenchmarkCountSecretAborts measures the scan a run makes before its first
+// BenchmarkLeakLedger measures the scan a run makes before its first
 // local-only read, over a log of about 32 MB.
-func BenchmarkCountSecretAborts(b *testing.B) {
+func BenchmarkLeakLedger(b *testing.B) {
 	var buf bytes.Buffer
 	call := []byte(`{"seq":1,"prev":"` + Genesis + `","ts":"2026-01-01T00:00:00Z","kind":"call","capability":"fs.read","status":"allowed","target":"/some/project/src/file.go","rule":"src/**","section":"[filesystem].read_allow","position":"task.star:3:9","hash":"` + Genesis + "\"}\n")
 	abort := []byte(`{"seq":2,"prev":"` + Genesis + `","ts":"2026-01-01T00:00:00Z","kind":"secret_abort","capability":"","status":"errored","labels":["env:A"],"hash":"` + Genesis + "\"}\n")
@@ -89,7 +94,7 @@ func BenchmarkCountSecretAborts(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := CountSecretAbortsReader(bytes.NewReader(data)); err != nil {
+		if _, err := LeakLedgerReader(bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -20,12 +20,25 @@ type fakeGate struct {
 	spent map[string]bool
 	err   error // returned instead of a decision, when set
 	asked [][]string
+
+	effects   int   // Effect calls
+	effectErr error // returned by Effect, when set
 }
 
-func (g *fakeGate) Admit(principals []string) error {
+func (g *fakeGate) Effect() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.effects++
+	return g.effectErr
+}
+
+func (g *fakeGate) Admit(principals []string, labelledPC bool) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.asked = append(g.asked, append([]string(nil), principals...))
+	if labelledPC {
+		return &starlark.FlowError{Reason: "read under a labelled pc"}
+	}
 	if g.err != nil {
 		return g.err
 	}
@@ -36,7 +49,7 @@ func (g *fakeGate) Admit(principals []string) error {
 		}
 	}
 	if refused != nil {
-		return &BudgetError{Principals: refused, Limit: 3, Scope: "the test log", Reset: "start a new test log"}
+		return &BudgetError{Principals: refused, Key: "max_leak_bits", Limit: 3, Left: 1, Scope: "the test log", Reset: "start a new test log"}
 	}
 	return nil
 }
@@ -91,8 +104,8 @@ func TestGateRefusesEverySourceOfASpentPrincipal(t *testing.T) {
 				t.Errorf("BudgetError = %+v", be)
 			}
 			msg := o.err.Error()
-			for _, s := range []string{c.capability + " refused", principal, "as often as [runtime].max_secret_dependent_aborts = 3 allows for the test log",
-				"raise [runtime].max_secret_dependent_aborts", "start a new test log", "re-opens the channel"} {
+			for _, s := range []string{c.capability + " refused", principal, "up to [runtime].max_leak_bits = 3 (1 bits left in the test log)",
+				"raise [runtime].max_leak_bits", "start a new test log", "rotate the secret"} {
 				if !strings.Contains(msg, s) {
 					t.Errorf("message lacks %q:\n%s", s, msg)
 				}
@@ -105,7 +118,7 @@ func TestGateRefusesEverySourceOfASpentPrincipal(t *testing.T) {
 				t.Fatalf("events = %+v", evs)
 			}
 			ev := evs[0]
-			if ev.Status != audit.Denied || ev.Section != "[runtime]" || ev.Rule != "max_secret_dependent_aborts" ||
+			if ev.Status != audit.Denied || ev.Section != "[runtime]" || ev.Rule != "max_leak_bits" ||
 				!contains(ev.Labels, principal) || !strings.Contains(ev.Reason, principal) {
 				t.Errorf("audit event = %+v", ev)
 			}
@@ -216,4 +229,52 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Every capability call made under a public pc is announced to the gate
+// (public progress), and a refusal stops the call before its effect,
+// publicly; calls under a labelled pc are not progress anyone sees.
+func TestGateCountsPublicCallsAndCanRefuseThem(t *testing.T) {
+	g := &fakeGate{spent: map[string]bool{}}
+	f := budgetFixture(t, g)
+	o := f.run(`
+a = fs.read(ROOT + "/src/a.txt")
+fs.write(ROOT + "/out/one", a)
+if secret:
+    fs.write(ROOT + "/zone/two", a)
+`)
+	mustSucceed(t, o)
+	if g.effects != 2 {
+		t.Errorf("Effect was asked %d times, want 2 (the public read and write)", g.effects)
+	}
+	g.effectErr = &BudgetError{Principals: []string{"env:AEGIS_TEST_SECRET"}, Key: "max_leak_bits", Limit: 8, Left: 3, Progress: 5}
+	o = f.run(`fs.write(ROOT + "/out/three", "x")`)
+	be := mustFail[*BudgetError](t, o)
+	if be.Capability != "fs.write" || !strings.Contains(o.err.Error(), "has made 5 public calls since") {
+		t.Errorf("refusal %v", o.err)
+	}
+	if starlark.ErrorLabel(o.err) != labels.Public {
+		t.Errorf("a refusal decided by public progress must be public, label %v", starlark.ErrorLabel(o.err))
+	}
+	if _, err := os.Stat(filepath.Join(f.root, "out", "three")); err == nil {
+		t.Error("the refused write happened")
+	}
+}
+
+// A local-only source not yet read may not be read first under a labelled
+// pc: which principals a run holds must not depend on local-only data.
+func TestGateRefusesAFirstReadUnderALabelledPC(t *testing.T) {
+	g := &fakeGate{spent: map[string]bool{}}
+	f := budgetFixture(t, g)
+	o := f.run(`
+if secret:
+    x = env.read("AEGIS_TEST_SECRET")
+`)
+	fe := mustFail[*starlark.FlowError](t, o)
+	if fe.Sink != "env.read" {
+		t.Errorf("flow error %+v", fe)
+	}
+	if starlark.ErrorLabel(o.err) == labels.Public {
+		t.Error("a flow error under a labelled pc is public")
+	}
 }

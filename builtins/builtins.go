@@ -98,14 +98,23 @@ func (h *Host) Calls() int {
 	return int(h.calls)
 }
 
-// SourceGate admits reads of local-only sources. It is how the runner
-// enforces [runtime].max_secret_dependent_aborts: once the runs that read a
-// principal have ended with enough secret-dependent aborts, its sources are
-// no longer read. Admit is called on the run's thread with the principals
-// the call's result would carry, before anything is read; a non-nil error
-// (a *BudgetError, or an error reading the ledger) refuses the call.
+// SourceGate is the leakage budget as the builtins see it (the runner's
+// budget, docs/ifc-model.md "The leakage budget"). Both methods are called on
+// the run's thread.
 type SourceGate interface {
-	Admit(principals []string) error
+	// Admit is asked before anything is read from a source whose result
+	// would carry principals. labelledPC says the call runs under a
+	// labelled pc: a principal the run has not read yet must then be
+	// refused with a *starlark.FlowError, since which principals a run has
+	// read must not depend on local-only data. A *BudgetError refuses a
+	// principal whose budget is spent; any other error is a failure to
+	// read the ledger.
+	Admit(principals []string, labelledPC bool) error
+	// Effect is asked before every capability call made under a public pc.
+	// After a local-only read such calls are public progress that an abort
+	// decided by local-only data would reveal; a *BudgetError refuses the
+	// call when that could exceed the budget.
+	Effect() error
 }
 
 // Default caps when a policy sets none.

@@ -44,10 +44,37 @@ func (h *Host) begin(thread *starlark.Thread, capability policy.Capability, targ
 	return c, nil
 }
 
-// count applies the call limits.
+// exact labels an error of the protocol: it depends only on the call's pc
+// and shape (which the interpreter adds), on the target's inputs and on l.
+// Every step of the protocol runs after the builtin has looked at the
+// target's inputs and nothing else (the data it would send is checked
+// after the flow step), so these errors need not carry the labels of the
+// data; any other error a builtin returns gets the labels of all its inputs.
+func (c *call) exact(err error, l labels.Label) error {
+	return starlark.ExactLabelError(err, c.targetLabel|l)
+}
+
+// count applies the call limits. A call made under a public pc is a public
+// event (the calls field of the result counts it, and its effect may be
+// seen): the gate is told, since after a local-only read such events are
+// progress that a secret-dependent abort would reveal.
 func (h *Host) count(c *call) error {
+	public := c.thread.PC() == labels.Public
+	if public && h.Gate != nil {
+		if err := h.Gate.Effect(); err != nil {
+			var be *BudgetError
+			if errors.As(err, &be) {
+				be.Capability = string(c.cap)
+				if rerr := c.record(audit.Denied, audit.KindCall, be.Key, "[runtime]", be.Error()); rerr != nil {
+					return rerr
+				}
+				return c.exact(be, labels.Public)
+			}
+			return &AuditError{Err: fmt.Errorf("%s: cannot tell whether the leakage budget allows another call: %w", c.cap, err)}
+		}
+	}
 	h.mu.Lock()
-	if c.thread.PC() == labels.Public {
+	if public {
 		h.calls++
 	}
 	h.total++
@@ -72,7 +99,7 @@ func (h *Host) count(c *call) error {
 	if err := c.record(audit.Denied, audit.KindCall, "", "[runtime]", lerr.Error()); err != nil {
 		return err
 	}
-	return lerr
+	return c.exact(lerr, labels.Public)
 }
 
 // decide asks the policy. targets are passed to policy.Decide as is.
@@ -87,7 +114,7 @@ func (c *call) decide(targets ...string) error {
 		return err
 	}
 	// The rule that matched depends on the target: so does the message.
-	return starlark.LabelError(derr, c.targetLabel)
+	return c.exact(derr, labels.Public)
 }
 
 // flow stops labelled inputs (or a labelled pc) bound for a public target.
@@ -111,7 +138,7 @@ func (c *call) flow(what string, targets ...string) error {
 	// a labelled target, that the call was stopped is as labelled (a
 	// script could pick the zone or a public path by a secret bit, and the
 	// run would end, or not, accordingly).
-	return starlark.LabelError(&starlark.FlowError{Sink: string(c.cap), Reason: reason}, c.targetLabel)
+	return c.exact(&starlark.FlowError{Sink: string(c.cap), Reason: reason}, labels.Public)
 }
 
 // admit asks the gate whether the call may read a source labelled src. A
@@ -122,21 +149,29 @@ func (c *call) admit(src labels.Label) error {
 	if src == labels.Public || c.h.Gate == nil {
 		return nil
 	}
-	err := c.h.Gate.Admit(c.h.Registry.Names(src))
+	err := c.h.Gate.Admit(c.h.Registry.Names(src), c.thread.PC() != labels.Public)
 	if err == nil {
 		return nil
 	}
 	c.in |= src
+	var fe *starlark.FlowError
+	if errors.As(err, &fe) {
+		fe.Sink = string(c.cap)
+		if rerr := c.record(audit.Denied, audit.KindFlow, "", "", fe.Reason); rerr != nil {
+			return rerr
+		}
+		return c.exact(fe, labels.Public)
+	}
 	var be *BudgetError
 	if !errors.As(err, &be) {
 		return &AuditError{Err: fmt.Errorf("%s: cannot tell whether the budget of secret-dependent aborts allows the read: %w", c.cap, err)}
 	}
 	be.Capability = string(c.cap)
-	reason := fmt.Sprintf("the budget of secret-dependent aborts is spent for %s", strings.Join(be.Principals, ", "))
-	if rerr := c.record(audit.Denied, audit.KindCall, "max_secret_dependent_aborts", "[runtime]", c.public(reason)); rerr != nil {
+	reason := fmt.Sprintf("the leakage budget is spent for %s", strings.Join(be.Principals, ", "))
+	if rerr := c.record(audit.Denied, audit.KindCall, be.Key, "[runtime]", c.public(reason)); rerr != nil {
 		return rerr
 	}
-	return starlark.LabelError(be, c.targetLabel)
+	return c.exact(be, labels.Public)
 }
 
 // beginSource runs the gate of a builtin that reads a source (fs.read,
@@ -163,10 +198,20 @@ func (h *Host) beginSource(thread *starlark.Thread, capability policy.Capability
 	return c, src, nil
 }
 
-// confirm asks for approval when the policy requires it.
+// confirm asks for approval when the policy requires it. Whether a prompt
+// appears is seen by whoever answers it (a person, an MCP client): under a
+// labelled pc it would tell which way a condition on local-only data went,
+// so such a call is stopped as a flow before anyone is asked.
 func (c *call) confirm() error {
 	if !c.h.Policy.RequiresApproval(c.cap) {
 		return nil
+	}
+	if c.thread.PC() != labels.Public {
+		reason := "it needs approval (requires_approval), and a prompt would reveal the outcome of a condition on local-only data"
+		if err := c.record(audit.Denied, audit.KindFlow, "requires_approval", "", reason); err != nil {
+			return err
+		}
+		return c.exact(&starlark.FlowError{Sink: string(c.cap), Reason: reason}, labels.Public)
 	}
 	why := "denied by the user"
 	ok := false
@@ -187,7 +232,7 @@ func (c *call) confirm() error {
 	if err := c.record(audit.Denied, audit.KindCall, "requires_approval", "", cerr.Error()); err != nil {
 		return err
 	}
-	return cerr
+	return c.exact(cerr, labels.Public)
 }
 
 // allow records the allowed call before its effect: an effect never happens
@@ -202,7 +247,7 @@ func (c *call) failed(err error, errLabel labels.Label, reason string) error {
 	if rerr := c.record(audit.Errored, audit.KindCall, c.decision.Rule, c.decision.Section, c.public(reason)); rerr != nil {
 		return rerr
 	}
-	return starlark.LabelError(fmt.Errorf("%s: %w", c.cap, err), errLabel|c.targetLabel)
+	return c.exact(fmt.Errorf("%s: %w", c.cap, err), errLabel)
 }
 
 // public returns reason, or a placeholder when the target is labelled: a

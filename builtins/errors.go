@@ -62,39 +62,55 @@ func (e *LimitError) Error() string {
 	return msg + "; raise it in the policy if the script legitimately needs more"
 }
 
-// BudgetError: a read of a local-only source was refused because the
-// leakage budget of its principals is spent: enough runs that read them
-// have ended with an abort decided by local-only data
-// ([runtime].max_secret_dependent_aborts). It is a policy decision (exit
-// kind policy_denied). The message never depends on when the budget was
-// spent, only on the limit, so every refused run reads the same.
+// BudgetError: the leakage budget refused a call (docs/ifc-model.md, "The
+// leakage budget"). Either a read of a local-only source, because runs that
+// read its principals have already used what [runtime].max_leak_bits or
+// [runtime].max_secret_dependent_aborts allows; or, with Progress set, one
+// more public effect of a run that has read local-only data, because an
+// abort after it could reveal more bits than the principals have left. It
+// is a policy decision (exit kind policy_denied), and its message depends
+// only on the budget's state and the run's public progress, never on the
+// secret.
 type BudgetError struct {
 	Capability string
 	Principals []string // the principals whose budget is spent
-	Limit      int64
-	Scope      string // what the count covers ("the audit log X")
-	Reset      string // how to start a new count here
+	Key        string   // the [runtime] key that refused: "max_leak_bits" or "max_secret_dependent_aborts"
+	Limit      int64    // its value
+	Left       int64    // bits (or aborts) left before the call
+	Progress   int64    // for a refused effect: the public effects the run made since its first local-only read
+	Scope      string   // what the count covers ("the audit log X")
+	Reset      string   // how to start a new count here
 }
 
 func (e *BudgetError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s refused: the leakage budget of %s is spent: ", e.Capability, strings.Join(e.Principals, ", "))
-	if e.Limit == 0 {
-		b.WriteString("[runtime].max_secret_dependent_aborts = 0 lets no run read a local-only source, " +
-			"since any run that reads one could end, or not, depending on it")
-	} else {
-		fmt.Fprintf(&b, "runs that read it have ended with an error or a limit decided by local-only data "+
-			"as often as [runtime].max_secret_dependent_aborts = %d allows", e.Limit)
-		if e.Scope != "" {
-			b.WriteString(" for " + e.Scope)
+	who := strings.Join(e.Principals, ", ")
+	switch {
+	case e.Progress > 0:
+		fmt.Fprintf(&b, "%s refused: this run read local-only data (%s) and has made %d public calls since; "+
+			"if it then stopped in a way that depends on that data, how far it got would tell more bits than "+
+			"the %d left of [runtime].%s = %d", e.Capability, who, e.Progress, e.Left, e.Key, e.Limit)
+	case e.Limit == 0:
+		fmt.Fprintf(&b, "%s refused: [runtime].%s = 0 lets no run read a local-only source (%s), "+
+			"since any run that reads one could end, or not, depending on it", e.Capability, e.Key, who)
+	default:
+		unit := "bits"
+		if e.Key == "max_secret_dependent_aborts" {
+			unit = "aborts"
 		}
-		b.WriteString(", and each such ending can tell whoever started the run one bit of the secret")
+		fmt.Fprintf(&b, "%s refused: the leakage budget of %s is spent: runs that read it have ended in ways "+
+			"decided by local-only data, which reveals bits of it, up to [runtime].%s = %d (%d %s left",
+			e.Capability, who, e.Key, e.Limit, e.Left, unit)
+		if e.Scope != "" {
+			b.WriteString(" in " + e.Scope)
+		}
+		b.WriteString(")")
 	}
-	b.WriteString("; to read it again, raise [runtime].max_secret_dependent_aborts in the policy")
+	fmt.Fprintf(&b, "; to go on, raise [runtime].%s in the policy", e.Key)
 	if e.Reset != "" {
 		b.WriteString(" or " + e.Reset)
 	}
-	b.WriteString("; either re-opens the channel for that many more bits, so rotate the secret first if a script may have been probing it")
+	b.WriteString("; either lets more bits out, so rotate the secret first if a script may have been probing it")
 	return b.String()
 }
 

@@ -95,17 +95,8 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path, "content", &content); err != nil {
 		return nil, err
 	}
-	var data []byte
-	switch v := content.(type) {
-	case starlark.String:
-		data = []byte(v)
-	case starlark.Bytes:
-		data = []byte(v)
-	default:
-		return nil, fmt.Errorf("%s: content must be a string or bytes, not %s (use json.encode for data)", b.Name(), content.Type())
-	}
 	pl := argLabel(thread, args, 0, "path")
-	cl := argLabel(thread, args, 1, "content")
+	cl := argLabel(thread, args, 1, "content") | starlark.DeepLabel(content)
 	c, err := h.begin(thread, policy.FSWrite, path, pl, cl)
 	if err != nil {
 		return nil, err
@@ -115,6 +106,17 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	}
 	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}, part{cl, "content"}), path); err != nil {
 		return nil, err
+	}
+	// The content is looked at only now: the steps above depend on its
+	// label, not on its type (see call.exact).
+	var data []byte
+	switch v := content.(type) {
+	case starlark.String:
+		data = []byte(v)
+	case starlark.Bytes:
+		data = []byte(v)
+	default:
+		return nil, fmt.Errorf("%s: content must be a string or bytes, not %s (use json.encode for data)", b.Name(), content.Type())
 	}
 	if err := c.confirm(); err != nil {
 		return nil, err

@@ -49,8 +49,7 @@ func (h *Host) netMembers() starlark.StringDict {
 func (h *Host) netVerb(method string, capability policy.Capability, hasBody bool) starlark.BuiltinFunc {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var rawURL string
-		var body starlark.Value = starlark.None
-		var headers *starlark.Dict
+		var body, headers starlark.Value = starlark.None, starlark.None
 		var err error
 		if hasBody {
 			err = starlark.UnpackArgs(b.Name(), args, kwargs, "url", &rawURL, "body", &body, "headers?", &headers)
@@ -81,8 +80,7 @@ func (h *Host) netVerb(method string, capability policy.Capability, hasBody bool
 // struct(status, headers, body). It does not fail on an HTTP error status.
 func (h *Host) netRequest(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var method, rawURL string
-	var body starlark.Value = starlark.None
-	var headers *starlark.Dict
+	var body, headers starlark.Value = starlark.None, starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "method", &method, "url", &rawURL, "body?", &body, "headers?", &headers); err != nil {
 		return nil, err
 	}
@@ -96,7 +94,7 @@ func (h *Host) netRequest(thread *starlark.Thread, b *starlark.Builtin, args sta
 	// The method picks the capability and so the target: label it like the URL.
 	ml := argLabel(thread, args, 0, "method")
 	if in.cap == "" {
-		return nil, starlark.LabelError(fmt.Errorf("%s: unsupported method %q (GET, POST, PUT, PATCH or DELETE)", b.Name(), method), ml)
+		return nil, starlark.ExactLabelError(fmt.Errorf("%s: unsupported method %q (GET, POST, PUT, PATCH or DELETE)", b.Name(), method), ml|argLabel(thread, args, 1, "url"))
 	}
 	in.urlLabel = ml | argLabel(thread, args, 1, "url")
 	in.bodyLabel = argLabel(thread, args, 2, "body")
@@ -129,7 +127,7 @@ type httpInput struct {
 	cap     policy.Capability
 	url     string
 	body    starlark.Value
-	headers *starlark.Dict
+	headers starlark.Value // a dict, or None
 
 	urlLabel, bodyLabel, headerLabel labels.Label
 
@@ -137,29 +135,11 @@ type httpInput struct {
 }
 
 // http runs the capability protocol for one request and labels the result.
+// Until the flow step it looks only at the method and the URL; the body and
+// headers are checked after it (see call.exact).
 func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect.HTTPResponse, error) {
-	var payload []byte
-	switch v := in.body.(type) {
-	case starlark.NoneType:
-	case starlark.String:
-		payload = []byte(v)
-	case starlark.Bytes:
-		payload = []byte(v)
-	default:
-		return nil, fmt.Errorf("%s: body must be a string or bytes, not %s (use json.encode)", name, in.body.Type())
-	}
-	header := http.Header{}
-	if in.headers != nil {
-		in.headerLabel |= starlark.DeepLabel(in.headers)
-		for _, kv := range in.headers.Items() {
-			k, ok1 := starlark.AsString(kv[0])
-			v, ok2 := starlark.AsString(kv[1])
-			if !ok1 || !ok2 {
-				return nil, starlark.LabelError(fmt.Errorf("%s: headers must map strings to strings", name), in.headerLabel)
-			}
-			header.Add(k, v)
-		}
-	}
+	in.bodyLabel |= starlark.DeepLabel(in.body)
+	in.headerLabel |= starlark.DeepLabel(in.headers)
 	c, err := h.begin(thread, in.cap, in.url, in.urlLabel, in.bodyLabel|in.headerLabel)
 	if err != nil {
 		return nil, err
@@ -171,9 +151,34 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 	if err := c.flow(parts, in.url); err != nil {
 		return nil, err
 	}
+	var payload []byte
+	switch v := in.body.(type) {
+	case starlark.NoneType:
+	case starlark.String:
+		payload = []byte(v)
+	case starlark.Bytes:
+		payload = []byte(v)
+	default:
+		return nil, fmt.Errorf("%s: body must be a string or bytes, not %s (use json.encode)", name, in.body.Type())
+	}
+	header := http.Header{}
+	switch hd := in.headers.(type) {
+	case starlark.NoneType:
+	case *starlark.Dict:
+		for _, kv := range hd.Items() {
+			k, ok1 := starlark.AsString(kv[0])
+			v, ok2 := starlark.AsString(kv[1])
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("%s: headers must map strings to strings", name)
+			}
+			header.Add(k, v)
+		}
+	default:
+		return nil, fmt.Errorf("%s: headers must be a dict of strings, not %s", name, in.headers.Type())
+	}
 	u, err := url.Parse(in.url)
 	if err != nil {
-		return nil, starlark.LabelError(fmt.Errorf("%s: invalid URL: %w", name, err), in.urlLabel)
+		return nil, c.exact(fmt.Errorf("%s: invalid URL: %w", name, err), labels.Public)
 	}
 	src := h.sourceLabel(c.decision, labels.Host(u.Hostname()))
 	if err := c.admit(src); err != nil {

@@ -303,9 +303,11 @@ func normalizeStdout(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// BudgetKnob is the policy key the runtime names when it refuses a read because the budget of
-// secret-dependent aborts is spent. The harness recognises a refusal by it.
-const BudgetKnob = "max_secret_dependent_aborts"
+// BudgetKnob is the policy key the runtime names when it refuses a read because the leakage
+// budget is spent. The harness recognises a refusal by it. Under the probe policy's defaults
+// (64 bits, 16 aborts) each probe abort costs 4 bits, so both limits are reached at the 16th
+// abort and the bits limit, checked first, is the one named.
+const BudgetKnob = "max_leak_bits"
 
 // budgetControl checks the leakage budget on the multi-run probe: each session may end at most
 // budget runs with a secret-dependent abort; after that every run must be refused with a message

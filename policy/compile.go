@@ -165,6 +165,9 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	if s.Runtime.SecretAborts.Set {
 		p.runtime.MaxSecretDependentAborts = s.Runtime.SecretAborts.Value
 	}
+	if s.Runtime.LeakBits.Set {
+		p.runtime.MaxLeakBits = s.Runtime.LeakBits.Value
+	}
 	for _, c := range s.Runtime.PerCap {
 		p.runtime.MaxCallsPerCapability[c.Capability] = c.Value
 	}

@@ -80,6 +80,7 @@ func (p *Policy) Describe() Description {
 		d.Runtime = append(d.Runtime, scalarOf("[runtime]."+name, s.Runtime.Limits[i], defaults[i]))
 	}
 	d.Runtime = append(d.Runtime, scalarOf("[runtime].max_secret_dependent_aborts", s.Runtime.SecretAborts, int64(DefaultMaxSecretDependentAborts)))
+	d.Runtime = append(d.Runtime, scalarOf("[runtime].max_leak_bits", s.Runtime.LeakBits, int64(DefaultMaxLeakBits)))
 	for _, c := range s.Runtime.PerCap {
 		d.Runtime = append(d.Runtime, Scalar{Key: "[runtime].max_calls_per_capability." + string(c.Capability), Value: c.Value, From: c.From.String()})
 	}

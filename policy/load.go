@@ -279,6 +279,10 @@ func (d *decoder) section(s *spec, name string, t map[string]any) {
 			if n, ok := d.nonNegativeInt(v, p, qualify(name, k), 1<<53); ok {
 				s.Runtime.SecretAborts.set(n, d.src(p...))
 			}
+		case "runtime.max_leak_bits":
+			if n, ok := d.nonNegativeInt(v, p, qualify(name, k), 1<<53); ok {
+				s.Runtime.LeakBits.set(n, d.src(p...))
+			}
 		case "runtime.max_calls_per_capability":
 			if at, ok := d.table(v, p, "[runtime].max_calls_per_capability"); ok {
 				d.perCap(s, at)

@@ -36,6 +36,7 @@ func merge(base, over *spec, file string, probs *problems) *spec {
 		out.Runtime.Limits[i] = pickMin(base.Runtime.Limits[i], over.Runtime.Limits[i])
 	}
 	out.Runtime.SecretAborts = pickMin(base.Runtime.SecretAborts, over.Runtime.SecretAborts)
+	out.Runtime.LeakBits = pickMin(base.Runtime.LeakBits, over.Runtime.LeakBits)
 	out.Runtime.PerCap = mergePerCap(base.Runtime.PerCap, over.Runtime.PerCap)
 	out.Runtime.PerCapAt = over.Runtime.PerCapAt
 	out.Sub.DenyArgs = mergeDenyArgs(base.Sub.DenyArgs, over.Sub.DenyArgs, file, probs)

@@ -71,6 +71,8 @@ type spec struct {
 		// SecretAborts is max_secret_dependent_aborts: apart from the
 		// limits because 0 is a valid value (no local-only reads at all).
 		SecretAborts setting[int64]
+		// LeakBits is max_leak_bits, likewise.
+		LeakBits setting[int64]
 	}
 	Tools []toolSpec
 }
@@ -181,7 +183,7 @@ var sectionKeys = map[string][]string{
 	"network":     {"http_get_allow", "http_post_allow", "http_put_allow", "http_patch_allow", "http_delete_allow", "local_only_hosts", "deny_hosts", "deny_ips", "timeout_seconds"},
 	"environment": {"allow_vars", "local_only_vars", "deny_vars"},
 	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "deny_args", "sandbox"},
-	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts"},
+	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits"},
 	"tools.*":     {"capabilities", "backend_url", "backend_method", "description"},
 }
 

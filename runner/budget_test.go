@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/policy"
 )
 
 // aborts returns the principals of the run's secret_abort events (nil: the
@@ -51,6 +52,10 @@ func TestSecretDependentAbortClassification(t *testing.T) {
 		{"index past a secret length", "", "s = env.read('RUN_SECRET')\nx = s[30]", ScriptError, "env:RUN_SECRET"},
 		{"fail of the secret itself", "", "fail(env.read('RUN_SECRET'))", ScriptError, "env:RUN_SECRET"},
 		{"sink target chosen by a secret", "", "s = env.read('RUN_SECRET')\nfs.write('out/x' if s[0] == 's' else 'zone/x', 'data')", FlowDenied, "env:RUN_SECRET"},
+		{"content type chosen by a secret", "", "s = env.read('RUN_SECRET')\nfs.write('out/x', 'a' if s[0] == 's' else 1)", FlowDenied, ""},
+		{"keyword name from a secret", "", "s = env.read('RUN_SECRET')\nprint('x', **{s: 1})", ScriptError, "env:RUN_SECRET"},
+		{"arity from a secret", "", "s = env.read('RUN_SECRET')\n'x'.startswith(*list(s.elems()))", ScriptError, "env:RUN_SECRET"},
+		{"argv empty or not by a secret", "", "s = env.read('RUN_SECRET')\nsubprocess.exec([] if s[0] == 's' else ['echo'])", ScriptError, "env:RUN_SECRET"},
 		{"denial of a secret-chosen target", "", "s = env.read('RUN_SECRET')\nfs.read('aegis.toml' if s[0] == 's' else 'src/a.txt')", PolicyDenied, "env:RUN_SECRET"},
 		{"only the principal branched on", "", "s = env.read('RUN_SECRET')\nt = fs.read('secrets/token')\nif t[0] == 's':\n    fail('bit')", ScriptError, "file:secrets/**"},
 		{"a limit charges every principal read", "max_steps = 20000", "s = env.read('RUN_SECRET')\nt = fs.read('secrets/token')\nwhile True:\n    pass", Limit, both},
@@ -73,22 +78,21 @@ func TestSecretDependentAbortClassification(t *testing.T) {
 			if got != tc.charged {
 				t.Errorf("charged %q, want %q (error: %s)", got, tc.charged, res.Error)
 			}
-			counts, err := audit.CountSecretAborts(filepath.Join(p.root, ".aegis", "audit.jsonl"))
+			counts, err := audit.LeakLedger(filepath.Join(p.root, ".aegis", "audit.jsonl"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := int64(0)
-			if tc.charged != "" {
-				n = 1
-			}
 			for _, pr := range strings.Fields(both) {
-				wantN := int64(0)
+				var want audit.Spent
 				if strings.Contains(tc.charged, pr) {
-					wantN = n
+					want = audit.Spent{Aborts: 1, Bits: policy.LeakCharge(res.Charged.Progress)}
 				}
-				if counts[pr] != wantN {
-					t.Errorf("audit log counts %s = %d, want %d", pr, counts[pr], wantN)
+				if counts[pr] != want {
+					t.Errorf("audit log counts %s = %+v, want %+v", pr, counts[pr], want)
 				}
+			}
+			if (res.Charged != nil) != (tc.charged != "") {
+				t.Errorf("Result.Charged = %+v, charged %q", res.Charged, tc.charged)
 			}
 		})
 	}
@@ -104,12 +108,13 @@ print("bit clear")
 
 func secretBit(i int) int { return int(secretValue[i/8]>>(7-i%8)) & 1 }
 
-// One bit per run through the real audit log: exactly `limit` runs abort,
-// then every read of the secret is refused before it happens (exit 2, the
-// knob named); public work goes on; moving the log aside re-opens it.
+// One bit per run through the real audit log: each abort after no public
+// call costs LeakCharge(0) = 4 bits, so exactly `limit` runs abort, then
+// every read of the secret is refused before it happens (exit 2, the knob
+// named); public work goes on; a reset record (or a new log) re-opens it.
 func TestBudgetCountsAcrossRunsThroughTheAuditLog(t *testing.T) {
 	const limit = 5
-	p := newProject(t, basePolicy+fmt.Sprintf("max_secret_dependent_aborts = %d\n", limit), map[string]string{"src/a.txt": "alpha\n", "secrets/token": secretValue})
+	p := newProject(t, basePolicy+fmt.Sprintf("max_leak_bits = %d\n", limit*policy.LeakCharge(0)), map[string]string{"src/a.txt": "alpha\n", "secrets/token": secretValue})
 	logPath := filepath.Join(p.root, ".aegis", "audit.jsonl")
 	abortsSeen, refusedAt := 0, -1
 	var learned []int
@@ -120,7 +125,7 @@ func TestBudgetCountsAcrossRunsThroughTheAuditLog(t *testing.T) {
 			if refusedAt < 0 {
 				refusedAt = i
 			}
-			for _, s := range []string{"env.read refused", "env:RUN_SECRET", "[runtime].max_secret_dependent_aborts = 5", logPath, "move"} {
+			for _, s := range []string{"env.read refused", "env:RUN_SECRET", "[runtime].max_leak_bits = 20 (0 bits left", logPath, "aegis audit reset-budget"} {
 				if !strings.Contains(res.Error, s) {
 					t.Fatalf("run %d: refusal lacks %q: %s", i, s, res.Error)
 				}
@@ -158,8 +163,8 @@ func TestBudgetCountsAcrossRunsThroughTheAuditLog(t *testing.T) {
 			break
 		}
 	}
-	counts, err := audit.CountSecretAborts(logPath)
-	if err != nil || counts["env:RUN_SECRET"] != limit {
+	counts, err := audit.LeakLedger(logPath)
+	if err != nil || counts["env:RUN_SECRET"] != (audit.Spent{Aborts: limit, Bits: limit * policy.LeakCharge(0)}) {
 		t.Errorf("log counts %v %v", counts, err)
 	}
 	if rep, err := audit.Verify(logPath, 0); err != nil || !rep.OK() {
@@ -170,23 +175,33 @@ func TestBudgetCountsAcrossRunsThroughTheAuditLog(t *testing.T) {
 	if res.ExitKind != string(OK) {
 		t.Errorf("other sources refused: %s", res.Error)
 	}
-	// The documented reset: a new audit log.
-	if err := os.Rename(logPath, logPath+".old"); err != nil {
+	// The operator's reset: a budget_reset record in the same log.
+	l, err := audit.Open(logPath)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if err := l.Append(audit.Event{Kind: audit.KindBudgetReset, Status: audit.Allowed, Labels: []string{"env:RUN_SECRET"}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
 	res = p.run(fmt.Sprintf(bitScript, 0))
 	if res.ExitKind == string(PolicyDenied) {
-		t.Errorf("still refused after the log was moved aside: %s", res.Error)
+		t.Errorf("still refused after the budget was reset: %s", res.Error)
+	}
+	if rep, err := audit.Verify(logPath, 0); err != nil || !rep.OK() {
+		t.Errorf("the log does not verify after the reset: %+v %v", rep, err)
 	}
 }
 
 func TestBudgetZeroRefusesEveryLocalOnlyRead(t *testing.T) {
-	p := newProject(t, basePolicy+"max_secret_dependent_aborts = 0\n", map[string]string{"src/a.txt": "alpha\n", "secrets/token": secretValue})
-	for _, src := range []string{`env.read("RUN_SECRET")`, `fs.read("secrets/token")`, `fs.exists("secrets/token")`} {
-		res := p.run(src)
-		want(t, res, PolicyDenied, "[runtime].max_secret_dependent_aborts = 0 lets no run read a local-only source")
+	for _, key := range []string{"max_secret_dependent_aborts", "max_leak_bits"} {
+		p := newProject(t, basePolicy+key+" = 0\n", map[string]string{"src/a.txt": "alpha\n", "secrets/token": secretValue})
+		for _, src := range []string{`env.read("RUN_SECRET")`, `fs.read("secrets/token")`, `fs.exists("secrets/token")`} {
+			res := p.run(src)
+			want(t, res, PolicyDenied, "[runtime]."+key+" = 0 lets no run read a local-only source")
+		}
+		want(t, p.run(`print(fs.read("src/a.txt").strip(), env.read("RUN_PUBLIC"))`), OK)
 	}
-	want(t, p.run(`print(fs.read("src/a.txt").strip(), env.read("RUN_PUBLIC"))`), OK)
 }
 
 // A damaged abort record leaves the count unknown: local-only reads stop
@@ -205,7 +220,7 @@ func TestBudgetUnreadableCountFailsClosed(t *testing.T) {
 	if err := os.WriteFile(logPath, append([]byte(torn), data...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	want(t, p.run(`env.read("RUN_SECRET")`), IOError, "secret-dependent aborts", "line 1")
+	want(t, p.run(`env.read("RUN_SECRET")`), IOError, "leakage budget", "line 1")
 	want(t, p.run(`print(env.read("RUN_PUBLIC"))`), OK)
 }
 
@@ -222,11 +237,11 @@ func TestLedgerCountsPerSession(t *testing.T) {
 	for i := 0; i < limit; i++ {
 		want(t, p.run(abortScript, session), ScriptError)
 	}
-	if got := ledger.Aborts(); !reflect.DeepEqual(got, map[string]int64{"env:RUN_SECRET": limit}) {
+	if got := ledger.Spent(); !reflect.DeepEqual(got, map[string]audit.Spent{"env:RUN_SECRET": {Aborts: limit, Bits: limit * policy.LeakCharge(0)}}) {
 		t.Errorf("ledger = %v", got)
 	}
 	res := p.run(abortScript, session)
-	want(t, res, PolicyDenied, "this session", "restart the server")
+	want(t, res, PolicyDenied, "this session", "restart this session")
 	// Moving the log aside does not reset the session...
 	if err := os.Rename(logPath, logPath+".old"); err != nil {
 		t.Fatal(err)
@@ -251,14 +266,15 @@ func TestLedgerHoldsTheBudgetForRunsInProgress(t *testing.T) {
 	ledger := NewLedger()
 	entered := make(chan struct{})
 	release := make(chan struct{})
-	// Each run reads the secret, then waits for approval: it holds the
-	// budget while it waits.
+	// Each run reads the secret, then waits for approval of a public-pc
+	// write: it holds the budget while it waits, then aborts depending on
+	// the secret.
 	confirm := func(context.Context, string, string) (bool, error) {
 		entered <- struct{}{}
 		<-release
-		return false, nil
+		return true, nil
 	}
-	script := "s = env.read('RUN_SECRET')\nif s[0] == 's':\n    fs.write('zone/x', 'y')\nprint('done')"
+	script := "s = env.read('RUN_SECRET')\nfs.write('zone/x', 'y')\nif s[0] == 's':\n    fail('bit')\nprint('done')"
 	var wg sync.WaitGroup
 	results := make([]Result, limit)
 	for i := 0; i < limit; i++ {
@@ -278,15 +294,17 @@ func TestLedgerHoldsTheBudgetForRunsInProgress(t *testing.T) {
 	close(release)
 	wg.Wait()
 	for i, res := range results {
-		// The refused approval happened under the secret branch: each run
-		// aborted secret-dependently.
-		want(t, res, ConfirmDenied)
+		want(t, res, ScriptError)
 		if got := aborts(t, res); !reflect.DeepEqual(got, []string{"env:RUN_SECRET"}) {
 			t.Errorf("run %d charged %v", i, got)
 		}
+		// One public call (the approved write) after the read.
+		if res.Charged == nil || res.Charged.Progress != 1 || res.Charged.Bits != policy.LeakCharge(1) {
+			t.Errorf("run %d: charge %+v", i, res.Charged)
+		}
 	}
-	if got := ledger.Aborts()["env:RUN_SECRET"]; got != limit {
-		t.Errorf("ledger aborts = %d, want %d", got, limit)
+	if got := ledger.Spent()["env:RUN_SECRET"]; got.Aborts != limit || got.Bits != limit*policy.LeakCharge(1) {
+		t.Errorf("ledger = %+v, want %d aborts", got, limit)
 	}
 	// A run that read but did not abort releases its unit.
 	q := newProject(t, basePolicy+"max_secret_dependent_aborts = 1\n", map[string]string{})
@@ -295,3 +313,67 @@ func TestLedgerHoldsTheBudgetForRunsInProgress(t *testing.T) {
 		want(t, Run(context.Background(), Options{Policy: q.pol, Environ: q.env, Ledger: l2}, Request{Script: []byte("print(len(env.read('RUN_SECRET')) > 0)")}), OK)
 	}
 }
+
+// Progress through effects: a public loop of effects that then aborts at a
+// secret-dependent point. The abort is charged LeakCharge(n) for the n
+// public calls since the read, the result says so, nothing about where it
+// stopped is shown but n, and the output after the read is withheld.
+func TestProgressBeforeASecretDependentAbortIsCharged(t *testing.T) {
+	p := newProject(t, basePolicy, map[string]string{"src/a.txt": "alpha\n"})
+	script := `print("before")
+s = env.read("RUN_SECRET")
+for i in range(40):
+    fs.write("out/f%d" % i, "x")
+    print("wrote", i)
+    if i == ord(s[0]) - ord("a"):
+        fail("stop")
+`
+	res := p.run(script)
+	want(t, res, ScriptError, "withheld", "first read at task.star:2:", "bits")
+	n := int64(ord(secretValue[0]) - ord('a') + 1)
+	if res.Charged == nil || res.Charged.Progress != n || res.Charged.Bits != policy.LeakCharge(n) {
+		t.Fatalf("charge %+v, want %d calls", res.Charged, n)
+	}
+	if res.Stdout != "before\n" {
+		t.Errorf("stdout after the read was not withheld: %q", res.Stdout)
+	}
+	for _, leak := range []string{"task.star:7", "task.star:4", `"stop"`, `fail("`} {
+		if strings.Contains(res.Error, leak) {
+			t.Errorf("the message shows %q: %s", leak, res.Error)
+		}
+	}
+	if res.Calls != int(n)+1 {
+		t.Errorf("calls = %d, want %d", res.Calls, n+1)
+	}
+	if !strings.Contains(res.Error, fmt.Sprintf("leaves %d", policy.DefaultMaxLeakBits-policy.LeakCharge(n))) {
+		t.Errorf("the message does not say what is left: %s", res.Error)
+	}
+}
+
+// A run may not make a public call that would let its abort exceed the
+// bits left: the refusal is public (it depends on the budget and the
+// public progress only) and is not charged.
+func TestProgressIsBoundedByTheBitsLeft(t *testing.T) {
+	bits := policy.LeakCharge(5)
+	allowed := 0 // the most calls whose abort still fits
+	for policy.LeakCharge(int64(allowed+1)) <= bits {
+		allowed++
+	}
+	p := newProject(t, basePolicy+fmt.Sprintf("max_leak_bits = %d\n", bits), map[string]string{})
+	res := p.run(`s = env.read("RUN_SECRET")
+for i in range(10):
+    fs.write("out/f%d" % i, "x")
+`)
+	want(t, res, PolicyDenied, fmt.Sprintf("has made %d public calls since", allowed))
+	if res.Charged != nil {
+		t.Errorf("a public refusal was charged: %+v", res.Charged)
+	}
+	for i := 0; i < 10; i++ {
+		_, err := os.Stat(filepath.Join(p.root, "out", fmt.Sprintf("f%d", i)))
+		if (err == nil) != (i < allowed) {
+			t.Errorf("out/f%d: %v", i, err)
+		}
+	}
+}
+
+func ord(b byte) int { return int(b) }

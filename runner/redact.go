@@ -49,6 +49,44 @@ func describe(err error, kind Kind) string {
 	return where + ": " + ev.Msg
 }
 
+// describeCharged renders the ending of a run that was charged to the
+// leakage budget. Such an ending was decided by local-only data, so
+// everything about it but its kind and the run's public progress (which the
+// charge pays for) is withheld: the message, the failing position, even
+// which sink stopped it. What it says is public: the principals read and
+// where the first read happened (reached the same way by every run), and the
+// budget's state.
+func describeCharged(kind Kind, c *Charge) string {
+	return fmt.Sprintf("%s: the run stopped in a way that depends on local-only data (%s, first read at %s), "+
+		"so what stopped it, and where, is withheld. This ending revealed at most %d bits of that data "+
+		"(how the run ended, and the %d public calls it made after the read); [runtime].max_leak_bits leaves %d. %s",
+		kindText(kind), strings.Join(c.Principals, ", "), c.FirstRead, c.Bits, c.Progress, c.LeftBits, chargedHint(kind))
+}
+
+// chargedHint says, per exit kind, what usually causes a secret-dependent
+// abort of that kind and what to do instead.
+func chargedHint(kind Kind) string {
+	switch kind {
+	case FlowDenied:
+		return "Typical causes: print, fail or an effect outside the local-only zone inside an if, loop or " +
+			"function whose course depends on local-only data. Do such work outside the condition, write " +
+			"what depends on the data into the local-only zone, or have the condition choose between public values."
+	case ScriptError:
+		return "Typical causes: an operation that fails on some values of the data (int() of it, an index past " +
+			"its length, a division by zero, fail() under a condition on it), or a builtin argument whose type, " +
+			"count or keyword name came from it. Check before operating, e.g. `if x.isdigit(): n = int(x)`."
+	case Limit:
+		return "A runtime limit was reached after the read; how much a run consumes may depend on local-only " +
+			"data (a loop over it, its size). Bound such loops, or raise the limit in [runtime]."
+	case PolicyDenied:
+		return "A call was refused whose target (a path, a URL, an argv) was computed from local-only data. " +
+			"Choose targets from public values."
+	case ConfirmDenied:
+		return "An approval was refused for a call whose target depends on local-only data."
+	}
+	return ""
+}
+
 // position is the innermost known script position of a call stack.
 func position(cs starlark.CallStack) string {
 	for i := len(cs) - 1; i >= 0; i-- {

@@ -95,8 +95,22 @@ type Result struct {
 	Error    string `json:"error,omitempty"` // redacted; says what was denied and how to allow it
 	Calls    int    `json:"calls"`           // capability calls made outside local-only-dependent code
 
+	// Charged is set when the run ended in a way decided by local-only data
+	// and was charged to the leakage budget.
+	Charged *Charge `json:"charged,omitempty"`
+
 	// Events are the audit events of this run (also written to the log).
 	Events []audit.Event `json:"-"`
+}
+
+// Charge is what a secret-dependent abort cost the leakage budget
+// (docs/ifc-model.md, "The leakage budget").
+type Charge struct {
+	Principals []string `json:"principals"` // the local-only principals it depended on
+	Bits       int64    `json:"bits"`       // charged to each of them
+	Progress   int64    `json:"progress"`   // public calls since the first local-only read
+	LeftBits   int64    `json:"bits_left"`  // what [runtime].max_leak_bits leaves (the least over the principals)
+	FirstRead  string   `json:"first_read"` // where the run first read local-only data
 }
 
 // Dialect is the Starlark agents write: top-level control flow, while,
@@ -125,7 +139,7 @@ func Run(ctx context.Context, opts Options, req Request) (res Result) {
 		}
 		// Whatever happened, the run's units of the budget are released.
 		if r.budget != nil {
-			r.budget.finish(nil)
+			r.budget.finish(nil, 0)
 		}
 	}()
 	err := r.protect(func() error { return r.exec(ctx) })
@@ -157,11 +171,20 @@ func (r *run) settle(err error) error {
 		reg = r.host.Registry
 	}
 	charged := secretDependent(err, r.budget, reg)
-	r.budget.finish(charged)
+	bits := r.budget.charge()
+	if len(charged) > 0 {
+		r.charge = &chargeInfo{principals: charged, bits: bits, progress: r.budget.progress}
+	}
+	r.budget.finish(charged, bits)
 	if len(charged) == 0 {
 		return err
 	}
-	ev := abortEvent(r.req.TaskID, Classify(err), charged, err, r.budget.limit)
+	left := r.budget.left()
+	r.charge.left = r.budget.maxBits
+	for _, p := range charged {
+		r.charge.left = min(r.charge.left, left[p])
+	}
+	ev := abortEvent(r.req.TaskID, Classify(err), charged, bits, r.budget.progress)
 	if aerr := r.sink.Append(ev); aerr != nil {
 		// The ledger has counted it; the log, which the next run counts
 		// from, has not: the operator must know.
@@ -174,6 +197,16 @@ func (r *run) closeLog() {
 	if r.log != nil {
 		r.log.Close()
 	}
+}
+
+// chargeInfo is what a secret-dependent abort cost: the principals charged,
+// the bits, the progress it revealed and the bits left afterwards (the
+// least over the principals).
+type chargeInfo struct {
+	principals []string
+	bits       int64
+	progress   int64
+	left       int64
 }
 
 // InternalError is a bug in Aegis that stopped a run.
@@ -193,6 +226,10 @@ type run struct {
 	log    *audit.Log
 	sink   audit.Sink
 	budget *budget
+	charge *chargeInfo // set when the ending was charged to the leakage budget
+
+	thread    *starlark.Thread
+	firstRead string // position of the run's first local-only read
 
 	out    outputBuffer
 	stopMu sync.Mutex
@@ -221,7 +258,7 @@ func (r *run) exec(ctx context.Context) error {
 	if ledger == nil {
 		ledger, session = NewLedger(), false
 	}
-	r.budget = newBudget(ledger, session, limits.MaxSecretDependentAborts, logPath)
+	r.budget = newBudget(ledger, session, limits, logPath)
 
 	environ := r.opts.Environ
 	if environ == nil {
@@ -237,7 +274,7 @@ func (r *run) exec(ctx context.Context) error {
 		HTTPTimeout:           time.Duration(p.NetTimeoutSeconds()) * time.Second,
 		MaxTotalCalls:         limits.MaxTotalCalls,
 		MaxCallsPerCapability: limits.MaxCallsPerCapability,
-		Gate:                  markingGate{out: &r.out, inner: r.budget},
+		Gate:                  markingGate{r},
 	}
 	if p.Sandbox() == "bwrap" {
 		jail, err := newJail(p)
@@ -278,6 +315,7 @@ func (r *run) exec(ctx context.Context) error {
 	r.host.Ctx = runCtx
 
 	thread := &starlark.Thread{Name: r.req.Filename, Print: r.print}
+	r.thread = thread
 	thread.PrintRedaction = Redaction
 	thread.SetMaxExecutionSteps(uint64(limits.MaxSteps))
 	thread.SetMaxAllocBytes(limits.MaxMemoryMB << 20)
@@ -364,16 +402,24 @@ func (r *run) print(thread *starlark.Thread, msg string) {
 // markingGate marks the output at the run's first local-only read, before
 // asking the budget. In a run, labels enter only through local-only sources,
 // so everything printed before that mark was computed from public data alone.
-type markingGate struct {
-	out   *outputBuffer
-	inner builtins.SourceGate
-}
+//
+// It also notes where that first read happened. Before it no label exists,
+// so every run of the script reaches it the same way: the position is
+// public, and messages about a secret-dependent abort may name it.
+type markingGate struct{ r *run }
 
 // Admit implements builtins.SourceGate.
-func (g markingGate) Admit(principals []string) error {
-	g.out.markOnce()
-	return g.inner.Admit(principals)
+func (g markingGate) Admit(principals []string, labelledPC bool) error {
+	r := g.r
+	if !r.out.marked && r.thread != nil {
+		r.firstRead = position(r.thread.CallStack())
+	}
+	r.out.markOnce()
+	return r.budget.Admit(principals, labelledPC)
 }
+
+// Effect implements builtins.SourceGate.
+func (g markingGate) Effect() error { return g.r.budget.Effect() }
 
 // withholdProgress applies the progress rule to a run that failed. When
 // the failure depends on local-only data (an error whose label or pc is
@@ -484,7 +530,12 @@ func (r *run) result(err error) Result {
 	if r.host != nil {
 		res.Calls = r.host.Calls()
 	}
-	if err != nil {
+	switch {
+	case err != nil && r.charge != nil:
+		c := r.charge
+		res.Charged = &Charge{Principals: c.principals, Bits: c.bits, Progress: c.progress, LeftBits: c.left, FirstRead: r.firstRead}
+		res.Error = describeCharged(kind, res.Charged)
+	case err != nil:
 		res.Error = describe(err, kind)
 	}
 	return res

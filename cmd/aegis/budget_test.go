@@ -14,7 +14,8 @@ import (
 
 // The attack the leakage budget exists for: one `aegis run` per bit, each
 // aborting when its bit of the secret is set. Against one audit log, and
-// with the default [runtime].max_secret_dependent_aborts, exactly 16 runs
+// with the default [runtime].max_leak_bits (64, 4 bits per abort made
+// before any public call), exactly 16 runs
 // abort; from the next run on every read of the secret is refused (exit 2,
 // naming the knob), whatever the script; the secret past that point cannot
 // be recovered through how runs end.
@@ -37,7 +38,7 @@ print("bit clear")
 		r := e2e(t, dir, "", e2eEnv, "run", "--policy", "aegis.toml", "extract.star")
 		noSecret(t, dir, r)
 		if refusedAt >= 0 {
-			if r.code != 2 || !strings.Contains(r.stderr, "[runtime].max_secret_dependent_aborts") {
+			if r.code != 2 || !strings.Contains(r.stderr, "[runtime].max_leak_bits") {
 				t.Fatalf("run %d after the refusal began at %d: exit %d %s", i, refusedAt, r.code, r.stderr)
 			}
 			if i > refusedAt+8 {
@@ -53,7 +54,7 @@ print("bit clear")
 			aborts++
 		case 2:
 			refusedAt = i
-			for _, s := range []string{"env.read refused", "env:E2E_SECRET", "[runtime].max_secret_dependent_aborts = 16", "move", "re-opens the channel"} {
+			for _, s := range []string{"env.read refused", "env:E2E_SECRET", "[runtime].max_leak_bits = 64 (0 bits left", "aegis audit reset-budget", "rotate the secret"} {
 				if !strings.Contains(r.stderr, s) {
 					t.Errorf("refusal lacks %q: %s", s, r.stderr)
 				}
@@ -97,7 +98,7 @@ print("bit clear")
 			Error    string `json:"error"`
 		}
 		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.ExitKind != "policy_denied" ||
-			!strings.Contains(res.Error, "max_secret_dependent_aborts") {
+			!strings.Contains(res.Error, "max_leak_bits") {
 			t.Errorf("--json refusal: %v %+v", err, res)
 		}
 	}
@@ -108,8 +109,8 @@ print("bit clear")
 	// The log is the record: 16 abort records naming the principal, and a
 	// chain that verifies.
 	logPath := filepath.Join(dir, ".aegis", "audit.jsonl")
-	counts, err := audit.CountSecretAborts(logPath)
-	if err != nil || counts["env:E2E_SECRET"] != limit {
+	counts, err := audit.LeakLedger(logPath)
+	if err != nil || counts["env:E2E_SECRET"].Aborts != limit || counts["env:E2E_SECRET"].Bits != policy.DefaultMaxLeakBits {
 		t.Errorf("audit log counts %v %v", counts, err)
 	}
 	if r := e2e(t, dir, "", nil, "audit", "verify", logPath); r.code != 0 {

@@ -44,10 +44,12 @@ Every capability call, allowed or denied, is appended to the audit log (default
 Calls the policy lists in requires_approval are put to you on the terminal; --yes
 approves them all; with neither, they are denied.
 
-Whether a run aborts can depend on a secret (one bit per run). A run that ends with
-an error or a limit decided by local-only data is recorded in the audit log, and once
-[runtime].max_secret_dependent_aborts such runs (default 16) have been charged to a
-local-only source in that log, reading the source is refused (exit 2).
+How a run ends can depend on a secret. A run that ends with an error or a limit
+decided by local-only data shows only its exit kind and how many public calls it
+made after its first local-only read, and is charged for that in bits (4 bits with
+no such call, more with more) in the audit log. Once [runtime].max_leak_bits (default
+64) or [runtime].max_secret_dependent_aborts (default 16) is reached for a local-only
+source, reading it is refused (exit 2) until 'aegis audit reset-budget'.
 
 Exit codes:
   0 ok                 1 script error         2 denied by the policy

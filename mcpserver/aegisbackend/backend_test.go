@@ -65,7 +65,7 @@ func TestSessionCountsSecretDependentAborts(t *testing.T) {
 	}
 	r := run(s, abortScript)
 	if r.ExitKind != mcpserver.ExitPolicyDenied || r.ExitCode != 2 ||
-		!strings.Contains(r.Error, "[runtime].max_secret_dependent_aborts = 2") || !strings.Contains(r.Error, "this session") {
+		!strings.Contains(r.Error, "max_secret_dependent_aborts = 2") || !strings.Contains(r.Error, "this session") {
 		t.Fatalf("third run: %s %q", r.ExitKind, r.Error)
 	}
 	if strings.Contains(r.Error+r.Stdout, secret) {
@@ -123,7 +123,7 @@ func TestSessionBudgetHoldsUnderConcurrentCalls(t *testing.T) {
 	if aborted > 3 || aborted == 0 {
 		t.Errorf("%d of %d concurrent runs aborted; the budget is 3", aborted, n)
 	}
-	if got := s.ledger.Aborts()["file:secrets/**"]; got != int64(aborted) {
+	if got := s.ledger.Spent()["file:secrets/**"].Aborts; got != int64(aborted) {
 		t.Errorf("ledger counts %d, %d aborted", got, aborted)
 	}
 }

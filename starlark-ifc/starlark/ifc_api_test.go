@@ -71,6 +71,10 @@ r1 = probe(sa, 1, k = 2)
 r2 = probe(1, [sa], k = sa)
 if sa:
     r3 = probe(1, 2)
+xs = [1, 2, 3][:len(sa)]
+r4 = probe(*xs)
+r5 = probe(1, 2, **{"k": 1, "x": 2})
+r6 = probe(1, 2, **{"k": 1, sa: 2})
 `, starlark.StringDict{
 		"probe": probe,
 		"sa":    starlark.Labeled{V: starlark.String("s"), L: labA},
@@ -81,7 +85,14 @@ if sa:
 	want := []seen{
 		{pc: 0, a0: labA, a1: 0, kw: 0, missing: 0, j: labA},
 		{pc: 0, a0: 0, a1: 0, kw: labA, missing: 0, j: labA}, // [sa] is public by reference, labA inside
-		{pc: labA, a0: labA, a1: labA, kw: 0, missing: 0, j: labA},
+		// Under a labelled pc, whether an argument is absent is labelled too.
+		{pc: labA, a0: labA, a1: labA, kw: labA, missing: labA, j: labA},
+		// A *args of labelled length: which arguments exist is labelled.
+		{pc: 0, a0: labA, a1: labA, kw: labA, missing: labA, j: labA},
+		// A public **kwargs: public names.
+		{pc: 0, a0: 0, a1: 0, kw: 0, missing: 0, j: 0},
+		// A **kwargs with a labelled key: every name and every absence is labelled.
+		{pc: 0, a0: 0, a1: 0, kw: labA, missing: labA, j: labA},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("builtin saw %v\nwant %v", got, want)

@@ -90,7 +90,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		if nested {
 			j = thread.callLabel()
 		}
-		c.pendingCall = pendingCall{pc: j, varLab: j, kwVarLab: j}
+		c.pendingCall = pendingCall{pc: j, varLab: j, kwVarLab: j, shape: j}
 	}
 	c.fn, c.active, c.recv, c.args, c.kwargs = callee, true, recv, args, kwargs
 	c.j, c.jDone, c.res, c.acc = Public, false, Public, Public
@@ -146,6 +146,26 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		// How much the builtin would allocate depends on all its inputs.
 		zl |= thread.callLabel()
 	}
+	var el Label
+	if err != nil {
+		// An error may depend on anything the builtin looked at: its
+		// arguments' types and values, keyword names, how many arguments
+		// a *args supplied, the contents of containers. Unless the
+		// builtin declared exactly what it depends on (ExactLabelError),
+		// it gets J, which covers every input.
+		if x, ok := err.(*exactError); ok {
+			el = t.b.pc | t.b.shape | x.l
+		} else {
+			el = thread.callLabel()
+		}
+		el |= zl | errChainLabel(err)
+		if nested {
+			// Exactness holds for the builtin that declared it only.
+			if x, ok := err.(*exactError); ok {
+				err = &labelledError{x.err, el}
+			}
+		}
+	}
 	errPC := t.b.pc
 	if nested {
 		t.b = saved
@@ -154,9 +174,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		c.active, c.fn, c.recv, c.args, c.kwargs, c.pos, c.kv = false, nil, nil, nil, nil, nil, nil
 	}
 
-	var el Label
 	if err != nil {
-		el = zl | errChainLabel(err)
 		t.noteLabel(el)
 		if e, ok := err.(*EvalError); ok {
 			e.Label |= el

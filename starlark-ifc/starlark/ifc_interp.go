@@ -58,7 +58,7 @@ func (thread *Thread) ifcEnter(fn *Function, own *pendingCall) (p *pendingCall, 
 	}
 	if t.b.active {
 		j := thread.callLabel()
-		own.pc, own.varLab, own.kwVarLab = j, j, j
+		own.pc, own.varLab, own.kwVarLab, own.shape = j, j, j, j
 		return own, true
 	}
 	return own, false
@@ -66,7 +66,10 @@ func (thread *Thread) ifcEnter(fn *Function, own *pendingCall) (p *pendingCall, 
 
 // bindArgLabels gives each parameter the label of the argument setArgs bound
 // to it (replaying setArgs, which has already succeeded), or the label of the
-// defaults.
+// defaults. A parameter bound by an argument written out at the call site
+// binds to it whatever the data; any other (bound from *args or **kwargs, or
+// left to its default) was chosen by the call's shape, and so was the length
+// of *args and the key set of **kwargs: they also get the shape label.
 func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function, args Tuple, kwargs []Tuple, p *pendingCall) {
 	t.noteLabel(fn.dlab)
 	if fn.dlab == Public && p.all() == Public {
@@ -80,10 +83,13 @@ func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function,
 	if fn.HasKwargs() {
 		nparams--
 		kwdict, _ = locals[nparams].(*Dict)
+		if kwdict != nil {
+			kwdict.ht.slab |= p.shape
+		}
 	}
 	if fn.HasVarargs() {
 		nparams--
-		var l Label
+		l := p.shape
 		for i := nparams - fn.NumKwonlyParams(); i < len(args); i++ {
 			l |= p.argLabel(i)
 		}
@@ -94,13 +100,19 @@ func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function,
 	for i := range n {
 		llocals[i] = p.argLabel(i)
 	}
+	static := make([]bool, nparams) // bound by an argument written at the call site
+	for i := range min(n, len(p.pos)) {
+		static[i] = true
+	}
 	bound := make([]bool, nparams)
 	params := fn.funcode.Locals[:nparams]
+	nkv := len(p.kv) / 2
 	for j, pair := range kwargs {
 		k, _ := pair[0].(String)
 		if i := findParam(params, string(k)); i >= 0 {
 			llocals[i] = p.kwLabel(j) // the name chose the parameter
 			bound[i] = true
+			static[i] = j < nkv
 		} else if kwdict != nil {
 			if e, _ := kwdict.ht.lookupEntry(k); e != nil {
 				e.klab |= p.kwNameLabel(j)
@@ -112,6 +124,13 @@ func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function,
 	for i := max(n, nparams-len(fn.defaults)); i < nparams; i++ {
 		if !bound[i] {
 			llocals[i] = fn.dlab
+		}
+	}
+	if p.shape != Public {
+		for i := range nparams {
+			if !static[i] {
+				llocals[i] |= p.shape
+			}
 		}
 	}
 }
@@ -267,14 +286,16 @@ func (t *ifcThread) truthLabel(x Value, l Label) Label {
 func (thread *Thread) ifcPrepareCall(op compile.Opcode, arg uint32, stack []Value, lstack []Label, sp int, pcl Label) Label {
 	t := &thread.ifc
 	top := sp
-	var kwLab, varLab Label
+	var kwLab, varLab, shape Label
 	if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
 		top--
 		kwLab = lstack[top] | t.contentsLabel(stack[top])
+		shape |= lstack[top] | t.lengthLabel(stack[top])
 	}
 	if op == compile.CALL_VAR || op == compile.CALL_VAR_KW {
 		top--
 		varLab = lstack[top] | t.contentsLabel(stack[top])
+		shape |= lstack[top] | t.lengthLabel(stack[top])
 	}
 	nkv := int(arg & 0xff)
 	npos := int(arg >> 8)
@@ -292,8 +313,30 @@ func (thread *Thread) ifcPrepareCall(op compile.Opcode, arg uint32, stack []Valu
 		varLab:   varLab | pcl,
 		kv:       lstack[kvBase:top:top],
 		kwVarLab: kwLab | pcl,
+		shape:    shape | pcl,
 	}
 	return errl
+}
+
+// lengthLabel is the label of what an iterable spread by *args or **kwargs
+// decides about a call's shape beyond its reference label: how many
+// elements it yields and, for a mapping, which keys (the structure label,
+// which a dict raises by every key's label).
+func (t *ifcThread) lengthLabel(x Value) Label {
+	if !t.sawLabel {
+		return Public
+	}
+	switch x := x.(type) {
+	case Tuple, rangeValue, String, Bytes:
+		return Public
+	case *List:
+		return x.slab
+	case *Dict:
+		return x.ht.slab
+	case *Set:
+		return x.ht.slab
+	}
+	return t.deepLabel(x)
 }
 
 // contentsLabel is the label of the elements an iterable yields, beyond its

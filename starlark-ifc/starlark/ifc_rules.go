@@ -109,6 +109,21 @@ func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 		return nil, &FlowError{Sink: "print", Reason: "the output would reveal the outcome of a condition on labelled data"}
 	}
 	red := thread.PrintRedaction
+	if c.shape != Public {
+		// How many values there are, and whether sep was given, depend on
+		// a labelled *args or **kwargs: one redaction stands for the line.
+		// The keywords are checked first, as upstream's print would: an
+		// error here is labelled by the shape (the names came from it).
+		for _, kv := range kwargs {
+			if k, _ := kv[0].(String); k != "sep" {
+				return nil, fmt.Errorf("print: unexpected keyword argument %s", kv[0])
+			}
+		}
+		if red == "" {
+			return nil, &FlowError{Sink: "print", Reason: "the number of arguments depends on labelled data (a labelled *args or **kwargs)"}
+		}
+		return print(thread, b, Tuple{String(red)}, nil)
+	}
 	var out Tuple
 	// Deep labels are walked even while the thread has seen no label: a
 	// sink must not trust that every labelled value came in the documented

@@ -107,13 +107,43 @@ func LabelError(err error, l Label) error {
 	return &labelledError{err, l}
 }
 
+// exactError is an error whose label the builtin that returned it declared
+// exactly (ExactLabelError).
+type exactError struct {
+	err error
+	l   Label
+}
+
+func (e *exactError) Error() string { return e.err.Error() }
+func (e *exactError) Unwrap() error { return e.err }
+
+// ExactLabelError declares that the occurrence and the message of err, an
+// error a builtin is about to return, depend only on the call's pc and shape
+// and on data labelled l. Without it the interpreter labels a builtin's
+// error with CallLabel (J): every input, reference and deep, since an error
+// raised while a builtin handles its arguments (a wrong type, an unknown
+// keyword, a count) may depend on any of them. A builtin may use it only for
+// an error that it raises after examining nothing but the inputs whose labels
+// are in l: typically a policy decision or a flow check about a target, made
+// before the builtin looks at the data it would send. Whether an error is
+// exact is decided by the error the builtin returns itself; an exact error
+// passed up through another builtin loses its exactness.
+func ExactLabelError(err error, l Label) error {
+	if err == nil {
+		return nil
+	}
+	return &exactError{err, l}
+}
+
 // errChainLabel returns the join of every label attached to err's chain (by
-// LabelError, or an *EvalError's Label).
+// LabelError, ExactLabelError, or an *EvalError's Label).
 func errChainLabel(err error) Label {
 	var l Label
 	for err != nil {
 		switch e := err.(type) {
 		case *labelledError:
+			l |= e.l
+		case *exactError:
 			l |= e.l
 		case *EvalError:
 			l |= e.Label
@@ -248,6 +278,12 @@ type pendingCall struct {
 	varLab   Label   // label of every further positional argument (from *args)
 	kv       []Label // name and value labels of the first len(kv)/2 keyword arguments
 	kwVarLab Label   // label of every further keyword argument (from **kwargs)
+	// shape is the label of the call's shape: how many positional
+	// arguments there are, which keyword names are present, and so which
+	// parameter each argument binds to. It is the pc joined with the
+	// structure labels of the *args iterable and the **kwargs mapping (the
+	// keys of which are the names); a call without them has the pc's.
+	shape Label
 }
 
 func (p *pendingCall) argLabel(i int) Label {
@@ -283,7 +319,7 @@ func (p *pendingCall) kwValueLabel(j int) Label {
 
 // all returns the join of every argument label.
 func (p *pendingCall) all() Label {
-	l := p.varLab | p.kwVarLab
+	l := p.varLab | p.kwVarLab | p.shape
 	for _, x := range p.pos {
 		l |= x
 	}
@@ -341,19 +377,23 @@ func (thread *Thread) noteHigh() {
 func (thread *Thread) PC() Label { return thread.ifc.b.pc }
 
 // ArgLabel returns, while a builtin runs, the reference label of its
-// positional argument i (Public when out of range). For a container it does
-// not include the labels inside it: see DeepLabel.
+// positional argument i. For a container it does not include the labels
+// inside it: see DeepLabel. For an absent argument (i out of range) it is
+// the call's shape label (ShapeLabel): whether the argument is there may
+// depend on a labelled *args.
 func (thread *Thread) ArgLabel(i int) Label {
 	b := &thread.ifc.b
 	if i < 0 || i >= len(b.args) {
-		return Public
+		return b.shape
 	}
 	return b.argLabel(i)
 }
 
 // KwargLabel returns, while a builtin runs, the reference label of its
-// keyword argument name (Public if absent), joined with the label of the name
-// (a name that came from a labelled **kwargs dict is itself labelled).
+// keyword argument name, joined with the label of the name (a name that
+// came from a labelled **kwargs dict is itself labelled). For an absent
+// name it is the call's shape label (ShapeLabel): whether the name is there
+// may depend on a labelled **kwargs.
 func (thread *Thread) KwargLabel(name string) Label {
 	b := &thread.ifc.b
 	for j, kv := range b.kwargs {
@@ -361,8 +401,15 @@ func (thread *Thread) KwargLabel(name string) Label {
 			return b.kwLabel(j)
 		}
 	}
-	return Public
+	return b.shape
 }
+
+// ShapeLabel returns, while a builtin runs, the label of its call's shape:
+// the number of positional arguments, the set of keyword names and so which
+// parameter each argument binds to. It is Public unless the call spreads a
+// labelled *args or **kwargs (or runs under a labelled pc). Every argument
+// label and every error label includes it.
+func (thread *Thread) ShapeLabel() Label { return thread.ifc.b.shape }
 
 // CallLabel returns, while a builtin runs, J: the pc of the call joined with
 // the shallow and deep labels of every argument and of the receiver. It is the
