@@ -91,10 +91,17 @@ func differential(sc *Script, obs []SecretObs, repeat *SecretObs, scan *scanner)
 	}
 	var term []string
 	for k := 0; k < sc.Runs; k++ {
+		// Runs are grouped by how they ended, and in a session by how
+		// every earlier run of it ended too: those endings were seen
+		// already (and charged), and what a later run reports may
+		// depend on them (the leakage budget left, a refusal).
 		groups := map[string][]int{}
 		var order []string
 		for i, o := range obs {
 			e := o.Runs[k].Exit
+			for j := k - 1; j >= 0; j-- {
+				e += " after " + o.Runs[j].Exit
+			}
 			if _, ok := groups[e]; !ok {
 				order = append(order, e)
 			}
@@ -208,7 +215,7 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 	}
 	switch sc.Kind {
 	case KindProbe, KindBudget:
-		byMarker, byPosition := 0, 0
+		byMarker, byPosition, byCharge := 0, 0, 0
 		for _, o := range all {
 			out := o.Runs[0]
 			switch {
@@ -216,6 +223,12 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 				byMarker++
 			case executed(o) && lastScriptLine(out.Error) > sc.MarkerLine:
 				byPosition++
+			case charged(o):
+				// The runtime withholds the output, the cause and the
+				// position of an ending decided by local-only data, and
+				// charges it: the charge proves the run read the secret
+				// and went on until its ending depended on it.
+				byCharge++
 			default:
 				return false, fmt.Sprintf("%s: never reached its sink: %s not printed and no error past line %d (%s%s)",
 					o.Secret.ID, Marker, sc.MarkerLine, out.Exit, firstLine(": ", out.Error))
@@ -224,8 +237,9 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 		if sc.Kind == KindBudget {
 			return budgetControl(sc, all, budget)
 		}
-		if byPosition > 0 {
-			return true, fmt.Sprintf("reached its sink (marker printed in %d runs; in %d the output was withheld and the error names a later line)", byMarker, byPosition)
+		if byPosition > 0 || byCharge > 0 {
+			return true, fmt.Sprintf("reached its sink (marker printed in %d runs; in %d the output was withheld and the error names a later line; "+
+				"%d ended in a way decided by the secret and were charged)", byMarker, byPosition, byCharge)
 		}
 		return true, "reached its sink"
 	case KindUtility:
@@ -263,6 +277,20 @@ func executed(o SecretObs) bool {
 	for _, out := range o.Runs {
 		for _, c := range out.Private {
 			if c.Name == "audit" && (strings.Contains(c.Value, `"kind":"call"`) || strings.Contains(c.Value, `"kind":"flow"`)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// charged reports whether the audit log records that the run was charged to the leakage budget
+// (a secret_abort record): only a run that read a local-only source and then ended in a way
+// decided by it is.
+func charged(o SecretObs) bool {
+	for _, out := range o.Runs {
+		for _, c := range out.Private {
+			if c.Name == "audit" && strings.Contains(c.Value, `"kind":"secret_abort"`) {
 				return true
 			}
 		}
