@@ -88,7 +88,7 @@ func (ht *hashtable) insertL(k, v Value, kl, vl Label) error {
 	if ht.table == nil {
 		ht.init(1)
 	}
-	h, err := k.Hash()
+	h, err := hashKey(k) // IFC: bounded work (ifc_depth.go)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (ht *hashtable) grow() {
 }
 
 func (ht *hashtable) lookup(k Value) (v Value, found bool, err error) {
-	h, err := k.Hash()
+	h, err := hashKey(k) // IFC: bounded work (ifc_depth.go)
 	if err != nil {
 		return nil, false, err // unhashable
 	}
@@ -233,7 +233,7 @@ func (ht *hashtable) count(iter Iterator) (int, error) {
 		bitsets[i].SetBits(storage[i : i+1 : i+1])
 	}
 	for iter.Next(&k) && count != int(ht.len) {
-		h, err := k.Hash()
+		h, err := hashKey(k) // IFC: bounded work (ifc_depth.go)
 		if err != nil {
 			return 0, err // unhashable
 		}
@@ -302,7 +302,7 @@ func (ht *hashtable) delete(k Value) (v Value, found bool, err error) {
 	if ht.table == nil {
 		return None, false, nil // empty
 	}
-	h, err := k.Hash()
+	h, err := hashKey(k) // IFC: bounded work (ifc_depth.go)
 	if err != nil {
 		return nil, false, err // unhashable
 	}

@@ -203,27 +203,40 @@ func (t *ifcThread) interpolateBound(format string, x Value) int64 {
 }
 
 // sizeWalker bounds the length of the text str or repr would produce,
-// visiting each shared object once, so that a DAG of lists cannot make the
-// estimate itself expensive.
+// visiting each shared object once per depth it is first seen at, so that a
+// DAG of lists cannot make the estimate itself expensive. Like writeNested,
+// it stops at MaxNesting.
 type sizeWalker struct {
-	memo map[walkKey]int64
+	memo map[walkKey]sizeMemo
 }
 
-func (sw *sizeWalker) memoized(k walkKey, f func() int64) int64 {
+// sizeMemo is a computed bound and the depth it was computed at: it bounds
+// the object's text at that depth or deeper (deeper, more is cut off).
+type sizeMemo struct {
+	n     int64
+	depth int
+}
+
+func (sw *sizeWalker) memoized(k walkKey, depth int, f func() int64) int64 {
 	if sw.memo == nil {
-		sw.memo = make(map[walkKey]int64)
+		sw.memo = make(map[walkKey]sizeMemo)
 	}
-	if n, ok := sw.memo[k]; ok {
-		return n
+	if m, ok := sw.memo[k]; ok && m.depth <= depth {
+		return m.n
 	}
-	sw.memo[k] = 5 // a cycle prints as "..."
+	sw.memo[k] = sizeMemo{5, depth} // a cycle prints as "..."
 	n := f()
-	sw.memo[k] = n
+	sw.memo[k] = sizeMemo{n, depth}
 	return n
 }
 
 // bound returns an upper bound of len(str(v)) and len(repr(v)).
-func (sw *sizeWalker) bound(v Value) int64 {
+func (sw *sizeWalker) bound(v Value) int64 { return sw.boundAt(v, 0) }
+
+func (sw *sizeWalker) boundAt(v Value, depth int) int64 {
+	if depth > MaxNesting {
+		return 3 // "..."
+	}
 	switch x := v.(type) {
 	case nil, NoneType, Bool:
 		return 5
@@ -236,25 +249,25 @@ func (sw *sizeWalker) bound(v Value) int64 {
 	case Bytes:
 		return mulSize(int64(len(x)), 4) + 3
 	case *List:
-		return sw.memoized(ptrKey(x), func() int64 { return sw.seqBound(x.elems) })
+		return sw.memoized(ptrKey(x), depth, func() int64 { return sw.seqBound(x.elems, depth) })
 	case Tuple:
 		if len(x) == 0 {
 			return 3
 		}
-		return sw.memoized(tupleKey(x), func() int64 { return sw.seqBound(x) })
+		return sw.memoized(tupleKey(x), depth, func() int64 { return sw.seqBound(x, depth) })
 	case *Dict:
-		return sw.memoized(ptrKey(x), func() int64 {
+		return sw.memoized(ptrKey(x), depth, func() int64 {
 			n := int64(2)
 			for e := x.ht.head; e != nil; e = e.next {
-				n = addSize(n, addSize(addSize(sw.bound(e.key), sw.bound(e.value)), 4))
+				n = addSize(n, addSize(addSize(sw.boundAt(e.key, depth+1), sw.boundAt(e.value, depth+1)), 4))
 			}
 			return n
 		})
 	case *Set:
-		return sw.memoized(ptrKey(x), func() int64 {
+		return sw.memoized(ptrKey(x), depth, func() int64 {
 			n := int64(7)
 			for e := x.ht.head; e != nil; e = e.next {
-				n = addSize(n, sw.bound(e.key)+2)
+				n = addSize(n, sw.boundAt(e.key, depth+1)+2)
 			}
 			return n
 		})
@@ -267,15 +280,27 @@ func (sw *sizeWalker) bound(v Value) int64 {
 		}
 		return n
 	case Labeled:
-		return sw.bound(x.V)
+		return sw.boundAt(x.V, depth)
+	case NestedWriter:
+		// Its own text (a constructor, field names) plus its elements.
+		f := func() int64 {
+			var own strings.Builder
+			var n int64
+			x.WriteNested(&own, func(e Value) { n = addSize(n, sw.boundAt(e, depth+1)) })
+			return addSize(n, int64(own.Len()))
+		}
+		if k, ok := hostKey(x); ok {
+			return sw.memoized(k, depth, f)
+		}
+		return f()
 	}
 	return int64(len(v.String()))
 }
 
-func (sw *sizeWalker) seqBound(elems []Value) int64 {
+func (sw *sizeWalker) seqBound(elems []Value, depth int) int64 {
 	n := int64(3)
 	for _, e := range elems {
-		n = addSize(n, addSize(sw.bound(e), 2))
+		n = addSize(n, addSize(sw.boundAt(e, depth+1), 2))
 	}
 	return n
 }

@@ -518,6 +518,9 @@ func snapshotEntries(updates Tuple) []entrySnapshot {
 // wpc.
 func (t *ifcThread) labelUpdate(d *Dict, updates Tuple, snap []entrySnapshot, kwargs []Tuple, wpc Label) {
 	c := &t.b
+	// Which entries the call writes depends on how many positional
+	// arguments it has and which keywords: the call's shape.
+	d.ht.slab |= c.shape
 	if len(updates) == 1 {
 		l := wpc | c.argLabel(0)
 		d.ht.slab |= l

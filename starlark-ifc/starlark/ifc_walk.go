@@ -26,7 +26,9 @@ type walker struct {
 	smallL [8]Label
 	n      int
 	seen   map[walkKey]Label
-	paths  bool // track path labels (no-sensitive-upgrade checks); otherwise every path label is Public
+	paths  bool       // track path labels (no-sensitive-upgrade checks); otherwise every path label is Public
+	stack  []walkItem // scratch stack of the walk in progress, kept between walks
+	busy   bool       // stack is in use
 	// modules: also visit the globals of the module of every function
 	// (foreignLabel)
 	modules bool
@@ -105,65 +107,97 @@ func isAtomic(v Value) bool {
 	return false
 }
 
+// walkItem is a pending visit of an explicit-stack walk: a value and the
+// path label it was reached with.
+type walkItem struct {
+	v Value
+	p Label
+}
+
+// scratch returns the walker's scratch stack for a new walk, and whether
+// the walk owns it; while another walk of this walker is in progress (deep
+// calls each), a fresh one.
+func (w *walker) scratch() ([]walkItem, bool) {
+	if w.busy {
+		return make([]walkItem, 0, 16), false
+	}
+	w.busy = true
+	return w.stack[:0], true
+}
+
+// release hands the scratch stack back after a walk that owned it.
+func (w *walker) release(s []walkItem, owned bool) {
+	if owned {
+		w.stack, w.busy = s[:0], false
+	}
+}
+
 // deep returns D(v). The walker must be fresh or reset. Lists, tuples,
 // dicts and sets, the common case, are walked directly with their scalar
-// elements skipped inline; anything else goes through each.
+// elements skipped inline; anything else goes through each. The walk uses an
+// explicit stack: no nesting depth can overflow the Go stack.
 func (w *walker) deep(v Value) Label {
-	switch x := v.(type) {
+	switch v.(type) {
 	case NoneType, Bool, Int, Float, String, Bytes:
 		return Public
-	case *List:
-		if !w.enter(ptrKey(x), Public) {
-			return Public
-		}
-		l := x.slab | x.elabAll()
-		for _, e := range x.elems {
-			if !isScalar(e) {
-				l |= w.deep(e)
-			}
-		}
-		return l
-	case Tuple:
-		if len(x) == 0 || !w.enter(tupleKey(x), Public) {
-			return Public
-		}
-		var l Label
-		for _, e := range x {
-			if !isScalar(e) {
-				l |= w.deep(e)
-			}
-		}
-		return l
-	case *Dict:
-		if !w.enter(ptrKey(x), Public) {
-			return Public
-		}
-		l := x.ht.slab
-		for e := x.ht.head; e != nil; e = e.next {
-			l |= e.klab | e.vlab
-			if !isScalar(e.key) {
-				l |= w.deep(e.key)
-			}
-			if !isScalar(e.value) {
-				l |= w.deep(e.value)
-			}
-		}
-		return l
-	case *Set:
-		if !w.enter(ptrKey(x), Public) {
-			return Public
-		}
-		l := x.ht.slab
-		for e := x.ht.head; e != nil; e = e.next {
-			l |= e.klab
-			if !isScalar(e.key) {
-				l |= w.deep(e.key)
-			}
-		}
-		return l
 	}
 	var l Label
-	w.each(v, Public, func(x Value, _ Label, inner Label) { l |= inner })
+	stack, owned := w.scratch()
+	stack = append(stack, walkItem{v: v})
+	for len(stack) > 0 {
+		v := stack[len(stack)-1].v
+		stack = stack[:len(stack)-1]
+		switch x := v.(type) {
+		case NoneType, Bool, Int, Float, String, Bytes:
+		case *List:
+			if !w.enter(ptrKey(x), Public) {
+				continue
+			}
+			l |= x.slab | x.elabAll()
+			for _, e := range x.elems {
+				if !isScalar(e) {
+					stack = append(stack, walkItem{v: e})
+				}
+			}
+		case Tuple:
+			if len(x) == 0 || !w.enter(tupleKey(x), Public) {
+				continue
+			}
+			for _, e := range x {
+				if !isScalar(e) {
+					stack = append(stack, walkItem{v: e})
+				}
+			}
+		case *Dict:
+			if !w.enter(ptrKey(x), Public) {
+				continue
+			}
+			l |= x.ht.slab
+			for e := x.ht.head; e != nil; e = e.next {
+				l |= e.klab | e.vlab
+				if !isScalar(e.key) {
+					stack = append(stack, walkItem{v: e.key})
+				}
+				if !isScalar(e.value) {
+					stack = append(stack, walkItem{v: e.value})
+				}
+			}
+		case *Set:
+			if !w.enter(ptrKey(x), Public) {
+				continue
+			}
+			l |= x.ht.slab
+			for e := x.ht.head; e != nil; e = e.next {
+				l |= e.klab
+				if !isScalar(e.key) {
+					stack = append(stack, walkItem{v: e.key})
+				}
+			}
+		default:
+			w.each(v, Public, func(x Value, _ Label, inner Label) { l |= inner })
+		}
+	}
+	w.release(stack, owned)
 	return l
 }
 
@@ -171,86 +205,95 @@ func (w *walker) deep(v Value) Label {
 // label p of the references that led to it (the reference labels, structure
 // and element labels on the way, starting with p0) and the labels held
 // directly inside it (structure and element labels, cell labels, Labeled
-// labels). Objects are visited once per path label.
+// labels). Objects are visited once per path label. The walk uses an
+// explicit stack: no nesting depth can overflow the Go stack.
 func (w *walker) each(v Value, p Label, f func(x Value, path, inner Label)) {
-	if !w.paths {
-		p = Public
-	}
-	switch x := v.(type) {
-	case nil, NoneType, Bool, Int, Float, String, Bytes, rangeValue, stringElems, stringCodepoints, bytesIterable:
-		return
-	case *List:
-		if !w.enter(ptrKey(x), p) {
-			return
+	stack, owned := w.scratch()
+	push := func(v Value, p Label) { stack = append(stack, walkItem{v, p}) }
+	push(v, p)
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		v, p := it.v, it.p
+		if !w.paths {
+			p = Public
 		}
-		f(x, p, x.slab|x.elabAll())
-		q := p | x.slab
-		for i, e := range x.elems {
-			w.each(e, q|x.elabAt(i), f)
-		}
-	case Tuple:
-		if len(x) == 0 || !w.enter(tupleKey(x), p) {
-			return
-		}
-		for _, e := range x {
-			w.each(e, p, f)
-		}
-	case *Dict:
-		if !w.enter(ptrKey(x), p) {
-			return
-		}
-		f(x, p, x.ht.labelsAll())
-		q := p | x.ht.slab
-		for e := x.ht.head; e != nil; e = e.next {
-			w.each(e.key, q|e.klab, f)
-			w.each(e.value, q|e.klab|e.vlab, f)
-		}
-	case *Set:
-		if !w.enter(ptrKey(x), p) {
-			return
-		}
-		f(x, p, x.ht.labelsAll())
-		q := p | x.ht.slab
-		for e := x.ht.head; e != nil; e = e.next {
-			w.each(e.key, q|e.klab, f)
-		}
-	case *Function:
-		if !w.enter(ptrKey(x), p) {
-			return
-		}
-		f(x, p, x.dlab)
-		for _, d := range x.defaults {
-			w.each(d, p|x.dlab, f)
-		}
-		for _, fv := range x.freevars {
-			w.each(fv, p, f)
-		}
-		if m := x.module; w.modules && m != nil && w.enter(ptrKey(m), p) {
-			for i, g := range m.globals {
-				f(x, p, m.globalLabels[i])
-				w.each(g, p|m.globalLabels[i], f)
+		switch x := v.(type) {
+		case nil, NoneType, Bool, Int, Float, String, Bytes, rangeValue, stringElems, stringCodepoints, bytesIterable:
+		case *List:
+			if !w.enter(ptrKey(x), p) {
+				continue
 			}
+			f(x, p, x.slab|x.elabAll())
+			q := p | x.slab
+			for i, e := range x.elems {
+				push(e, q|x.elabAt(i))
+			}
+		case Tuple:
+			if len(x) == 0 || !w.enter(tupleKey(x), p) {
+				continue
+			}
+			for _, e := range x {
+				push(e, p)
+			}
+		case *Dict:
+			if !w.enter(ptrKey(x), p) {
+				continue
+			}
+			f(x, p, x.ht.labelsAll())
+			q := p | x.ht.slab
+			for e := x.ht.head; e != nil; e = e.next {
+				push(e.key, q|e.klab)
+				push(e.value, q|e.klab|e.vlab)
+			}
+		case *Set:
+			if !w.enter(ptrKey(x), p) {
+				continue
+			}
+			f(x, p, x.ht.labelsAll())
+			q := p | x.ht.slab
+			for e := x.ht.head; e != nil; e = e.next {
+				push(e.key, q|e.klab)
+			}
+		case *Function:
+			if !w.enter(ptrKey(x), p) {
+				continue
+			}
+			f(x, p, x.dlab)
+			for _, d := range x.defaults {
+				push(d, p|x.dlab)
+			}
+			for _, fv := range x.freevars {
+				push(fv, p)
+			}
+			if m := x.module; w.modules && m != nil && w.enter(ptrKey(m), p) {
+				for i, g := range m.globals {
+					f(x, p, m.globalLabels[i])
+					push(g, p|m.globalLabels[i])
+				}
+			}
+		case *cell:
+			if !w.enter(ptrKey(x), p) {
+				continue
+			}
+			f(x, p, x.l)
+			push(x.v, p|x.l)
+		case *Builtin:
+			if x.recv != nil {
+				push(x.recv, p)
+			}
+		case Labeled:
+			f(x, p, x.L)
+			push(x.V, p|x.L)
+		case ChildVisitor:
+			if k, ok := hostKey(x); ok && !w.enter(k, p) {
+				continue
+			}
+			f(x, p, Public)
+			x.VisitChildren(func(c Value) { push(c, p) })
 		}
-	case *cell:
-		if !w.enter(ptrKey(x), p) {
-			return
-		}
-		f(x, p, x.l)
-		w.each(x.v, p|x.l, f)
-	case *Builtin:
-		if x.recv != nil {
-			w.each(x.recv, p, f)
-		}
-	case Labeled:
-		f(x, p, x.L)
-		w.each(x.V, p|x.L, f)
-	case ChildVisitor:
-		if k, ok := hostKey(x); ok && !w.enter(k, p) {
-			return
-		}
-		f(x, p, Public)
-		x.VisitChildren(func(c Value) { w.each(c, p, f) })
 	}
+	w.release(stack, owned)
 }
 
 // elabAll returns the join of l's element labels.

@@ -938,9 +938,7 @@ type cell struct {
 func (c *cell) String() string { return "cell" }
 func (c *cell) Type() string   { return "cell" }
 func (c *cell) Freeze() {
-	if c.v != nil {
-		c.v.Freeze()
-	}
+	FreezeAll(c) // IFC: no recursion (ifc_depth.go)
 }
 func (c *cell) Truth() Bool           { panic("unreachable") }
 func (c *cell) Hash() (uint32, error) { panic("unreachable") }

@@ -58,7 +58,7 @@ type Labeled struct {
 
 func (x Labeled) String() string        { return x.V.String() }
 func (x Labeled) Type() string          { return x.V.Type() }
-func (x Labeled) Freeze()               { x.V.Freeze() }
+func (x Labeled) Freeze()               { FreezeAll(x) }
 func (x Labeled) Truth() Bool           { return x.V.Truth() }
 func (x Labeled) Hash() (uint32, error) { return x.V.Hash() }
 

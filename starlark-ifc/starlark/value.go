@@ -762,7 +762,7 @@ func (m *Module) Predeclared() StringDict {
 func (fn *Function) Name() string          { return fn.funcode.Name } // "lambda" for anonymous functions
 func (fn *Function) Doc() string           { return fn.funcode.Doc }
 func (fn *Function) Hash() (uint32, error) { return hashString(fn.funcode.Name), nil }
-func (fn *Function) Freeze()               { fn.defaults.Freeze(); fn.freevars.Freeze() }
+func (fn *Function) Freeze()               { FreezeAll(fn) } // IFC: no recursion (ifc_depth.go)
 func (fn *Function) String() string        { return toString(fn) }
 func (fn *Function) Type() string          { return "function" }
 func (fn *Function) Truth() Bool           { return true }
@@ -839,9 +839,7 @@ type Builtin struct {
 
 func (b *Builtin) Name() string { return b.name }
 func (b *Builtin) Freeze() {
-	if b.recv != nil {
-		b.recv.Freeze()
-	}
+	FreezeAll(b) // IFC: no recursion (ifc_depth.go)
 }
 func (b *Builtin) Hash() (uint32, error) {
 	h := hashString(b.name)
@@ -917,7 +915,7 @@ func (d *Dict) Entries() iter.Seq2[Value, Value]                { return d.ht.en
 func (d *Dict) SetKey(k, v Value) error                         { return d.ht.insert(k, v) }
 func (d *Dict) String() string                                  { return toString(d) }
 func (d *Dict) Type() string                                    { return "dict" }
-func (d *Dict) Freeze()                                         { d.ht.freeze() }
+func (d *Dict) Freeze()                                         { FreezeAll(d) } // IFC: no recursion (ifc_depth.go)
 func (d *Dict) Truth() Bool                                     { return d.Len() > 0 }
 func (d *Dict) Hash() (uint32, error)                           { return 0, fmt.Errorf("unhashable type: dict") }
 
@@ -978,12 +976,7 @@ type List struct {
 func NewList(elems []Value) *List { return &List{elems: elems} }
 
 func (l *List) Freeze() {
-	if !l.frozen {
-		l.frozen = true
-		for _, elem := range l.elems {
-			elem.Freeze()
-		}
-	}
+	FreezeAll(l) // IFC: no recursion, however deep the list (ifc_depth.go)
 }
 
 // checkMutable reports an error if the list should not be mutated.
@@ -1178,9 +1171,7 @@ func (t Tuple) Elements() iter.Seq[Value] {
 }
 
 func (t Tuple) Freeze() {
-	for _, elem := range t {
-		elem.Freeze()
-	}
+	FreezeAll(t) // IFC: no recursion, and shared tuples once (ifc_depth.go)
 }
 func (t Tuple) String() string { return toString(t) }
 func (t Tuple) Type() string   { return "tuple" }
@@ -1253,7 +1244,7 @@ func (s *Set) Len() int                               { return int(s.ht.len) }
 func (s *Set) Iterate() Iterator                      { return s.ht.iterate() }
 func (s *Set) String() string                         { return toString(s) }
 func (s *Set) Type() string                           { return "set" }
-func (s *Set) Freeze()                                { s.ht.freeze() }
+func (s *Set) Freeze()                                { FreezeAll(s) } // IFC: no recursion (ifc_depth.go)
 func (s *Set) Hash() (uint32, error)                  { return 0, fmt.Errorf("unhashable type: set") }
 func (s *Set) Truth() Bool                            { return s.Len() > 0 }
 
@@ -1433,6 +1424,18 @@ func toString(v Value) string {
 // Callers should generally pass nil for path.
 // It is safe to re-use the same path slice for multiple calls.
 func writeValue(out *strings.Builder, x Value, path []Value) {
+	writeNested(out, x, path, 0)
+}
+
+// IFC: writeNested is upstream's writeValue with a depth: values nested
+// deeper than MaxNesting print as "...", so that no value can overflow the
+// stack, and a NestedWriter host value (a struct) writes its fields through
+// it, so that cycles and depth through host values are bounded too.
+func writeNested(out *strings.Builder, x Value, path []Value, depth int) {
+	if depth > MaxNesting {
+		out.WriteString("...")
+		return
+	}
 	switch x := x.(type) {
 	case nil:
 		out.WriteString("<nil>") // indicates a bug
@@ -1463,7 +1466,7 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 				if i > 0 {
 					out.WriteString(", ")
 				}
-				writeValue(out, elem, append(path, x))
+				writeNested(out, elem, append(path, x), depth+1)
 			}
 		}
 		out.WriteByte(']')
@@ -1474,7 +1477,7 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 			if i > 0 {
 				out.WriteString(", ")
 			}
-			writeValue(out, elem, path)
+			writeNested(out, elem, path, depth+1)
 		}
 		if len(x) == 1 {
 			out.WriteByte(',')
@@ -1500,9 +1503,9 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 			for e := x.ht.head; e != nil; e = e.next {
 				k, v := e.key, e.value
 				out.WriteString(sep)
-				writeValue(out, k, path)
+				writeNested(out, k, path, depth+1)
 				out.WriteString(": ")
-				writeValue(out, v, append(path, x)) // cycle check
+				writeNested(out, v, append(path, x), depth+1) // cycle check
 				sep = ", "
 			}
 		}
@@ -1514,9 +1517,18 @@ func writeValue(out *strings.Builder, x Value, path []Value) {
 			if e != x.ht.head {
 				out.WriteString(", ")
 			}
-			writeValue(out, e.key, path)
+			writeNested(out, e.key, path, depth+1)
 		}
 		out.WriteString("])")
+
+	case NestedWriter: // IFC
+		if _, ptr := hostKey(x); !ptr {
+			x.WriteNested(out, func(v Value) { writeNested(out, v, path, depth+1) })
+		} else if pathContains(path, x) {
+			out.WriteString("...")
+		} else {
+			x.WriteNested(out, func(v Value) { writeNested(out, v, append(path, x), depth+1) })
+		}
 
 	default:
 		out.WriteString(x.String())

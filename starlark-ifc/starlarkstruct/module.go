@@ -31,7 +31,11 @@ func (m *Module) VisitChildren(visit func(starlark.Value)) {
 
 func (m *Module) Attr(name string) (starlark.Value, error) { return m.Members[name], nil }
 func (m *Module) AttrNames() []string                      { return m.Members.Keys() }
-func (m *Module) Freeze()                                  { m.Members.Freeze() }
+func (m *Module) Freeze()                                  { starlark.FreezeAll(m) } // Aegis: no recursion
+
+// FreezeShallow implements starlark.ShallowFreezer (Aegis): a module has no
+// state of its own; FreezeAll freezes the members.
+func (m *Module) FreezeShallow() {}
 func (m *Module) Hash() (uint32, error)                    { return 0, fmt.Errorf("unhashable: %s", m.Type()) }
 func (m *Module) String() string                           { return fmt.Sprintf("<module %q>", m.Name) }
 func (m *Module) Truth() starlark.Bool                     { return true }

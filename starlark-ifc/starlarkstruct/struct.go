@@ -165,8 +165,14 @@ func (s *Struct) ToStringDict(d starlark.StringDict) {
 	}
 }
 
-func (s *Struct) String() string {
-	buf := new(strings.Builder)
+// String writes the struct through starlark.FormatValue, which bounds how
+// deeply it descends and stops at cycles (Aegis: a struct inside a list it
+// holds recursed forever upstream).
+func (s *Struct) String() string { return starlark.FormatValue(s) }
+
+// WriteNested implements starlark.NestedWriter (Aegis): the interpreter
+// writes the field values, with its nesting bound and cycle check.
+func (s *Struct) WriteNested(buf *strings.Builder, elem func(starlark.Value)) {
 	switch constructor := s.constructor.(type) {
 	case starlark.String:
 		// NB: The Java implementation always prints struct
@@ -182,10 +188,9 @@ func (s *Struct) String() string {
 		}
 		buf.WriteString(e.name)
 		buf.WriteString(" = ")
-		buf.WriteString(e.value.String())
+		elem(e.value)
 	}
 	buf.WriteByte(')')
-	return buf.String()
 }
 
 // Constructor returns the constructor used to create this struct.
@@ -208,14 +213,11 @@ func (s *Struct) Hash() (uint32, error) {
 	}
 	return x, nil
 }
-func (s *Struct) Freeze() {
-	if !s.frozen {
-		s.frozen = true
-		for _, e := range s.entries {
-			e.value.Freeze()
-		}
-	}
-}
+func (s *Struct) Freeze() { starlark.FreezeAll(s) } // Aegis: no recursion, however deep
+
+// FreezeShallow implements starlark.ShallowFreezer (Aegis): FreezeAll
+// freezes the fields.
+func (s *Struct) FreezeShallow() { s.frozen = true }
 
 func (x *Struct) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
 	if y, ok := y.(*Struct); ok && op == syntax.PLUS {

@@ -14,7 +14,6 @@ import (
 	"math"
 	"math/big"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,21 +135,32 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		}
 	}
 
-	path := make([]unsafe.Pointer, 0, 8)
+	// Aegis: the containers on the path are kept in a set, so that the
+	// cycle check is linear in the depth, not quadratic; the depth is
+	// bounded by starlark.MaxNesting, so that no value can overflow the
+	// stack; and a long encoding stops when the thread is cancelled.
+	onPath := make(map[unsafe.Pointer]bool)
+	depth, nodes := 0, 0
 
 	var emit func(x starlark.Value) error
 	emit = func(x starlark.Value) error {
 
-		// It is only necessary to push/pop the item when it might contain
-		// itself (i.e. the last three switch cases), but omitting it in the other
-		// cases did not show significant improvement on the benchmarks.
 		if ptr := pointer(x); ptr != nil {
-			if pathContains(path, ptr) {
+			if onPath[ptr] {
 				return fmt.Errorf("cycle in JSON structure")
 			}
 
-			path = append(path, ptr)
-			defer func() { path = path[0 : len(path)-1] }()
+			onPath[ptr] = true
+			defer delete(onPath, ptr)
+		}
+		if depth++; depth > starlark.MaxNesting {
+			return fmt.Errorf("value nested more than %d levels deep", starlark.MaxNesting)
+		}
+		defer func() { depth-- }()
+		if nodes++; thread != nil && nodes%1024 == 0 {
+			if err := thread.CheckCancel(); err != nil {
+				return err
+			}
 		}
 
 		if err := charge(); err != nil {
@@ -318,10 +328,6 @@ func pointer(i any) unsafe.Pointer {
 	}
 }
 
-func pathContains(path []unsafe.Pointer, item unsafe.Pointer) bool {
-	return slices.Contains(path, item)
-}
-
 // isPrintableASCII reports whether s contains only printable ASCII.
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -434,8 +440,15 @@ func decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	// It consumes leading but not trailing whitespace.
 	// It panics on error.
 	var parse func() starlark.Value
+	depth := 0 // Aegis: nesting of arrays and objects, bounded by starlark.MaxNesting
 	parse = func() starlark.Value {
 		b := next()
+		if b == '[' || b == '{' {
+			if depth++; depth > starlark.MaxNesting {
+				fail("arrays and objects nested more than %d levels deep", starlark.MaxNesting)
+			}
+			defer func() { depth-- }()
+		}
 		switch b {
 		case '"':
 			// string
