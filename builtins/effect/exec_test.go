@@ -127,4 +127,3 @@ func TestExecPathKeepsArgv0(t *testing.T) {
 		t.Fatalf("argv[0] seen as %q", res.Stdout)
 	}
 }
-
