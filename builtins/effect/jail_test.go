@@ -103,8 +103,9 @@ func TestJailConfines(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newJailFixture(t)
 			out, err := runJailed(t, sb, f.spec(), `
-grep -E '^(CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status
+while read -r l; do case "$l" in Cap*|NoNewPrivs*) echo "$l";; esac; done < /proc/self/status
 echo uid=$(id -u)
+cat /proc/`+strconv.Itoa(os.Getpid())+`/cmdline 2>/dev/null && echo SAW-PARENT
 umount `+f.secretDir+` 2>/dev/null && echo UMOUNTED
 umount -l `+f.secretDir+` 2>/dev/null && echo UMOUNTED
 cat private/token src/key.txt 2>/dev/null
@@ -124,7 +125,7 @@ true`)
 					t.Errorf("missing %q in:\n%s", want, out)
 				}
 			}
-			for _, bad := range []string{"SECRET", "UMOUNTED", "POLICY-", "uid=0\n"} {
+			for _, bad := range []string{"SECRET", "UMOUNTED", "POLICY-", "uid=0\n", "SAW-PARENT"} {
 				if strings.Contains(out, bad) {
 					t.Errorf("%q in:\n%s", bad, out)
 				}

@@ -64,7 +64,9 @@ func (s JailSpec) landlockRules(tmp string) []llRule {
 	for _, p := range systemPaths {
 		rules = append(rules, llRule{p, "ro"})
 	}
-	rules = append(rules, llRule{"/proc", "ro"})
+	// The command's own /proc entry (the helper's pid, kept across exec),
+	// not every process's: command lines of other processes stay unseen.
+	rules = append(rules, llRule{"/proc/self", "ro"})
 	for _, d := range []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"} {
 		rules = append(rules, llRule{d, "dev"})
 	}

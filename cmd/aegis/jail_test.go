@@ -52,23 +52,28 @@ print(subprocess.exec(["python3", "src/helper.py"]))`},
 			}
 			pol = strings.Replace(pol, `# local_only_read = ["fixtures/private/**"]`, `local_only_read = ["private/**"]`, 1)
 			pol = strings.Replace(pol, `# requires_approval = ["!subprocess.exec"]`, `requires_approval = ["!subprocess.exec"]`, 1)
-			if err := os.WriteFile(filepath.Join(dir, "aegis.toml"), []byte(pol), 0o644); err != nil {
-				t.Fatal(err)
-			}
 			env := []string{"HOME=" + home} // the toolchain's real caches
 			if gc, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil && c.lang == "go" {
 				env = append(env, "GOCACHE="+strings.TrimSpace(string(gc)))
 			}
-			r := e2e(t, dir, "", env, "run", "--policy", "aegis.toml", "task.star")
-			noSecret(t, dir, r)
-			if r.code != 0 || !strings.Contains(r.stdout, "tool ran:") {
-				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
-			}
-			if !strings.Contains(strings.ToLower(r.stdout), "no such file") {
-				t.Errorf("the local-only file is not absent: %s", r.stdout)
-			}
-			if strings.Contains(r.stderr, "warning") {
-				t.Errorf("a sandboxed run warns: %s", r.stderr)
+			// The default (bwrap here) makes the file absent; Landlock,
+			// the fallback, makes it unreadable.
+			for mode, refusal := range map[string]string{"auto": "no such file", "landlock": "permission denied"} {
+				p := strings.Replace(pol, "\nsandbox = \"auto\"\n", "\nsandbox = \""+mode+"\"\n", 1)
+				if err := os.WriteFile(filepath.Join(dir, "aegis.toml"), []byte(p), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				r := e2e(t, dir, "", env, "run", "--policy", "aegis.toml", "task.star")
+				noSecret(t, dir, r)
+				if r.code != 0 || !strings.Contains(r.stdout, "tool ran:") {
+					t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", mode, r.code, r.stdout, r.stderr)
+				}
+				if !strings.Contains(strings.ToLower(r.stdout), refusal) {
+					t.Errorf("%s: the local-only file was not refused: %s", mode, r.stdout)
+				}
+				if strings.Contains(r.stderr, "warning") {
+					t.Errorf("%s: a sandboxed run warns: %s", mode, r.stderr)
+				}
 			}
 		})
 	}
