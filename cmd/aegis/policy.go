@@ -65,6 +65,10 @@ checks, and the guards that refuse a policy letting scripts modify the policy fi
 touch the audit log. It prints every problem with file:line and the key, and a
 suggestion where one exists, so one run shows everything to fix.
 
+It also warns (on stderr, and under "warnings" with --json) when the policy allows commands
+but they would run without a sandbox on this machine ([subprocess].sandbox "auto" finding
+neither bubblewrap nor Landlock, or "none"), or when the sandbox it names cannot run here.
+
 Exit status 0 when the policy is valid, 5 when it is not.`,
 		Example: `  aegis policy validate aegis.toml
   aegis policy validate --json aegis.toml`,
