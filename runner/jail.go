@@ -64,20 +64,18 @@ func newJailer(p *policy.Policy, auditLog string) (*jailer, error) {
 
 // JailWarning returns effect.UnjailedWarning when commands allowed by p
 // would run without a jail on this machine, "" otherwise (also when the
-// policy allows no command). An explicitly named mechanism that cannot run
-// here is returned as the error a run would fail with.
-func JailWarning(p *policy.Policy) (string, error) {
-	if !p.Enabled(policy.SubprocessExec) {
-		return "", nil
-	}
+// policy allows no command), and the mechanism that would confine them
+// ("bwrap (/usr/bin/bwrap)", "none"). An explicitly named mechanism that
+// cannot run here is returned as the error a run would fail with.
+func JailWarning(p *policy.Policy) (warning, mechanism string, err error) {
 	sb, err := effect.DetectSandbox(p.Sandbox())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if sb == nil {
-		return effect.UnjailedWarning, nil
+	if sb == nil && p.Enabled(policy.SubprocessExec) {
+		return effect.UnjailedWarning, sb.String(), nil
 	}
-	return "", nil
+	return "", sb.String(), nil
 }
 
 // confine is builtins.Host.Jail.

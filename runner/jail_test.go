@@ -181,8 +181,8 @@ func TestUnjailedWarning(t *testing.T) {
 	if res := p.run(`print(1)`); len(res.Warnings) != 1 {
 		t.Fatalf("warnings %q", res.Warnings)
 	}
-	if w, err := JailWarning(p.pol); w != effect.UnjailedWarning || err != nil {
-		t.Fatalf("JailWarning: %q %v", w, err)
+	if w, m, err := JailWarning(p.pol); w != effect.UnjailedWarning || m != "none" || err != nil {
+		t.Fatalf("JailWarning: %q %q %v", w, m, err)
 	}
 	// No command allowed: nothing to warn about.
 	q := newProject(t, "[subprocess]\nsandbox = \"none\"\n", map[string]string{})

@@ -83,7 +83,7 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 				return loadFailure(cmd, err, asJSON)
 			}
 			caps := p.Capabilities()
-			warning, jailErr := runner.JailWarning(p)
+			warning, mechanism, jailErr := runner.JailWarning(p)
 			if jailErr != nil {
 				// A named sandbox that cannot run here: every run would
 				// fail, so the policy is not usable on this machine.
@@ -116,6 +116,9 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 				fmt.Fprintf(out, "Ask for approval before: %s\n", joinCaps(approval))
 			}
 			fmt.Fprintf(out, "Root: %s\nAudit log (guarded): %s\n", p.Root(), p.AuditLog())
+			if p.Enabled(policy.SubprocessExec) && jailErr == nil {
+				fmt.Fprintf(out, "Commands run in sandbox: %s\n", mechanism)
+			}
 			return nil
 		},
 	}
