@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -61,11 +62,13 @@ type Host struct {
 	// env.read reads and what a command's environment is filtered from.
 	Environ []string
 
-	// Jail, when non-nil, returns the argv prefix that runs a command in a
-	// sandbox ([subprocess].sandbox = "bwrap"). labelled says whether the
-	// command's output will carry a label; when it will not, the jail must
-	// hide local-only files.
-	Jail func(labelled bool) []string
+	// Jail, when non-nil, confines a command ([subprocess].sandbox, see
+	// runner/jail.go) before it runs: it sets c.Jail, and may replace
+	// c.Path with what a version manager's shim resolves to. labelled says
+	// whether the command's output will carry a label (it then gets no
+	// network and writes only inside the local-only zone); when it will
+	// not, the jail must hide local-only files. An error stops the call.
+	Jail func(c *effect.Command, labelled bool) error
 
 	HTTPTimeout    time.Duration // per request; 0 = DefaultHTTPTimeout
 	CommandTimeout time.Duration // per command; 0 = DefaultCommandTimeout

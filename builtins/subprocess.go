@@ -78,7 +78,9 @@ func (h *Host) subprocessExec(thread *starlark.Thread, b *starlark.Builtin, args
 	}
 	cmd.Env = env
 	if h.Jail != nil {
-		cmd.Prefix = h.Jail(outLabel != labels.Public)
+		if err := h.Jail(&cmd, outLabel != labels.Public); err != nil {
+			return nil, c.failed(err, outLabel, "could not set up the sandbox")
+		}
 	}
 	res, err := effect.Exec(h.Ctx, cmd)
 	if err != nil {

@@ -23,7 +23,8 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 		netAllow: make(map[Capability][]hostRule),
 		approval: make(map[Capability]bool),
 		tools:    make(map[string]ToolRecord),
-		sandbox:  "none",
+		sandbox:  SandboxAuto,
+		network:  NetworkNone,
 	}
 	if policyPath != "" {
 		if real, err := realPath(policyPath, ""); err == nil {
@@ -151,6 +152,9 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	}
 	if s.Sub.Sandbox.Set {
 		p.sandbox = s.Sub.Sandbox.Value
+	}
+	if s.Sub.Network.Set {
+		p.network = s.Sub.Network.Value
 	}
 
 	for _, e := range s.RequiresApproval {

@@ -20,6 +20,7 @@ type Description struct {
 
 	DenyArgs       []DenyArgsDescription `json:"deny_args"`
 	Sandbox        Scalar                `json:"sandbox"`
+	Network        Scalar                `json:"network"`
 	TimeoutSeconds Scalar                `json:"timeout_seconds"`
 	Runtime        []Scalar              `json:"runtime"`
 	Tools          []ToolDescription     `json:"tools"`
@@ -72,7 +73,8 @@ func (p *Policy) Describe() Description {
 	for _, al := range s.Sub.DenyArgs {
 		d.DenyArgs = append(d.DenyArgs, DenyArgsDescription{Command: al.Command, From: al.From, Patterns: append([]Entry{}, al.Patterns...)})
 	}
-	d.Sandbox = scalarOf("[subprocess].sandbox", s.Sub.Sandbox, "none")
+	d.Sandbox = scalarOf("[subprocess].sandbox", s.Sub.Sandbox, SandboxAuto)
+	d.Network = scalarOf("[subprocess].network", s.Sub.Network, NetworkNone)
 	d.TimeoutSeconds = scalarOf("[network].timeout_seconds", s.Net.TimeoutSeconds, int64(DefaultNetTimeoutSeconds))
 	rt := p.Runtime()
 	defaults := [numLimits]int64{rt.MaxSeconds, rt.MaxSteps, rt.MaxCallstackSize, rt.MaxMemoryMB, rt.MaxOutputBytes, rt.MaxTotalCalls}

@@ -55,6 +55,8 @@
 //	RequiresApproval(c)          requires_approval
 //	Runtime, DefaultRuntime      [runtime] limits with defaults
 //	NetTimeoutSeconds, Sandbox   [network].timeout_seconds, [subprocess].sandbox
+//	Network, Jail                [subprocess].network; the paths by access
+//	                             class a subprocess jail binds (jail.go)
 //	Tools, DecideTool            [tools] records; may a tool be offered?
 //	ChildEnv, IsReservedVar      a subprocess's environment, rebuilt
 //	AllowedEnv, LocalOnlyEnv, DeniedEnv

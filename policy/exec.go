@@ -37,8 +37,10 @@ import (
 //     local_only_commands program may be handed one: a program can copy
 //     what it reads, and the label on its output does not follow the copy
 //     (git add secrets/k, then git log -p; python3 copy.py secrets/k). With
-//     sandbox = "bwrap" the runner's jail lets such a program write only
-//     inside the local-only zone, so any allowed program may read it. In
+//     sandbox = "bwrap" or "landlock" (a run never goes unjailed) the
+//     runner's jail lets such a program write only inside the local-only
+//     zone and gives it no network, so any allowed program may read it.
+//     "auto" may fall back to no jail, so it counts as no sandbox here. In
 //     both cases no other argument may name a place scripts can reach
 //     outside local_only_read (cp secrets/k src/k would leave an
 //     unlabelled copy in a readable tree). A directory argument that may
@@ -244,9 +246,9 @@ func (p *Policy) decideExec(argv []string) Decision {
 			}
 		}
 	}
-	if len(localArgs) > 0 && !local && p.sandbox != "bwrap" {
-		return deny(fmt.Sprintf("it hands %s, which is local-only, to %s, which is not a [subprocess].local_only_commands entry, and without a sandbox a program can copy what it reads (git add, cp, a script it runs) where the label does not follow", localArgs[0], base),
-			fmt.Sprintf("if %s may see local-only data, add %q to [subprocess].local_only_commands (its output is then local-only too), or set [subprocess].sandbox = \"bwrap\" so that it can write only inside the local-only zone", base, base))
+	if len(localArgs) > 0 && !local && !p.alwaysJailed() {
+		return deny(fmt.Sprintf("it hands %s, which is local-only, to %s, which is not a [subprocess].local_only_commands entry, and without a guaranteed sandbox a program can copy what it reads (git add, cp, a script it runs) where the label does not follow", localArgs[0], base),
+			fmt.Sprintf("if %s may see local-only data, add %q to [subprocess].local_only_commands (its output is then local-only too), or set [subprocess].sandbox = \"bwrap\" (or \"landlock\"; \"auto\" may run unjailed) so that it can write only inside the local-only zone", base, base))
 	}
 	if len(localArgs) > 0 && len(public) > 0 {
 		return deny(fmt.Sprintf("it hands the program local-only %s together with %s, which scripts can reach outside the local-only zone: the program could copy the data there, where it loses its label", localArgs[0], public[0]),

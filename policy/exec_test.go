@@ -96,7 +96,7 @@ func TestSubprocessRules(t *testing.T) {
 		ex(false, "cp out/keep .aegis/other", `"**/.aegis/**"`), // not there yet, but it could be created
 		ex(false, "cp out/keep newdir/.env", `deny ".env"`),
 		// Local-only data: only local-only commands may be handed it...
-		ex(false, "cat secrets-local/k", `to cat, which is not a [subprocess].local_only_commands entry, and without a sandbox`),
+		ex(false, "cat secrets-local/k", `to cat, which is not a [subprocess].local_only_commands entry, and without a guaranteed sandbox`),
 		ex(false, "git add secrets-local/k", "can copy what it reads"),
 		ex(false, "git show HEAD:secrets-local/k", "local_only_commands"), // a path inside a colon list
 		ex(true, "lgrep -n token secrets-local/k", "the output is local-only"),
@@ -165,6 +165,19 @@ sandbox = "bwrap"
 	})
 	if d := p.Decide(SubprocessExec, "cat", "secrets/k"); d.Principal != "file:secrets/**" || d.IsLocalOnlyCommand() {
 		t.Errorf("jailed reader: %+v", d)
+	}
+	// "auto" (the default) may fall back to no jail: the reader is denied.
+	for _, mode := range []string{"auto", "none", ""} {
+		q := w.mustLoad(`
+[filesystem]
+read_allow = ["src/**"]
+local_only_read = ["secrets/**"]
+[subprocess]
+allow_commands = ["cat", "cp"]
+` + map[bool]string{true: "", false: "sandbox = \"" + mode + "\"\n"}[mode == ""])
+		if d := q.Decide(SubprocessExec, "cat", "secrets/k"); d.Allowed || !strings.Contains(d.Hint, `"auto" may run unjailed`) {
+			t.Errorf("sandbox %q: %+v", mode, d)
+		}
 	}
 }
 

@@ -263,13 +263,22 @@ func (d *decoder) section(s *spec, name string, t map[string]any) {
 				s.Net.TimeoutSeconds.set(n, d.src(p...))
 			}
 		case "subprocess.sandbox":
-			if str, ok := d.str(v, p, qualify(name, k), `sandbox = "none"`); ok {
+			if str, ok := d.str(v, p, qualify(name, k), `sandbox = "auto"`); ok {
 				if !contains(sandboxModes[:], str) {
 					d.fail(p, qualify(name, k), fmt.Sprintf("unknown sandbox %q", str),
 						"one of "+strings.Join(sandboxModes[:], ", "))
 					continue
 				}
 				s.Sub.Sandbox.set(str, d.src(p...))
+			}
+		case "subprocess.network":
+			if str, ok := d.str(v, p, qualify(name, k), `network = "none"`); ok {
+				if !contains(networkModes[:], str) {
+					d.fail(p, qualify(name, k), fmt.Sprintf("unknown network stance %q", str),
+						"one of "+strings.Join(networkModes[:], ", ")+` ("none": no network; "host": the host's, unfiltered)`)
+					continue
+				}
+				s.Sub.Network.set(str, d.src(p...))
 			}
 		case "subprocess.deny_args":
 			if at, ok := d.table(v, p, "[subprocess.deny_args]"); ok {

@@ -56,8 +56,8 @@ func TestStrictLoaderReportsEveryProblemWithLineAndSuggestion(t *testing.T) {
 		{"unknown capability", "requires_approval = [\"subproces.exec\"]\n", 1, "requires_approval", []string{`did you mean "subprocess.exec"?`}},
 		{"command with arguments", "[subprocess]\nallow_commands = [\"git push\"]\n", 2, "[subprocess].allow_commands",
 			[]string{"without arguments", "[subprocess.deny_args]"}},
-		{"unknown sandbox", "[subprocess]\nsandbox = \"docker\"\n", 2, "[subprocess].sandbox", []string{`unknown sandbox "docker"`, "one of none, bwrap"}},
-		{"unsupported sandbox", "[subprocess]\nsandbox = \"landlock\"\n", 2, "[subprocess].sandbox", []string{`unknown sandbox "landlock"`}},
+		{"unknown sandbox", "[subprocess]\nsandbox = \"docker\"\n", 2, "[subprocess].sandbox", []string{`unknown sandbox "docker"`, "one of auto, bwrap, landlock, none"}},
+		{"unknown network", "[subprocess]\nnetwork = \"filtered\"\n", 2, "[subprocess].network", []string{`unknown network stance "filtered"`, "one of none, host"}},
 		{"zero limit", "[runtime]\nmax_seconds = 0\n", 2, "[runtime].max_seconds", []string{"between 1 and"}},
 		{"float limit", "[runtime]\nmax_steps = 1.5\n", 2, "[runtime].max_steps", []string{"must be an integer, not a float"}},
 		{"unknown runtime key", "[runtime]\nmax_second = 5\n", 2, "max_second", []string{`did you mean "max_seconds"?`}},
@@ -378,6 +378,25 @@ func TestRuntimeLimitsOnlyTighten(t *testing.T) {
 	over.Sub.Sandbox.set("none", Source{File: "f"})
 	if m := merge(base, over, "f", &probs); m.Sub.Sandbox.Value != "bwrap" {
 		t.Errorf("a file lowered the sandbox to %q", m.Sub.Sandbox.Value)
+	}
+	for _, c := range []struct{ base, over, want string }{
+		{"bwrap", "auto", "bwrap"}, // auto may run unjailed
+		{"auto", "none", "auto"},   // no lowering to none
+		{"auto", "landlock", "landlock"},
+		{"landlock", "bwrap", "bwrap"}, // one named mechanism for another
+		{"none", "auto", "auto"},
+	} {
+		base.Sub.Sandbox.set(c.base, Source{Preset: "x"})
+		over.Sub.Sandbox.set(c.over, Source{File: "f"})
+		if m := merge(base, over, "f", &probs); m.Sub.Sandbox.Value != c.want {
+			t.Errorf("%s over %s: %q, want %q", c.over, c.base, m.Sub.Sandbox.Value, c.want)
+		}
+	}
+	// The network stance: the file wins.
+	base.Sub.Network.set("host", Source{Preset: "x"})
+	over.Sub.Network.set("none", Source{File: "f"})
+	if m := merge(base, over, "f", &probs); m.Sub.Network.Value != "none" {
+		t.Errorf("network %q", m.Sub.Network.Value)
 	}
 }
 

@@ -16,7 +16,8 @@ import (
 // written "!name" drops the inherited key.
 // Scalars: the file wins when it sets one, except [runtime] limits, where
 // the smaller value wins (a file tightens a preset's limit, never loosens
-// it), and sandbox, which a file cannot lower to "none".
+// it), and sandbox, which a file cannot weaken (an inherited "bwrap" or
+// "landlock" stays; an inherited "auto" cannot become "none").
 func merge(base, over *spec, file string, probs *problems) *spec {
 	out := &spec{}
 	for _, lk := range listKeys {
@@ -29,9 +30,10 @@ func merge(base, over *spec, file string, probs *problems) *spec {
 	out.Inherits = over.Inherits
 	out.Net.TimeoutSeconds = pickScalar(base.Net.TimeoutSeconds, over.Net.TimeoutSeconds)
 	out.Sub.Sandbox = base.Sub.Sandbox
-	if over.Sub.Sandbox.Set && (over.Sub.Sandbox.Value != "none" || !base.Sub.Sandbox.Set) {
+	if over.Sub.Sandbox.Set && (!base.Sub.Sandbox.Set || sandboxRank(over.Sub.Sandbox.Value) >= sandboxRank(base.Sub.Sandbox.Value)) {
 		out.Sub.Sandbox = over.Sub.Sandbox
 	}
+	out.Sub.Network = pickScalar(base.Sub.Network, over.Sub.Network)
 	for i := range out.Runtime.Limits {
 		out.Runtime.Limits[i] = pickMin(base.Runtime.Limits[i], over.Runtime.Limits[i])
 	}

@@ -38,7 +38,7 @@ type Policy struct {
 	envAllow, envLocal, envDeny []nameRule
 	cmdAllow, cmdLocal, cmdDeny []cmdRule
 	denyArgs                    []argRule
-	sandbox                     string
+	sandbox, network            string
 
 	protected []string // real paths no subprocess argument may name
 
@@ -65,7 +65,7 @@ func (p *Policy) Name() string { return p.name }
 // AuditLog returns the canonical audit log path the loader guarded.
 func (p *Policy) AuditLog() string { return p.auditLog }
 
-// Sandbox returns the [subprocess].sandbox mode ("none" when unset).
+// Sandbox returns the [subprocess].sandbox mode ("auto" when unset).
 func (p *Policy) Sandbox() string { return p.sandbox }
 
 // NetTimeoutSeconds returns [network].timeout_seconds (default 30).

@@ -62,7 +62,7 @@ type spec struct {
 	Sub struct {
 		AllowCommands, LocalOnlyCommands, DenyCommands []Entry
 		DenyArgs                                       []argList
-		Sandbox                                        setting[string]
+		Sandbox, Network                               setting[string]
 	}
 	Runtime struct {
 		Limits   [numLimits]setting[int64]
@@ -182,13 +182,7 @@ var sectionKeys = map[string][]string{
 	"filesystem":  {"read_allow", "local_only_read", "write_allow", "delete_allow", "deny"},
 	"network":     {"http_get_allow", "http_post_allow", "http_put_allow", "http_patch_allow", "http_delete_allow", "local_only_hosts", "deny_hosts", "deny_ips", "timeout_seconds"},
 	"environment": {"allow_vars", "local_only_vars", "deny_vars"},
-	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "deny_args", "sandbox"},
+	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "deny_args", "sandbox", "network"},
 	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits"},
 	"tools.*":     {"capabilities", "backend_url", "backend_method", "description"},
 }
-
-// sandboxModes are the accepted [subprocess].sandbox values: the ones the
-// runner implements. Accepting a mode it would ignore ("landlock", from the
-// predecessor's later format) would leave the operator believing commands
-// are isolated when they are not.
-var sandboxModes = [...]string{"none", "bwrap"}

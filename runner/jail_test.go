@@ -1,96 +1,237 @@
 package runner
 
 import (
+	"bytes"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aegisdev/aegis/builtins/effect"
+	"github.com/aegisdev/aegis/policy"
 )
 
 const jailPolicy = `
 [filesystem]
 read_allow = ["src/**"]
-local_only_read = ["secrets/**", "zone/**"]
-write_allow = ["out/**", "zone/**"]
+local_only_read = ["secrets/**", "zone/**", "*.key"]
+write_allow = ["out/**", "zone/**", "src/**"]
 
 [subprocess]
-allow_commands = ["cat", "cp", "sh"]
-sandbox = "bwrap"
+allow_commands = ["cat", "cp", "sh", "bash", "ls"]
+sandbox = "MODE"
 `
 
+// jailModes are the mechanisms every jail test runs under. Both work on
+// the CI machine (bwrap is installed by .ci/run, the kernel has Landlock);
+// one that does not run here fails the run, and so the test.
+var jailModes = []string{"bwrap", "landlock"}
+
 func TestJail(t *testing.T) {
-	p := newProject(t, jailPolicy, map[string]string{
-		"src/a.txt":     "alpha\n",
-		"secrets/token": secretValue,
-		"out/.keep":     "",
-		"zone/.keep":    "",
-	})
-	if _, err := effect.BwrapPath(); err != nil {
-		// Where bwrap cannot run, the run fails before the script starts.
-		res := p.run(`print("never")`)
-		want(t, res, IOError, "bwrap")
-		if res.Stdout != "" {
-			t.Fatalf("ran unjailed: %q", res.Stdout)
-		}
-		return
-	}
-	// A command that names a local-only file runs with labelled output.
-	res := p.run(`print(subprocess.exec(["cat", "secrets/token"]))`)
-	want(t, res, OK)
-	if res.Stdout != "[REDACTED]\n" {
-		t.Fatalf("stdout %q", res.Stdout)
-	}
-	// A command with public output does not see local-only files at all,
-	// even when the path is hidden from the argv gate inside a shell line.
-	res = p.run(`print(subprocess.exec(["sh", "-c", "cat secrets/token || echo hidden"]))`)
-	want(t, res, OK)
-	if !strings.Contains(res.Stdout, "hidden") {
-		t.Fatalf("stdout %q", res.Stdout)
-	}
-	// It can still write where the policy allows.
-	res = p.run(`subprocess.exec(["sh", "-c", "echo made > out/made.txt"])`)
-	want(t, res, OK)
-	if b, _ := os.ReadFile(filepath.Join(p.root, "out", "made.txt")); string(b) != "made\n" {
-		t.Fatalf("public write in the jail: %q", b)
-	}
-	// A command reading local-only files may write only into the zone.
-	res = p.run(`subprocess.exec(["cp", "secrets/token", "src/leak"])`)
-	if res.ExitCode == 0 {
-		t.Fatal("cp of a local-only file into a read-only tree succeeded")
-	}
-	if _, err := os.Stat(filepath.Join(p.root, "src", "leak")); err == nil {
-		t.Fatal("a local-only file was copied out of the zone")
-	}
-	res = p.run(`subprocess.exec(["cp", "secrets/token", "zone/copy"])
+	for _, mode := range jailModes {
+		t.Run(mode, func(t *testing.T) {
+			p := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", mode), map[string]string{
+				"src/a.txt":     "alpha\n",
+				"src/deep.key":  secretValue,
+				"secrets/token": secretValue,
+				"out/.keep":     "",
+				"zone/.keep":    "",
+			})
+			// A command that names a local-only file runs with labelled output.
+			res := p.run(`print(subprocess.exec(["cat", "secrets/token"]))`)
+			want(t, res, OK)
+			if res.Stdout != "[REDACTED]\n" {
+				t.Fatalf("stdout %q", res.Stdout)
+			}
+			// A command with public output does not see local-only files,
+			// even when the path is hidden from the argv gate inside a
+			// shell line, and even a glob's match inside a visible tree.
+			res = p.run(`print(subprocess.exec(["sh", "-c", "cat secrets/token src/deep.key || echo hidden; cat src/a.txt"]))`)
+			want(t, res, OK)
+			if !strings.Contains(res.Stdout, "hidden") || !strings.Contains(res.Stdout, "alpha") {
+				t.Fatalf("stdout %q", res.Stdout)
+			}
+			if mode == "bwrap" {
+				res = p.run(`print(subprocess.exec(["sh", "-c", "ls -a src; ls secrets 2>&1; true"]))`)
+				want(t, res, OK)
+				if strings.Contains(res.Stdout, "deep.key") || strings.Contains(res.Stdout, "token") {
+					t.Fatalf("a local-only path is listed: %q", res.Stdout)
+				}
+			}
+			// It can still write where the policy allows.
+			res = p.run(`subprocess.exec(["sh", "-c", "echo made > out/made.txt"])`)
+			want(t, res, OK)
+			if b, _ := os.ReadFile(filepath.Join(p.root, "out", "made.txt")); string(b) != "made\n" {
+				t.Fatalf("public write in the jail: %q", b)
+			}
+			// A command reading local-only files may write only into the
+			// zone: out/ is writable for scripts, not for it.
+			res = p.run(`subprocess.exec(["sh", "-c", "cat secrets/token > out/leak", "x", "secrets/token"])`)
+			if res.ExitCode == 0 {
+				t.Fatal("a labelled command wrote outside the zone")
+			}
+			if _, err := os.Stat(filepath.Join(p.root, "out", "leak")); err == nil {
+				t.Fatal("a local-only file was copied out of the zone")
+			}
+			res = p.run(`subprocess.exec(["cp", "secrets/token", "zone/copy"])
 print(fs.read("zone/copy"))`)
-	want(t, res, OK)
-	if res.Stdout != "[REDACTED]\n" {
-		t.Fatalf("zone copy: %q", res.Stdout)
-	}
-	// Nothing outside the policy's paths is visible.
-	res = p.run(`print(subprocess.exec(["sh", "-c", "ls /root /home 2>&1; cat /etc/shadow 2>&1 | head -c 20"]))`)
-	if strings.Contains(res.Stdout, "root:") {
-		t.Fatalf("the jail shows /etc/shadow: %q", res.Stdout)
+			want(t, res, OK)
+			if res.Stdout != "[REDACTED]\n" {
+				t.Fatalf("zone copy: %q", res.Stdout)
+			}
+			// Nothing outside the policy's paths is visible, nor the audit
+			// log, and the policy file cannot change.
+			res = p.run(`print(subprocess.exec(["sh", "-c", "cat /etc/shadow .aegis/audit.jsonl 2>&1 | head -c 300; echo x >> aegis.toml; true"]))`)
+			if strings.Contains(res.Stdout, "root:") || strings.Contains(res.Stdout, `"kind"`) {
+				t.Fatalf("the jail shows /etc/shadow or the audit log: %q", res.Stdout)
+			}
+			if b, _ := os.ReadFile(filepath.Join(p.root, "aegis.toml")); strings.Contains(string(b), "\nx\n") {
+				t.Fatal("a jailed command changed the policy file")
+			}
+			if len(res.Warnings) != 0 {
+				t.Errorf("warnings in a jailed run: %q", res.Warnings)
+			}
+		})
 	}
 }
 
-func TestStaticPrefix(t *testing.T) {
-	cases := map[string]string{
-		"src/**":        "/r/src",
-		"src/*.go":      "/r/src",
-		"*.json":        "/r",
-		".env":          "/r",
-		"/etc/ssl/**":   "/etc/ssl",
-		"~/.cache/x/**": "/h/.cache/x",
-		"**/secrets/**": "/r",
-		"/**":           "/",
-		"a/b{c,d}/e":    "/r/a",
+// loopback counts what a TCP listener on 127.0.0.1 receives.
+type loopback struct {
+	ln  net.Listener
+	got atomic.Int64
+}
+
+func newLoopback(t *testing.T) *loopback {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for pat, want := range cases {
-		if got := staticPrefix(pat, "/r", "/h"); got != want {
-			t.Errorf("%s: %s, want %s", pat, got, want)
+	l := &loopback{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				var b bytes.Buffer
+				n, _ := b.ReadFrom(c)
+				l.got.Add(n + 1)
+			}()
+		}
+	}()
+	return l
+}
+
+func (l *loopback) received() int64 {
+	time.Sleep(200 * time.Millisecond)
+	return l.got.Load()
+}
+
+func TestJailNetwork(t *testing.T) {
+	for _, mode := range jailModes {
+		t.Run(mode, func(t *testing.T) {
+			for _, c := range []struct {
+				name, network, argv string
+				reach               bool
+			}{
+				// [subprocess].network defaults to none.
+				{"public, network unset", "", `["bash", "-c", "echo hi > /dev/tcp/127.0.0.1/PORT"]`, false},
+				{"public, network none", `network = "none"`, `["bash", "-c", "echo hi > /dev/tcp/127.0.0.1/PORT"]`, false},
+				// The control: the same probe reaches the listener when granted.
+				{"public, network host", `network = "host"`, `["bash", "-c", "echo hi > /dev/tcp/127.0.0.1/PORT"]`, true},
+				// Labelled output: never a network, whatever the key says,
+				// although deny_ips denies the address to net.* only.
+				{"labelled, network host", `network = "host"`, `["bash", "-c", "cat \"$1\" > /dev/tcp/127.0.0.1/PORT", "x", "secrets/token"]`, false},
+			} {
+				l := newLoopback(t)
+				port := strconv.Itoa(l.ln.Addr().(*net.TCPAddr).Port)
+				pol := strings.ReplaceAll(jailPolicy, "MODE", mode) + c.network + "\n[network]\ndeny_ips = [\"127.0.0.0/8\"]\n"
+				p := newProject(t, pol, map[string]string{"secrets/token": secretValue})
+				res := p.run(`subprocess.exec(` + strings.ReplaceAll(c.argv, "PORT", port) + `)`)
+				got := l.received()
+				if c.reach && (got == 0 || res.ExitCode != 0) {
+					t.Errorf("%s: nothing received (%s: %s)", c.name, res.ExitKind, res.Error)
+				}
+				if !c.reach && got != 0 {
+					t.Errorf("%s: the listener received %d bytes", c.name, got)
+				}
+			}
+		})
+	}
+}
+
+func TestUnjailedWarning(t *testing.T) {
+	p := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", "none"), map[string]string{"src/a.txt": "a\n"})
+	res := p.run(`print(subprocess.exec(["cat", "src/a.txt"]))`)
+	want(t, res, OK)
+	if len(res.Warnings) != 1 || res.Warnings[0] != effect.UnjailedWarning {
+		t.Fatalf("warnings %q", res.Warnings)
+	}
+	// A run that computes only still gets it: the warning is about the
+	// policy and the machine, never about what the script did.
+	if res := p.run(`print(1)`); len(res.Warnings) != 1 {
+		t.Fatalf("warnings %q", res.Warnings)
+	}
+	if w, m, err := JailWarning(p.pol); w != effect.UnjailedWarning || m != "none" || err != nil {
+		t.Fatalf("JailWarning: %q %q %v", w, m, err)
+	}
+	// No command allowed: nothing to warn about.
+	q := newProject(t, "[subprocess]\nsandbox = \"none\"\n", map[string]string{})
+	if res := q.run(`print(1)`); len(res.Warnings) != 0 {
+		t.Fatalf("warnings without commands: %q", res.Warnings)
+	}
+	// "auto" here finds a jail: no warning.
+	r := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", "auto"), map[string]string{"src/a.txt": "a\n"})
+	if res := r.run(`print(subprocess.exec(["cat", "src/a.txt"]))`); len(res.Warnings) != 0 || res.ExitCode != 0 {
+		t.Fatalf("auto: %+v", res)
+	}
+}
+
+func TestJailViewFromPolicy(t *testing.T) {
+	// The jail takes its paths from the policy's view, anchored as the
+	// policy anchors them: no display string is parsed.
+	p := newProject(t, `
+[filesystem]
+read_allow = ["src/**", "*.json", "/etc/ssl/**", "~/.cache/x/**", "a/b{c,d}/e"]
+local_only_read = ["secrets/**", "**/*.pem"]
+write_allow = ["out/**", "secrets/cache/**"]
+[subprocess]
+allow_commands = ["cat"]
+network = "host"
+`, map[string]string{})
+	v := p.pol.Jail()
+	home := v.Home
+	got := map[string]bool{}
+	for _, a := range append(append(v.Read, v.Write...), v.LocalOnly...) {
+		got[a.Root] = a.Whole
+	}
+	for root, whole := range map[string]bool{
+		p.root + "/src": true, p.root: false, "/etc/ssl": true, home + "/.cache/x": true, p.root + "/a": false,
+		p.root + "/out": true, p.root + "/secrets": true, p.root + "/secrets/cache": true,
+	} {
+		if w, ok := got[root]; !ok || w != whole {
+			t.Errorf("%s: present %v whole %v, want whole %v (%v)", root, ok, w, whole, got)
+		}
+	}
+	if len(v.Zone) != 1 || v.Zone[0] != p.root+"/secrets/cache" {
+		t.Errorf("zone %q", v.Zone)
+	}
+	if v.Network != policy.NetworkHost || v.Sandbox != policy.SandboxAuto {
+		t.Errorf("network %q sandbox %q", v.Network, v.Sandbox)
+	}
+	// A glob local-only entry is matched, not hidden whole.
+	for _, a := range v.LocalOnly {
+		if a.Root == p.root && (!a.Match(p.root+"/x/y.pem") || a.Match(p.root+"/x/y.txt")) {
+			t.Errorf("glob area match")
 		}
 	}
 }

@@ -43,6 +43,7 @@ import (
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/builtins/verify"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
@@ -98,6 +99,10 @@ type Result struct {
 	// Charged is set when the run ended in a way decided by local-only data
 	// and was charged to the leakage budget.
 	Charged *Charge `json:"charged,omitempty"`
+
+	// Warnings are public notes on how the run was carried out (a command
+	// ran without a sandbox); the CLI prints them to stderr.
+	Warnings []string `json:"warnings,omitempty"`
 
 	// Events are the audit events of this run (also written to the log).
 	Events []audit.Event `json:"-"`
@@ -193,6 +198,18 @@ func (r *run) settle(err error) error {
 	return err
 }
 
+// warn records a warning for Result.Warnings, once.
+func (r *run) warn(w string) {
+	r.warnMu.Lock()
+	defer r.warnMu.Unlock()
+	for _, have := range r.warnings {
+		if have == w {
+			return
+		}
+	}
+	r.warnings = append(r.warnings, w)
+}
+
 func (r *run) closeLog() {
 	if r.log != nil {
 		r.log.Close()
@@ -231,9 +248,11 @@ type run struct {
 	thread    *starlark.Thread
 	firstRead string // position of the run's first local-only read
 
-	out    outputBuffer
-	stopMu sync.Mutex
-	stop   error // why the watchdog cancelled the thread
+	out      outputBuffer
+	warnMu   sync.Mutex
+	warnings []string
+	stopMu   sync.Mutex
+	stop     error // why the watchdog cancelled the thread
 }
 
 func (r *run) exec(ctx context.Context) error {
@@ -276,12 +295,13 @@ func (r *run) exec(ctx context.Context) error {
 		MaxCallsPerCapability: limits.MaxCallsPerCapability,
 		Gate:                  markingGate{r},
 	}
-	if p.Sandbox() == "bwrap" {
-		jail, err := newJail(p)
-		if err != nil {
-			return &ConfigError{Err: err}
-		}
-		r.host.Jail = jail
+	jail, err := newJailer(p, logPath)
+	if err != nil {
+		return &ConfigError{Err: err}
+	}
+	r.host.Jail = jail.confine
+	if jail.sb == nil && p.Enabled(policy.SubprocessExec) {
+		r.warn(effect.UnjailedWarning)
 	}
 	predeclared := r.host.Modules()
 	for name, v := range r.req.Inputs {
@@ -527,6 +547,9 @@ func (r *run) result(err error) Result {
 		Stdout:   r.out.String(),
 		Events:   r.mem.Events(),
 	}
+	r.warnMu.Lock()
+	res.Warnings = append([]string(nil), r.warnings...)
+	r.warnMu.Unlock()
 	if r.host != nil {
 		res.Calls = r.host.Calls()
 	}

@@ -5,69 +5,71 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"strconv"
 	"strings"
 )
 
-// BwrapSpec is what a jailed command may see.
-type BwrapSpec struct {
-	ReadOnly  []string // absolute paths bound read-only
-	ReadWrite []string // absolute paths bound read-write
-	ShareNet  bool     // keep the host network namespace (a host is allowed)
-	Dir       string   // working directory inside the jail (bound read-only if not already bound)
-	// Hide lists paths made invisible after the binds: an empty tmpfs over a
-	// directory, /dev/null over a file.
-	Hide []string
-}
-
-// systemPaths are bound read-only so that ordinary binaries and their
-// libraries run; none of them holds user data.
-var systemPaths = [...]string{
-	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-	"/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-	"/etc/ssl", "/etc/ca-certificates", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
-}
-
-// BwrapPrefix returns the argv prefix that runs a command inside a jail
-// derived from spec. The command's environment is passed through bwrap
-// unchanged (it is already exactly what the policy allows).
-func BwrapPrefix(bwrap string, spec BwrapSpec) []string {
+// bwrapArgs returns the argv prefix that runs a command inside a bubblewrap
+// jail derived from spec (see jail.go for what every jail guarantees). euid
+// is this process's effective uid: root becomes nobody inside. The command's
+// environment passes through bwrap unchanged (it is already exactly what the
+// policy allows), except TMPDIR, which names the jail's private /tmp.
+func bwrapArgs(bwrap string, spec JailSpec, euid int) []string {
 	argv := []string{bwrap,
 		"--die-with-parent", "--new-session",
-		"--unshare-user-try", "--unshare-pid", "--unshare-uts", "--unshare-ipc", "--unshare-cgroup-try",
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+		// bwrap keeps root's capabilities unless told otherwise.
+		"--cap-drop", "ALL",
 	}
-	if !spec.ShareNet {
+	if euid == 0 {
+		id := strconv.Itoa(jailUID)
+		argv = append(argv, "--uid", id, "--gid", id)
+	}
+	if !spec.Network {
 		argv = append(argv, "--unshare-net")
 	}
 	for _, p := range systemPaths {
 		argv = append(argv, "--ro-bind-try", p, p)
 	}
-	argv = append(argv, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
-	ro := prune(spec.ReadOnly)
-	rw := prune(spec.ReadWrite)
-	// The working directory first: a later bind of a parent would hide the
-	// binds beneath it.
-	if spec.Dir != "" && !covered(spec.Dir, ro) && !covered(spec.Dir, rw) {
-		argv = append(argv, "--ro-bind-try", spec.Dir, spec.Dir)
+	argv = append(argv, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--setenv", "TMPDIR", "/tmp")
+	nodes := spec.plan()
+	byPath := map[string]*node{}
+	for i := range nodes {
+		byPath[nodes[i].path] = &nodes[i]
 	}
-	for _, p := range ro {
-		if !covered(p, rw) {
-			argv = append(argv, "--ro-bind-try", p, p)
-		}
+	if spec.Dir != "" && modeAt(byPath, spec.Dir) == accessNone {
+		// The working directory exists, empty, when no tree shows it.
+		argv = append(argv, "--dir", spec.Dir)
 	}
-	for _, p := range rw {
-		argv = append(argv, "--bind-try", p, p)
-	}
-	for _, p := range prune(spec.Hide) {
-		fi, err := os.Stat(p)
+	hidden := spec.hiddenSet()
+	for _, n := range nodes {
 		switch {
-		case err != nil:
-			// Nothing to hide yet; a file created later inside a hidden
-			// tree is under its tmpfs.
-		case fi.IsDir():
-			argv = append(argv, "--tmpfs", p)
+		case n.hidden:
+			argv = append(argv, "--tmpfs", n.path, "--remount-ro", n.path)
+		case n.carve:
+			mode := modeAt(byPath, n.path)
+			if !canonical(n.path) {
+				continue
+			}
+			argv = append(argv, "--tmpfs", n.path)
+			for _, e := range carveEntries(n.path, hidden) {
+				p := filepath.Join(n.path, e.Name())
+				if e.Type()&os.ModeSymlink != 0 {
+					if target, err := os.Readlink(p); err == nil {
+						argv = append(argv, "--symlink", target, p)
+					}
+					continue
+				}
+				argv = append(argv, bindFlag(mode), p, p)
+			}
+			argv = append(argv, "--remount-ro", n.path)
 		default:
-			argv = append(argv, "--ro-bind", "/dev/null", p)
+			if !canonical(n.path) {
+				// Swapped for a symlink since the policy was loaded: bwrap
+				// would bind the link's target. Show nothing there.
+				continue
+			}
+			argv = append(argv, bindFlag(n.mode), n.path, n.path)
 		}
 	}
 	if spec.Dir != "" {
@@ -76,45 +78,31 @@ func BwrapPrefix(bwrap string, spec BwrapSpec) []string {
 	return append(argv, "--")
 }
 
-// prune cleans paths, drops relative ones and those under another.
-func prune(paths []string) []string {
-	var clean []string
-	for _, p := range paths {
-		if p == "" || !filepath.IsAbs(p) {
-			continue
-		}
-		clean = append(clean, filepath.Clean(p))
+func bindFlag(mode access) string {
+	if mode == accessRW {
+		return "--bind-try"
 	}
-	sort.Strings(clean)
-	var out []string
-	for _, p := range clean {
-		if !covered(p, out) {
-			out = append(out, p)
-		}
-	}
-	return out
+	return "--ro-bind-try"
 }
 
-// covered reports whether p is one of dirs or lies under one of them.
-func covered(p string, dirs []string) bool {
-	for _, d := range dirs {
-		if p == d || strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
-			return true
-		}
-	}
-	return false
+// canonical reports whether p reaches itself: no component is a symlink.
+func canonical(p string) bool {
+	real, err := filepath.EvalSymlinks(p)
+	return err == nil && real == p
 }
 
-// BwrapPath finds bwrap and checks that it can create a jail here (user
-// namespaces may be disabled, or the process may lack privileges).
-func BwrapPath() (string, error) {
-	path, err := exec.LookPath("bwrap")
+// bwrapProbe is the smallest jail with every flag a real one uses: if it
+// runs, bwrap works here.
+func bwrapProbe(path string) error {
+	argv := bwrapArgs(path, JailSpec{}, os.Geteuid())
+	argv = append(argv, "/bin/true")
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
-		return "", errors.New("bwrap (bubblewrap) is not installed: install it (Debian/Ubuntu: apt-get install bubblewrap) or remove [subprocess].sandbox")
+		msg := strings.TrimSpace(string(out))
+		if msg == "" {
+			msg = err.Error()
+		}
+		return errors.New(msg)
 	}
-	out, err := exec.Command(path, "--die-with-parent", "--unshare-user-try", "--ro-bind", "/", "/", "--", "true").CombinedOutput()
-	if err != nil {
-		return "", errors.New("bwrap cannot create a sandbox on this system (" + strings.TrimSpace(string(out)) + "): enable unprivileged user namespaces or remove [subprocess].sandbox")
-	}
-	return path, nil
+	return nil
 }

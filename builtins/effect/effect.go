@@ -10,11 +10,12 @@
 //	         *RedirectError naming the Location), a deadline and a cap on the
 //	         response body (*TooLargeError).
 //	Exec     one subprocess with exactly the given environment and working
-//	         directory, no stdin, its own process group (killed whole on timeout
-//	         or cancel), capped stdout and stderr (*TooLargeError) and a typed
-//	         *ExitError for a non-zero exit.
-//	Bwrap    the bubblewrap argv that jails a command to the paths a policy
-//	         grants.
+//	         directory, no stdin, its own process group (killed whole when it
+//	         exits, on timeout and on cancel), capped stdout and stderr
+//	         (*TooLargeError) and a typed *ExitError for a non-zero exit.
+//	Jail     a JailSpec carried out by bubblewrap or Landlock (DetectSandbox
+//	         picks one): no capability, the paths a policy grants, hidden
+//	         paths absent, a pid namespace, no network unless granted.
 //
 // Every error names what was attempted and how it failed; none carries data
 // read from the other side except ExitError.Stderr and the response body,

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,11 +22,11 @@ type Command struct {
 	// Path, when set, is the file to execute (the program the policy
 	// vetted); the program still receives Argv[0] as its name.
 	Path string
-	// Prefix, when set, is prepended to the resolved argv (the bwrap jail):
-	// Prefix[0] is what runs, with the resolved command as its operand.
-	Prefix []string
-	Env    []string // the complete environment: nothing is inherited
-	Dir    string   // working directory (the policy root)
+	// Jail, when set, confines the command (jail.go); nil runs it with
+	// this process's view of the machine.
+	Jail *Jail
+	Env  []string // the complete environment: nothing is inherited
+	Dir  string   // working directory (the policy root)
 
 	Timeout   time.Duration // 0 = no deadline of its own
 	MaxOutput int64         // cap on stdout and on stderr, each; 0 = unlimited
@@ -54,8 +56,10 @@ func (e *ExitError) Error() string {
 }
 
 // Exec runs c to completion. A non-zero exit is an *ExitError, output past
-// MaxOutput a *TooLargeError, the deadline a *TimeoutError; in the last two
-// cases the whole process group has been killed.
+// MaxOutput a *TooLargeError, the deadline a *TimeoutError. The command runs
+// in a process group of its own (in a jail, a pid namespace of its own),
+// which is killed whole when the command exits, on the deadline and on
+// cancel: nothing it started outlives it.
 func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return nil, errors.New("empty argv: the first element must name a command")
@@ -76,9 +80,31 @@ func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 		argv = append([]string{path}, argv[1:]...)
 	}
 	name := c.Argv[0] // the program sees the name it was asked for
-	if len(c.Prefix) > 0 {
-		argv = append(append([]string(nil), c.Prefix...), argv...)
-		name = argv[0]
+	env := c.Env
+	if env == nil {
+		env = []string{} // nil would inherit this process's environment
+	}
+	var attr *syscall.SysProcAttr
+	if j := c.Jail; j != nil && j.Sandbox != nil {
+		switch j.Sandbox.Kind {
+		case "bwrap":
+			argv = append(bwrapArgs(j.Sandbox.bwrap, j.Spec, os.Geteuid()), argv...)
+			name = argv[0]
+		case "landlock":
+			tmp, err := os.MkdirTemp("", "aegis-jail-")
+			if err != nil {
+				return nil, fmt.Errorf("private temporary directory for %s: %w", c.Argv[0], err)
+			}
+			defer os.RemoveAll(tmp)
+			env = withEnv(env, "TMPDIR", tmp)
+			path, args, a, err := landlockCommand(j.Sandbox, j.Spec, tmp, argv[0], append([]string{name}, argv[1:]...))
+			if err != nil {
+				return nil, err
+			}
+			argv, name, attr = append([]string{path}, args[1:]...), args[0], a
+		default:
+			return nil, fmt.Errorf("unknown sandbox %q", j.Sandbox.Kind)
+		}
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -90,20 +116,23 @@ func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 	}
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	cmd.Args[0] = name
-	cmd.Env = c.Env
-	if cmd.Env == nil {
-		cmd.Env = []string{} // nil would inherit this process's environment
-	}
+	cmd.Env = env
 	cmd.Dir = c.Dir
 	cmd.Stdin = nil
 	stdout := &capWriter{what: "stdout", limit: c.MaxOutput, onFull: cancel}
 	stderr := &capWriter{what: "stderr", limit: c.MaxOutput, onFull: cancel}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	ownProcessGroup(cmd)
+	ownProcessGroup(cmd, attr)
 	// Grandchildren that keep the pipes open must not hold the run forever.
 	cmd.WaitDelay = 2 * time.Second
 
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		// The group dies as soon as its leader exits, before the leader
+		// is reaped (its pid, the group's id, cannot be reused meanwhile).
+		killGroupAfterExit(cmd)
+		err = cmd.Wait()
+	}
 	if full := stdout.overflow(); full != nil {
 		return nil, full
 	}
@@ -161,20 +190,13 @@ func (w *capWriter) overflow() error {
 	return nil
 }
 
-// EnvFrom builds a child environment from the named variables that are set
-// in lookup (os.LookupEnv in production). Names are deduplicated; order
-// follows names.
-func EnvFrom(names []string, lookup func(string) (string, bool)) []string {
-	seen := make(map[string]bool, len(names))
-	env := make([]string, 0, len(names))
-	for _, n := range names {
-		if n == "" || seen[n] || strings.ContainsAny(n, "=\x00") {
-			continue
-		}
-		seen[n] = true
-		if v, ok := lookup(n); ok {
-			env = append(env, n+"="+v)
+// withEnv returns env with name set to value (replacing any earlier value).
+func withEnv(env []string, name, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
 		}
 	}
-	return env
+	return append(out, name+"="+value)
 }

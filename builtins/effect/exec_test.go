@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,42 +114,6 @@ func TestExecCancel(t *testing.T) {
 	}
 }
 
-func TestEnvFrom(t *testing.T) {
-	env := map[string]string{"A": "1", "B": "", "C": "3"}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	got := EnvFrom([]string{"A", "MISSING", "B", "A", "X=Y", "", "C"}, lookup)
-	want := []string{"A=1", "B=", "C=3"}
-	if !slices.Equal(got, want) {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-}
-
-func TestBwrapPrefix(t *testing.T) {
-	argv := BwrapPrefix("/usr/bin/bwrap", BwrapSpec{
-		ReadOnly:  []string{"/proj/src", "/proj", "relative", "/data/x"},
-		ReadWrite: []string{"/proj/out", "/data"},
-		Dir:       "/proj",
-	})
-	s := strings.Join(argv, " ")
-	for _, want := range []string{"--unshare-net", "--ro-bind-try /proj /proj", "--bind-try /proj/out /proj/out",
-		"--bind-try /data /data", "--chdir /proj", "--die-with-parent"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("missing %q in %s", want, s)
-		}
-	}
-	for _, bad := range []string{"/proj/src /proj/src", "relative", "--ro-bind-try /data/x"} {
-		if strings.Contains(s, bad) {
-			t.Errorf("unexpected %q in %s", bad, s)
-		}
-	}
-	if argv[len(argv)-1] != "--" {
-		t.Error("prefix does not end with --")
-	}
-	if net := BwrapPrefix("bwrap", BwrapSpec{ShareNet: true}); slices.Contains(net, "--unshare-net") {
-		t.Error("network unshared although a host is allowed")
-	}
-}
-
 func TestExecPathKeepsArgv0(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
@@ -162,25 +125,5 @@ func TestExecPathKeepsArgv0(t *testing.T) {
 	}
 	if strings.TrimSpace(string(res.Stdout)) != "not-a-real-name" {
 		t.Fatalf("argv[0] seen as %q", res.Stdout)
-	}
-}
-
-func TestBwrapPrefixHides(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "token")
-	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	argv := strings.Join(BwrapPrefix("bwrap", BwrapSpec{ReadOnly: []string{dir}, Hide: []string{dir, file, filepath.Join(dir, "missing")}}), " ")
-	// The directory covers the file: one tmpfs hides both.
-	if !strings.Contains(argv, "--tmpfs "+dir) || strings.Contains(argv, "/dev/null "+file) || strings.Contains(argv, "missing") {
-		t.Fatalf("hide: %s", argv)
-	}
-	argv = strings.Join(BwrapPrefix("bwrap", BwrapSpec{ReadOnly: []string{dir}, Hide: []string{file}}), " ")
-	if !strings.Contains(argv, "--ro-bind /dev/null "+file) {
-		t.Fatalf("hide a file: %s", argv)
-	}
-	if strings.Index(argv, "--ro-bind /dev/null") < strings.Index(argv, "--ro-bind-try "+dir) {
-		t.Fatal("hiding must come after the binds it overrides")
 	}
 }

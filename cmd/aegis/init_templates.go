@@ -19,6 +19,7 @@ type starter struct {
 	markers  []string // files whose presence at the root means this language (glob)
 	read     []string
 	write    []string
+	caches   []string // toolchain caches under ~, writable so that builds work in the sandbox
 	del      []string
 	deny     []string
 	env      []string
@@ -54,10 +55,11 @@ var starters = []starter{
 		markers: []string{"pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile"},
 		read: []string{"src/**", "tests/**", "test/**", "docs/**", "*.py", "pyproject.toml", "setup.py", "setup.cfg",
 			"requirements*.txt", "constraints*.txt", "tox.ini", "pytest.ini", "noxfile.py", ".python-version", "README*", "MANIFEST.in"},
-		write: []string{"src/**", "tests/**", "test/**", "build/**", "dist/**", "__pycache__/", ".pytest_cache/**", ".mypy_cache/**", ".ruff_cache/**"},
-		del:   []string{"build/**", "dist/**", "__pycache__/"},
-		deny:  []string{"**/.env.production", "**/.env.staging", "**/production.*", "**/staging.*", "**/local_settings.py", "instance/**"},
-		env:   []string{"VIRTUAL_ENV", "PYTHONPATH"},
+		write:  []string{"src/**", "tests/**", "test/**", "build/**", "dist/**", "__pycache__/", ".pytest_cache/**", ".mypy_cache/**", ".ruff_cache/**"},
+		caches: []string{"~/.cache/pip/**"},
+		del:    []string{"build/**", "dist/**", "__pycache__/"},
+		deny:   []string{"**/.env.production", "**/.env.staging", "**/production.*", "**/staging.*", "**/local_settings.py", "instance/**"},
+		env:    []string{"VIRTUAL_ENV", "PYTHONPATH"},
 		commands: []string{"python", "python3", "pip", "pip3", "uv", "poetry", "hatch", "pytest", "tox", "nox",
 			"mypy", "pyright", "ruff", "black", "isort", "flake8", "git", "make"},
 		undeny: []string{"python", "python3"},
@@ -77,6 +79,7 @@ var starters = []starter{
 			"yarn.lock", "tsconfig*.json", ".eslintrc*", "eslint.config.*", ".prettierrc*", "vitest.config.*", "jest.config.*",
 			"vite.config.*", "biome.json", "README*"},
 		write:    []string{"src/**", "lib/**", "test/**", "tests/**", "__tests__/**", "dist/**", "build/**", ".next/**", "coverage/**"},
+		caches:   []string{"~/.npm/_cacache/**"},
 		del:      []string{"dist/**", "build/**", "coverage/**"},
 		deny:     []string{"**/.env.production", "**/.env.staging", "**/production.*", "**/staging.*", "**/.npmrc"},
 		env:      []string{"NODE_ENV"},
@@ -116,6 +119,7 @@ var starters = []starter{
 		read: []string{"src/**", "tests/**", "benches/**", "examples/**", "crates/**", "*.rs", "Cargo.toml", "Cargo.lock",
 			"rust-toolchain*", "rustfmt.toml", ".rustfmt.toml", "clippy.toml", "build.rs", ".cargo/config.toml", "README*"},
 		write:    []string{"src/**", "tests/**", "benches/**", "examples/**", "crates/**", "target/**"},
+		caches:   []string{"~/.cargo/registry/**", "~/.cargo/git/**"},
 		del:      []string{"target/**"},
 		deny:     []string{"**/.env.production", "**/production.toml", "**/staging.toml"},
 		env:      []string{"CARGO_HOME", "RUSTUP_HOME", "RUST_BACKTRACE", "RUST_LOG", "CARGO_TARGET_DIR"},
@@ -123,7 +127,7 @@ var starters = []starter{
 		denyArgs: []argsRule{
 			{cmd: "cargo", patterns: []string{"publish", "yank", "owner", "login", "logout", "install"}, why: "publishing, registry accounts, and installing crates outside the project"},
 		},
-		notes: []string{"cargo build runs build.rs and proc macros: code the agent can write. Pair this policy with a sandbox."},
+		notes: []string{"cargo build runs build.rs and proc macros: code the agent can write. Keep the sandbox on."},
 	},
 	{
 		lang: "go", title: "Go", aliases: []string{"golang"},
@@ -131,6 +135,7 @@ var starters = []starter{
 		read: []string{"*.go", "go.mod", "go.sum", "go.work", "go.work.sum", "**/testdata/**", "**/...", ".golangci.yml",
 			".golangci.yaml", "Makefile", "README*", "docs/**"},
 		write:    []string{"*.go", "go.mod", "go.sum", "**/testdata/**"},
+		caches:   []string{"~/.cache/go-build/**", "~/go/pkg/mod/**"},
 		deny:     []string{"**/.env.production", "**/production.yaml", "**/production.yml", "**/staging.yaml", "**/staging.yml"},
 		env:      []string{"GOPATH", "GOROOT", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOOS", "GOARCH", "CGO_ENABLED", "GOPROXY"},
 		commands: []string{"go", "gofmt", "goimports", "golangci-lint", "staticcheck", "dlv", "git", "make"},
@@ -144,8 +149,9 @@ var starters = []starter{
 		markers: []string{"pom.xml", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"},
 		read: []string{"src/**", "pom.xml", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts",
 			"gradle.properties", "gradle/**", "gradlew", "mvnw", ".mvn/**", "README*"},
-		write: []string{"src/**", "target/**", "build/**", ".gradle/**"},
-		del:   []string{"target/**", "build/**"},
+		write:  []string{"src/**", "target/**", "build/**", ".gradle/**"},
+		caches: []string{"~/.m2/repository/**", "~/.gradle/caches/**", "~/.gradle/wrapper/**"},
+		del:    []string{"target/**", "build/**"},
 		deny: []string{"~/.m2/settings.xml", "~/.m2/settings-security.xml", "~/.gradle/gradle.properties",
 			"**/application-prod.*", "**/application-production.*", "**/.env.production"},
 		env:      []string{"JAVA_HOME", "MAVEN_OPTS", "GRADLE_OPTS", "GRADLE_USER_HOME", "M2_HOME"},
@@ -162,8 +168,9 @@ var starters = []starter{
 		markers: []string{"*.sln", "*.slnx", "*.csproj", "*.fsproj", "*.vbproj", "global.json"},
 		read: []string{"src/**", "tests/**", "test/**", "*.cs", "*.fs", "*.vb", "*.csproj", "*.fsproj", "*.vbproj", "*.sln", "*.slnx",
 			"*.props", "*.targets", "global.json", "appsettings.json", "appsettings.Development.json", "README*"},
-		write: []string{"src/**", "tests/**", "test/**", "*.cs", "*.fs", "*.vb", "bin/", "obj/"},
-		del:   []string{"bin/", "obj/"},
+		write:  []string{"src/**", "tests/**", "test/**", "*.cs", "*.fs", "*.vb", "bin/", "obj/"},
+		caches: []string{"~/.nuget/packages/**"},
+		del:    []string{"bin/", "obj/"},
 		deny: []string{"NuGet.Config", "nuget.config", "NuGet.config", "appsettings.Production.json", "appsettings.Staging.json",
 			"~/.microsoft/usersecrets/**", "~/.nuget/NuGet/NuGet.Config"},
 		env:      []string{"DOTNET_ROOT", "DOTNET_CLI_TELEMETRY_OPTOUT", "NUGET_PACKAGES", "ASPNETCORE_ENVIRONMENT"},
@@ -233,7 +240,10 @@ inherits = "secure-defaults"
 	}
 	w("\n[filesystem]\n")
 	list(&b, "read_allow", s.read)
-	list(&b, "write_allow", s.write)
+	if len(s.caches) > 0 {
+		w("# The ~/ entries are the toolchain's caches: commands run in a sandbox that\n# shows only the paths this file names, and the build needs them.\n")
+	}
+	list(&b, "write_allow", append(append([]string{}, s.write...), s.caches...))
 	if len(s.del) > 0 {
 		list(&b, "delete_allow", s.del)
 	}
@@ -251,7 +261,16 @@ http_get_allow = []
 	list(&b, "allow_vars", append(append([]string{}, commonEnv...), s.env...))
 	w("# Readable, but the value may not leave the machine.\n# local_only_vars = [\"MY_API_KEY\"]\n")
 	w("\n[subprocess]\n")
-	w("# Commands run with a cleared environment (allow_vars only), in this directory.\n")
+	w(`# Commands run with a cleared environment (allow_vars only), in this directory,
+# inside a sandbox: no capability, the system's programs and the paths this file
+# names (local-only files absent unless the command's output is local-only), and
+# no network. "auto" uses bubblewrap, else Landlock; where neither works, runs say
+# so with a warning and commands see the whole machine.
+sandbox = "auto"
+# To let commands (never local-only ones) use the host's network, unfiltered:
+# [network] lists and deny_ips govern fetch calls only, not a command's sockets.
+# network = "host"
+`)
 	list(&b, "allow_commands", s.commands)
 	if len(s.undeny) > 0 {
 		w("# secure-defaults denies interpreters; the toolchain needs these back.\n")

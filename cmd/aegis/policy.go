@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegisdev/aegis/policy"
+	"github.com/aegisdev/aegis/runner"
 )
 
 // newPolicyCmd is `aegis policy`: validate, show and explain a policy.
@@ -64,6 +65,10 @@ checks, and the guards that refuse a policy letting scripts modify the policy fi
 touch the audit log. It prints every problem with file:line and the key, and a
 suggestion where one exists, so one run shows everything to fix.
 
+It also warns (on stderr, and under "warnings" with --json) when the policy allows commands
+but they would run without a sandbox on this machine ([subprocess].sandbox "auto" finding
+neither bubblewrap nor Landlock, or "none"), or when the sandbox it names cannot run here.
+
 Exit status 0 when the policy is valid, 5 when it is not.`,
 		Example: `  aegis policy validate aegis.toml
   aegis policy validate --json aegis.toml`,
@@ -78,8 +83,17 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 				return loadFailure(cmd, err, asJSON)
 			}
 			caps := p.Capabilities()
+			warning, mechanism, jailErr := runner.JailWarning(p)
+			if jailErr != nil {
+				// A named sandbox that cannot run here: every run would
+				// fail, so the policy is not usable on this machine.
+				warning = jailErr.Error()
+			}
+			if warning != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "aegis: warning: %s\n", warning)
+			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), validateResult{Valid: true, Path: p.Path(), Capabilities: caps, Problems: []policy.Problem{}})
+				return writeJSON(cmd.OutOrStdout(), validateResult{Valid: true, Path: p.Path(), Capabilities: caps, Problems: []policy.Problem{}, Warnings: nonNil(warning)})
 			}
 			out := cmd.OutOrStdout()
 			what := "the secure-defaults preset"
@@ -102,6 +116,9 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 				fmt.Fprintf(out, "Ask for approval before: %s\n", joinCaps(approval))
 			}
 			fmt.Fprintf(out, "Root: %s\nAudit log (guarded): %s\n", p.Root(), p.AuditLog())
+			if p.Enabled(policy.SubprocessExec) && jailErr == nil {
+				fmt.Fprintf(out, "Commands run in sandbox: %s\n", mechanism)
+			}
 			return nil
 		},
 	}
@@ -116,6 +133,20 @@ type validateResult struct {
 	Path         string              `json:"path,omitempty"`
 	Capabilities []policy.Capability `json:"capabilities,omitempty"`
 	Problems     []policy.Problem    `json:"problems"`
+	// Warnings: commands would run unjailed here, or the named sandbox
+	// cannot run here.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// nonNil returns the non-empty strings among xs.
+func nonNil(xs ...string) []string {
+	var out []string
+	for _, x := range xs {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // loadFailure reports a policy that does not load: every problem on its own
@@ -236,7 +267,7 @@ func printDescription(w io.Writer, d policy.Description) error {
 		}
 	}
 	fmt.Fprintln(tw)
-	for _, s := range append([]policy.Scalar{d.Sandbox, d.TimeoutSeconds}, d.Runtime...) {
+	for _, s := range append([]policy.Scalar{d.Sandbox, d.Network, d.TimeoutSeconds}, d.Runtime...) {
 		fmt.Fprintf(tw, "%s = %v\t%s\n", s.Key, s.Value, s.From)
 	}
 	for _, t := range d.Tools {

@@ -87,6 +87,9 @@ Exit codes:
 			res := runner.Run(ctx, runner.Options{Policy: p, AuditLog: auditLog, Confirm: confirm},
 				runner.Request{Script: script, Filename: filename, TaskID: taskID})
 
+			for _, w := range res.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "aegis: warning: %s\n", w)
+			}
 			if jsonOut {
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return err

@@ -1,0 +1,44 @@
+package effect
+
+import (
+	"errors"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ownProcessGroup starts the command in a new process group (with attr's
+// namespaces, if any), sends it SIGKILL if this process dies, and makes
+// cancellation kill the whole group, so that a command cannot outlive its
+// deadline through a child it spawned.
+func ownProcessGroup(cmd *exec.Cmd, attr *syscall.SysProcAttr) {
+	if attr == nil {
+		attr = &syscall.SysProcAttr{}
+	}
+	attr.Setpgid = true
+	attr.Pdeathsig = syscall.SIGKILL
+	cmd.SysProcAttr = attr
+	cmd.Cancel = func() error {
+		if cmd.Process == nil {
+			return nil
+		}
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// killGroupAfterExit waits until the started command exits, without reaping
+// it, then kills its process group: a background child (`sleep 123 &` in a
+// make recipe) dies with the command. The leader stays a zombie until
+// cmd.Wait reaps it, so the group id cannot name another group meanwhile.
+func killGroupAfterExit(cmd *exec.Cmd) {
+	pid := cmd.Process.Pid
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+}
