@@ -138,7 +138,7 @@ func (h *Host) Modules() starlark.StringDict {
 		"base64":     module("base64", base64Members()),
 		"hex":        module("hex", hexMembers()),
 		"sha256":     sha256Builtin(),
-		"struct":     starlark.NewConservativeBuiltin("struct", starlarkstruct.Make),
+		"struct":     starlark.NewLabelAwareBuiltin("struct", structMake),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/starlark-ifc/lib/json"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
@@ -122,20 +123,36 @@ func bytesOf(name string, v starlark.Value) ([]byte, error) {
 	return nil, fmt.Errorf("%s: want a string or bytes, not %s", name, v.Type())
 }
 
-// jsonModule is the upstream json module with each function classified: a
-// conservative builtin labels its result with everything reachable from its
-// arguments (json.encode of a dict holding a secret is secret; json.decode of
-// a secret is secret throughout).
+// jsonModule is the fork's json module. Its members are label-aware (the
+// fork's rules label their results by exactly what they read); wrapping them
+// as conservative builtins would raise the structure label of every
+// container passed in, so that a public dict encoded next to a secret would
+// print as [REDACTED] afterwards.
 func jsonModule() *starlarkstruct.Module {
-	members := starlark.StringDict{}
-	for name, v := range json.Module.Members {
-		inner, ok := v.(*starlark.Builtin)
-		if !ok {
-			continue
-		}
-		members[name] = starlark.NewConservativeBuiltin(inner.Name(), func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			return inner.CallInternal(thread, args, kwargs)
-		})
+	return &starlarkstruct.Module{Name: "json", Members: json.Module.Members}
+}
+
+// structMake: struct(**fields) -> struct. Each field keeps its own label (it
+// is stored as a starlark.Labeled, which attribute reads unwrap), so that a
+// struct holding one secret field does not make its public fields secret, and
+// nothing passed in is raised. Which fields exist depends on the call's
+// shape (a **kwargs of labelled keys).
+func structMake(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) > 0 {
+		return nil, fmt.Errorf("struct: unexpected positional arguments (fields are given by keyword: struct(name = value))")
 	}
-	return &starlarkstruct.Module{Name: "json", Members: members}
+	fields := make(starlark.StringDict, len(kwargs))
+	for _, kv := range kwargs {
+		name := string(kv[0].(starlark.String))
+		if _, dup := fields[name]; dup {
+			return nil, fmt.Errorf("struct: duplicate field %s", name)
+		}
+		v := kv[1]
+		if l := thread.KwargLabel(name); l != labels.Public {
+			v = starlark.Labeled{V: v, L: l}
+		}
+		fields[name] = v
+	}
+	thread.SetResultLabel(thread.ShapeLabel())
+	return starlarkstruct.FromStringDict(starlarkstruct.Default, fields), nil
 }

@@ -12,6 +12,9 @@ package starlark
 import (
 	"fmt"
 	"slices"
+	"sort"
+
+	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 // ifcClassifyBuiltins attaches the label rules to the core builtins.
@@ -362,31 +365,115 @@ func ruleTuple(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 	return z, err
 }
 
-// ruleSorted: the order depends on comparing every element (and on the key
-// callback's results): the new list's structure gets all of it.
+// ruleSorted: the result holds the same elements with their own labels,
+// in an order decided by comparing keys. The order (the result's structure
+// label) therefore depends on the pc, the iterable's reference and structure
+// labels, the key function and reverse flag, and the keys compared: with a
+// key function, the labels of what it returned for each element; without,
+// each element's full label. The key function runs for element i under the
+// pc of the iteration (which decides whether it runs at all) with the
+// element's label: `sorted(records, key = lambda r: r["name"])` over public
+// names keeps public records public.
 func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
-	j := thread.callLabel()
 	if err := t.expandFits(args); err != nil {
-		c.res |= j
+		c.res |= thread.callLabel()
 		return nil, err
 	}
-	z, err := sorted(thread, b, args, kwargs)
-	c = &t.b
-	if err != nil {
-		c.res |= j
+	var iterable Iterable
+	var key Callable
+	var reverse bool
+	if err := UnpackArgs("sorted", args, kwargs, "iterable", &iterable, "key?", &key, "reverse?", &reverse); err != nil {
 		return nil, err
 	}
-	l := z.(*List)
-	l.slab |= j | c.acc
-	if len(kwargs) > 0 || len(args) > 1 {
-		// A key callback may run: whether it ran, and so the labels it
-		// contributed, depends on the inputs, so the result carries all of
-		// them whatever happened (labels are observable through redaction).
-		c.res |= j
+	// The labels of the parameters, wherever they were passed.
+	param := func(i int, name string) Label {
+		if i < len(args) {
+			return c.argLabel(i)
+		}
+		return thread.KwargLabel(name)
 	}
-	t.unwrapElems(l)
+	iterLab := param(0, "iterable")
+	elabs, slab := t.elemLabelsOf(iterable)
+	order := c.pc | c.shape | iterLab | slab | param(1, "key") | param(2, "reverse")
+
+	iter := iterable.Iterate()
+	var values []Value
+	var x Value
+	for iter.Next(&x) {
+		values = append(values, x)
+	}
+	iter.Done()
+	labs := make([]Label, len(values))
+	for i, v := range values {
+		v, vl := unlabel(v)
+		values[i] = v
+		labs[i] = vl
+		if i < len(elabs) {
+			labs[i] |= elabs[i]
+		}
+	}
+	if elabs != nil && len(elabs) != len(values) {
+		// Cannot happen for the types elemLabelsOf knows; stay sound.
+		for _, l := range elabs {
+			order |= l
+		}
+	}
+
+	keys := values
+	if key != nil {
+		keys = make([]Value, len(values))
+		for i, v := range values {
+			// Run the key function as the interpreter would call it,
+			// under the iteration's pc, with the element's label.
+			t.pending = pendingCall{fn: key, pc: order, pos: []Label{order | labs[i]}, shape: order}
+			t.ret = Public
+			k, err := Call(thread, key, Tuple{v}, nil)
+			t.pending.fn = nil
+			if err != nil {
+				c = &t.b
+				c.res |= order | ErrorLabel(err)
+				return nil, err // to preserve backtrace, don't modify error
+			}
+			c = &t.b
+			k, kl := unlabel(k)
+			keys[i] = k
+			order |= t.ret | kl | t.deepLabel(k)
+		}
+	} else {
+		for i, v := range values {
+			order |= labs[i] | t.deepLabel(v)
+		}
+	}
+	perm := make([]int, len(values))
+	for i := range perm {
+		perm[i] = i
+	}
+	var cmpErr error
+	sort.SliceStable(perm, func(i, j int) bool {
+		if reverse { // as upstream: sort.Stable(sort.Reverse(...))
+			i, j = j, i
+		}
+		ok, err := Compare(syntax.LT, keys[perm[i]], keys[perm[j]])
+		if err != nil {
+			cmpErr = err // the last one, as upstream reports
+		}
+		return ok
+	})
+	if cmpErr != nil {
+		// A comparison error depends on the keys, as the order does.
+		c.res |= order
+		return nil, cmpErr
+	}
+	out := make([]Value, len(values))
+	outLabs := make([]Label, len(values))
+	for i, p := range perm {
+		out[i] = values[p]
+		outLabs[i] = labs[p]
+		t.noteLabel(labs[p])
+	}
+	l := NewListLabeled(out, outLabs, order)
 	return l, t.chargeResult(l)
 }
 
@@ -413,6 +500,14 @@ func ruleEnumerate(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 			l.elabs, s = nil, s|l.elabAll()
 		}
 		l.slab |= s
+		if l.elabs != nil {
+			// (index, element): the index is known from the position.
+			comps := make([][]Label, len(l.elems))
+			for i := range comps {
+				comps[i] = []Label{Public, l.elabs[i]}
+			}
+			l.setComponents(comps)
+		}
 	}
 	return l, t.chargeResult(l)
 }
@@ -433,15 +528,21 @@ func ruleZip(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 	}
 	l := z.(*List)
 	l.slab |= c.pc | c.all()
-	for _, a := range args {
+	comps := make([][]Label, len(l.elems))
+	for i := range comps {
+		comps[i] = make([]Label, len(args))
+	}
+	for k, a := range args {
 		elabs, s := t.elemLabelsOf(a)
 		l.slab |= s
 		for i, x := range elabs {
 			if i < len(l.elems) && x != Public {
 				l.setElemLabel(i, l.elabAt(i)|x)
+				comps[i][k] = x
 			}
 		}
 	}
+	l.setComponents(comps)
 	return l, t.chargeResult(l)
 }
 

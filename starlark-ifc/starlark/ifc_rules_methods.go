@@ -332,6 +332,14 @@ func ruleDictView(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value
 	}
 	l.slab |= c.pc | d.ht.slab
 	if len(l.elems) == int(d.ht.len) {
+		var comps [][]Label
+		if b.Name() == "items" {
+			comps = make([][]Label, 0, len(l.elems))
+			for e := d.ht.head; e != nil; e = e.next {
+				comps = append(comps, []Label{e.klab, e.vlab})
+			}
+			defer l.setComponents(comps)
+		}
 		i := 0
 		for e := d.ht.head; e != nil; e = e.next {
 			var x Label

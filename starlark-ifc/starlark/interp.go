@@ -98,6 +98,7 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	var regions []ifcRegion   // open implicit-flow regions, innermost last
 	nextIPD := compile.ExitPC // ipdom of the innermost region
 	var errl Label            // label of the operands of a failing instruction
+	var hint ifcHint          // component labels for an UNPACK right after an ITERJMP
 	var iterlabArr [4]ifcIter // label state of each iterator of iterstack
 	iterlabs := iterlabArr[:0:4]
 
@@ -534,6 +535,11 @@ loop:
 			} else if ok, el := il.next(t, iter, &stack[sp]); ok {
 				lstack[sp] = pcl | il.lab | el
 				sp++
+				if il.list != nil { // IFC: component labels for an UNPACK right after (ifc_components.go)
+					if cl := il.list.l.componentsAt(il.list.i - 1); cl != nil {
+						hint = ifcHint{at: pc, base: pcl | il.lab, comps: cl}
+					}
+				}
 			} else {
 				pc = arg
 			}
@@ -697,6 +703,12 @@ loop:
 				break loop
 			}
 			t.unpackLabels(iterable, stack, lstack, sp, n, lstack[sp-n]|pcl)
+			if hint.comps != nil && len(hint.comps) == n && hint.follows(code, fr.pc) { // IFC: ifc_components.go
+				for i, l := range hint.comps {
+					lstack[sp-1-i] = pcl | hint.base | l
+				}
+			}
+			hint.comps = nil
 
 		case compile.CJMP:
 			// IFC: a branch on a labelled condition opens a region.

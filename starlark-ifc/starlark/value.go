@@ -969,6 +969,7 @@ type List struct {
 	itercount uint32  // number of active iterators (ignored if frozen)
 	slab      Label   // IFC: structure label S: length, order (label.go)
 	elabs     []Label // IFC: element labels; nil while all Public, else len(elabs) == len(elems)
+	clabs     [][]Label // IFC: component labels of tuple elements (ifc_components.go); nil unless set, dropped on mutation
 }
 
 // NewList returns a list containing the specified elements.
@@ -982,6 +983,7 @@ func (l *List) Freeze() {
 // checkMutable reports an error if the list should not be mutated.
 // verb+" list" should describe the operation.
 func (l *List) checkMutable(verb string) error {
+	l.clabs = nil // IFC: every mutation comes here first; component labels describe the list as built
 	if l.frozen {
 		return fmt.Errorf("cannot %s frozen list", verb)
 	}
@@ -1581,6 +1583,11 @@ func CompareDepth(op syntax.Token, x, y Value, depth int) (bool, error) {
 	if depth < 1 {
 		return false, fmt.Errorf("comparison exceeded maximum recursion depth")
 	}
+	// IFC: a host value may hold Labeled fields (a struct made by a
+	// label-aware builtin); they compare as their values. The interpreter
+	// labels the outcome by the operands' deep labels, which include them.
+	x, _ = unlabel(x)
+	y, _ = unlabel(y)
 	if sameType(x, y) {
 		if xcomp, ok := x.(Comparable); ok {
 			return xcomp.CompareSameType(op, y, depth)
