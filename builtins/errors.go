@@ -30,7 +30,9 @@ func (e *DeniedError) Error() string {
 		}
 	}
 	if e.Hint != "" {
-		fmt.Fprintf(&b, "; to allow it: %s", e.Hint)
+		// The policy's hints are whole clauses ("to allow it, add ...",
+		// "deny wins over every allow list; ..."): no prefix of our own.
+		fmt.Fprintf(&b, "; %s", e.Hint)
 	}
 	return b.String()
 }
@@ -123,23 +125,25 @@ type AuditError struct {
 func (e *AuditError) Error() string { return "audit log: " + e.Err.Error() }
 func (e *AuditError) Unwrap() error { return e.Err }
 
-// FlowHint says how a policy would allow labelled data to reach a sink. The
-// runner appends it to flow errors.
+// FlowHint says what a script can do instead of sending local-only data to
+// sink, and how a policy would allow it. The runner appends it to flow errors.
 func FlowHint(sink string) string {
+	const notSecret = "; or, if the data is not secret, remove its source from local_only_* in the policy"
 	switch {
 	case sink == "print" || sink == "fail" || sink == "result":
-		return "local-only data is never printed; print something computed from it that is not " +
-			"secret (a decision made by a local-only command, for example), or remove the source " +
-			"from local_only_* if it is not secret"
+		return "local-only data prints as [REDACTED] and never reaches the output or an error message. " +
+			"To keep a result for the person at the machine, write it into the local-only zone; to answer a " +
+			"question about the data (is it set? does it match a digest? how many lines match?), ask for a " +
+			"release the policy's [declassify] section allows" + notSecret
 	case strings.HasPrefix(sink, "fs."):
-		return "write inside the local-only zone (a path matching both [filesystem].local_only_read " +
-			"and [filesystem].write_allow), or remove the source from local_only_* if it is not secret"
+		return "write local-only data inside the local-only zone (a path matching both " +
+			"[filesystem].local_only_read and [filesystem].write_allow)" + notSecret
 	case strings.HasPrefix(sink, "net."):
-		return "send local-only data only to a host in [network].local_only_hosts, or remove the " +
-			"source from local_only_* if it is not secret"
+		return "send local-only data only to a host in [network].local_only_hosts (its answers come back " +
+			"local-only too)" + notSecret
 	case sink == "subprocess.exec":
-		return "pass local-only data only to a command in [subprocess].local_only_commands, or " +
-			"remove the source from local_only_* if it is not secret"
+		return "pass local-only data only to a command in [subprocess].local_only_commands (its output " +
+			"comes back local-only)" + notSecret
 	}
-	return "the data is local-only; remove its source from local_only_* if it is not secret"
+	return "keep local-only data away from this sink" + notSecret
 }

@@ -3,10 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
@@ -18,35 +20,68 @@ import (
 // where the pc first became local-only (a point every branch passes), and
 // a flow error there does not name its sink (the sink would tell the
 // branch). Errors from outside the script (verifier, setup) are public.
-func describe(err error, kind Kind) string {
+func describe(err error, kind Kind, adv advice) string {
 	var ev *starlark.EvalError
 	if !errors.As(err, &ev) {
 		return err.Error()
 	}
-	highPC := ev.PC != labels.Public
-	where := position(ev.CallStack)
-	if highPC {
-		where = "in code that runs only depending on local-only data (the condition at " + position(ev.HighAt) + ")"
-	} else {
-		where = "at " + where
+	if ev.PC != labels.Public || ev.Label != labels.Public {
+		// Unreachable when the run read local-only data (such an ending is
+		// charged and described by describeCharged); kept as a fail-safe.
+		return fmt.Sprintf("%s: the message is withheld because it depends on local-only data", kindText(kind))
 	}
-
+	where := "at " + position(ev.CallStack)
 	var flow *starlark.FlowError
 	if errors.As(err, &flow) {
-		if highPC {
-			return fmt.Sprintf("flow denied %s: code whose execution depends on local-only data may not have effects or produce output; "+
-				"compute a public result first, then act outside the condition", where)
-		}
-		return fmt.Sprintf("flow denied %s: %s; to allow it: %s", where, flow.Error(), builtins.FlowHint(flow.Sink))
-	}
-	if ev.Label != labels.Public || highPC {
-		return fmt.Sprintf("%s %s: the message is withheld because it depends on local-only data", kindText(kind), where)
+		return fmt.Sprintf("flow denied %s: %s. %s", where, flow.Error(), adv.flow(flow.Sink))
 	}
 	if kind == ScriptError {
 		return ev.Backtrace()
 	}
 	// A denial, a refused approval, a limit: the call that hit it is enough.
 	return where + ": " + ev.Msg
+}
+
+// advice is what a message about local-only data may tell: public facts
+// only. Under a public pc (the only place an uncharged flow error can
+// happen) the principals a run has read are public: reads happen in an
+// order fixed by public control, and a first read under a labelled pc is
+// refused. The policy's zone, hosts and commands are the operator's, not
+// the script's.
+type advice struct {
+	policy *policy.Policy
+	read   []string // local-only principals the run has read so far
+}
+
+// flow says what a script can do instead of sending local-only data to
+// sink.
+func (a advice) flow(sink string) string {
+	var b strings.Builder
+	if len(a.read) > 0 {
+		fmt.Fprintf(&b, "This run has read local-only data from %s. ", strings.Join(a.read, ", "))
+	}
+	b.WriteString("Instead: ")
+	b.WriteString(builtins.FlowHint(sink))
+	if zone := a.zone(); zone != "" && (sink == "print" || sink == "fail" || strings.HasPrefix(sink, "fs.")) {
+		fmt.Fprintf(&b, " (this policy's zone: %s)", zone)
+	}
+	return b.String()
+}
+
+// zone names the local-only zone of the policy, relative to its root.
+func (a advice) zone() string {
+	if a.policy == nil {
+		return ""
+	}
+	var out []string
+	root := a.policy.Root()
+	for _, z := range a.policy.Jail().Zone {
+		if rel, err := filepath.Rel(root, z); err == nil && !strings.HasPrefix(rel, "..") {
+			z = rel + "/"
+		}
+		out = append(out, z)
+	}
+	return strings.Join(out, ", ")
 }
 
 // describeCharged renders the ending of a run that was charged to the

@@ -559,7 +559,11 @@ func (r *run) result(err error) Result {
 		res.Charged = &Charge{Principals: c.principals, Bits: c.bits, Progress: c.progress, LeftBits: c.left, FirstRead: r.firstRead}
 		res.Error = describeCharged(kind, res.Charged)
 	case err != nil:
-		res.Error = describe(err, kind)
+		adv := advice{policy: r.opts.Policy}
+		if r.budget != nil {
+			adv.read = r.budget.holding()
+		}
+		res.Error = describe(err, kind, adv)
 	}
 	return res
 }

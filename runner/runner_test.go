@@ -161,10 +161,11 @@ func TestRunExitKinds(t *testing.T) {
 		{"script error", "print('before')\nx = 1 // 0", ScriptError, []string{"task.star:2", "division by zero"}},
 		{"syntax error", "def f(:", ScriptError, []string{"task.star:1:8"}},
 		{"undefined name", "print(nope)", ScriptError, []string{"task.star:1:7", "undefined: nope"}},
-		{"policy denied", "print('before')\nfs.read('aegis.toml')", PolicyDenied, []string{"at task.star:2:8: fs.read", "denied", "to allow it"}},
+		{"policy denied", "print('before')\nfs.read('aegis.toml')", PolicyDenied, []string{"at task.star:2:8: fs.read", "denied", "Aegis refuses a policy that lets scripts change them"}},
+		{"policy denied with a hint", "fs.read('other/x.txt')", PolicyDenied, []string{"fs.read", "denied", "; to allow it, add"}},
 		{"verifier rejected", "print('never')\nnet.http_get('https://example.com/')", VerifierRejected, []string{"task.star:2:1", "net.http_get", "[network].http_get_allow"}},
-		{"flow denied", "fs.write('out/x', env.read('RUN_SECRET'))", FlowDenied, []string{"fs.write", "task.star:1:9", "local-only zone"}},
-		{"print under a secret branch", "print('before')\nif env.read('RUN_SECRET')[0] == 's':\n    print('yes')", FlowDenied, []string{"task.star:2"}},
+		{"flow denied", "fs.write('out/x', env.read('RUN_SECRET'))", FlowDenied, []string{"fs.write", "task.star:1:9", "local-only zone", "read local-only data from env:RUN_SECRET", "zone: "}},
+		{"print under a secret branch", "print('before')\nif env.read('RUN_SECRET')[0] == 's':\n    print('yes')", FlowDenied, []string{"first read at task.star:2"}},
 		{"fail with a secret", "fail('boom ' + env.read('RUN_SECRET'))", ScriptError, []string{"withheld"}},
 		{"load", "load('x.star', 'y')", ScriptError, []string{"load is not available"}},
 	}
@@ -173,6 +174,9 @@ func TestRunExitKinds(t *testing.T) {
 			p := baseProject(t)
 			res := p.run(tc.src)
 			want(t, res, tc.kind, tc.msg...)
+			if strings.Contains(res.Error, "to allow it: to allow it") || strings.Contains(res.Error, "to allow it: ") {
+				t.Errorf("doubled wording: %s", res.Error)
+			}
 			if strings.HasPrefix(tc.src, "print('before')") && tc.kind != VerifierRejected && res.Stdout != "before\n" {
 				// Output printed before the run's first local-only read is
 				// always delivered (see TestRunProgressBeforeAbortIsWithheld).
