@@ -280,7 +280,13 @@ func TestExampleScripts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		scripts = append(scripts, m...)
+		for _, s := range m {
+			// The agent-task corpus needs its servers and secrets:
+			// TestAgentTasks (tasks_test.go) runs it.
+			if !strings.HasPrefix(filepath.ToSlash(s), filepath.ToSlash(filepath.Join(root, "examples", "tasks"))+"/") {
+				scripts = append(scripts, s)
+			}
+		}
 	}
 	// The README's tour and the bundled hello example must be covered; the
 	// bad scripts too. A glob that silently found nothing would pass.

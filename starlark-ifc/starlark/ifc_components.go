@@ -18,8 +18,10 @@ import "github.com/aegisdev/aegis/starlark-ifc/internal/compile"
 
 // setComponents records the component labels of l's elements (comps[i][j]:
 // component j of tuple element i), keeping the invariant that an element's
-// label covers its components'.
-func (l *List) setComponents(comps [][]Label) {
+// label covers its components'. distinctFirst says that the first
+// components are pairwise distinct by construction (the keys of a dict, the
+// indices of enumerate): comparing two elements then reads only them.
+func (l *List) setComponents(comps [][]Label, distinctFirst bool) {
 	if len(comps) != len(l.elems) {
 		return
 	}
@@ -37,7 +39,7 @@ func (l *List) setComponents(comps [][]Label) {
 		}
 	}
 	if any {
-		l.clabs = comps
+		l.clabs, l.cfirst = comps, distinctFirst
 	}
 }
 

@@ -441,6 +441,13 @@ func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 			keys[i] = k
 			order |= t.ret | kl | t.deepLabel(k)
 		}
+	} else if src, ok := iterable.(*List); ok && src.cfirst && len(src.clabs) == len(values) && allTuples(values) {
+		// Pairs whose first components are distinct by construction
+		// (sorted(d.items())): comparing two reads only their first
+		// components.
+		for i, v := range values {
+			order |= src.clabs[i][0] | t.deepLabel(v.(Tuple)[0])
+		}
 	} else {
 		for i, v := range values {
 			order |= labs[i] | t.deepLabel(v)
@@ -474,7 +481,24 @@ func ruleSorted(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 		t.noteLabel(labs[p])
 	}
 	l := NewListLabeled(out, outLabs, order)
+	if src, ok := iterable.(*List); ok && len(src.clabs) == len(values) {
+		comps := make([][]Label, len(values))
+		for i, p := range perm {
+			comps[i] = src.clabs[p]
+		}
+		l.setComponents(comps, src.cfirst)
+	}
 	return l, t.chargeResult(l)
+}
+
+// allTuples reports whether every value is a non-empty tuple.
+func allTuples(values []Value) bool {
+	for _, v := range values {
+		if t, ok := v.(Tuple); !ok || len(t) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // ruleEnumerate: pair i holds the index (known from the structure) and
@@ -506,7 +530,7 @@ func ruleEnumerate(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Valu
 			for i := range comps {
 				comps[i] = []Label{Public, l.elabs[i]}
 			}
-			l.setComponents(comps)
+			l.setComponents(comps, true)
 		}
 	}
 	return l, t.chargeResult(l)
@@ -542,7 +566,7 @@ func ruleZip(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, err
 			}
 		}
 	}
-	l.setComponents(comps)
+	l.setComponents(comps, false)
 	return l, t.chargeResult(l)
 }
 

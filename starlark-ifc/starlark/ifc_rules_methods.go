@@ -338,7 +338,7 @@ func ruleDictView(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value
 			for e := d.ht.head; e != nil; e = e.next {
 				comps = append(comps, []Label{e.klab, e.vlab})
 			}
-			defer l.setComponents(comps)
+			defer l.setComponents(comps, true)
 		}
 		i := 0
 		for e := d.ht.head; e != nil; e = e.next {

@@ -970,6 +970,7 @@ type List struct {
 	slab      Label   // IFC: structure label S: length, order (label.go)
 	elabs     []Label // IFC: element labels; nil while all Public, else len(elabs) == len(elems)
 	clabs     [][]Label // IFC: component labels of tuple elements (ifc_components.go); nil unless set, dropped on mutation
+	cfirst    bool      // IFC: with clabs, the elements' first components are pairwise distinct (dict keys, indices)
 }
 
 // NewList returns a list containing the specified elements.
@@ -983,7 +984,7 @@ func (l *List) Freeze() {
 // checkMutable reports an error if the list should not be mutated.
 // verb+" list" should describe the operation.
 func (l *List) checkMutable(verb string) error {
-	l.clabs = nil // IFC: every mutation comes here first; component labels describe the list as built
+	l.clabs, l.cfirst = nil, false // IFC: every mutation comes here first; component labels describe the list as built
 	if l.frozen {
 		return fmt.Errorf("cannot %s frozen list", verb)
 	}
