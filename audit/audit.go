@@ -187,6 +187,7 @@ func (l *Log) Append(ev Event) error {
 	if ev.Kind == "" {
 		ev.Kind = KindCall
 	}
+	ev = bound(ev)
 	return l.withLock(func() error {
 		if err := l.sync(); err != nil {
 			return err
@@ -194,6 +195,11 @@ func (l *Log) Append(ev Event) error {
 		line, hash, err := encodeLine(record{Seq: l.seq + 1, Prev: l.last, Event: ev})
 		if err != nil {
 			return fmt.Errorf("audit log %s: encode: %w", l.path, err)
+		}
+		if len(line)-1 > MaxLineBytes {
+			// Unreachable with bound's limits; refuse rather than write a
+			// line the next append could not resume from.
+			return fmt.Errorf("audit log %s: a record of %d bytes is over the %d-byte line limit", l.path, len(line)-1, MaxLineBytes)
 		}
 		if _, err := l.f.Write(line); err != nil {
 			return fmt.Errorf("audit log %s: write: %w", l.path, err)
@@ -250,11 +256,10 @@ func (l *Log) sync() error {
 	return nil
 }
 
-// maxLine bounds how far back lastLine looks for the start of the last line.
-const maxLine = 1 << 20
-
-// lastLine returns the last line of f (of the given size) without its newline.
-// A file that does not end in a newline ends in a torn write.
+// lastLine returns the last line of f (of the given size) without its
+// newline. A file that does not end in a newline ends in a torn write, and a
+// last line longer than MaxLineBytes was not written by Append (Verify
+// reports the same line).
 func lastLine(f *os.File, size int64) ([]byte, error) {
 	const chunk = 4096
 	var buf []byte
@@ -269,14 +274,16 @@ func lastLine(f *os.File, size int64) ([]byte, error) {
 		if len(buf) > 0 && buf[len(buf)-1] != '\n' {
 			return nil, errors.New("the file does not end with a newline (torn write?)")
 		}
-		if i := bytes.LastIndexByte(buf[:len(buf)-1], '\n'); i >= 0 {
-			return buf[i+1 : len(buf)-1], nil
+		i := bytes.LastIndexByte(buf[:len(buf)-1], '\n')
+		if i >= 0 || start == 0 {
+			line := buf[i+1 : len(buf)-1]
+			if len(line) > MaxLineBytes {
+				return nil, fmt.Errorf("last line is %d bytes, longer than the %d-byte limit", len(line), MaxLineBytes)
+			}
+			return line, nil
 		}
-		if start == 0 {
-			return buf[:len(buf)-1], nil
-		}
-		if len(buf) > maxLine {
-			return nil, fmt.Errorf("last line longer than %d bytes", maxLine)
+		if len(buf)-1 > MaxLineBytes {
+			return nil, fmt.Errorf("last line longer than the %d-byte limit", MaxLineBytes)
 		}
 		end = start
 	}
@@ -308,6 +315,9 @@ func decodeLine(line []byte) (record, string, error) {
 	}
 	if actual != declared {
 		return rec, "", errors.New("hash does not match the line's text (edited)")
+	}
+	if msg := checkBounds(rec); msg != "" {
+		return rec, "", errors.New(msg)
 	}
 	return rec, declared, nil
 }
@@ -375,7 +385,7 @@ type Memory struct {
 func (m *Memory) Append(ev Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events = append(m.events, ev)
+	m.events = append(m.events, bound(ev))
 	return nil
 }
 
