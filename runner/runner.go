@@ -553,6 +553,10 @@ func (r *run) result(err error) Result {
 	if r.host != nil {
 		res.Calls = r.host.Calls()
 	}
+	limit := policy.DefaultRuntime().MaxOutputBytes
+	if r.opts.Policy != nil {
+		limit = r.opts.Policy.Runtime().MaxOutputBytes
+	}
 	switch {
 	case err != nil && r.charge != nil:
 		c := r.charge
@@ -563,7 +567,7 @@ func (r *run) result(err error) Result {
 		if r.budget != nil {
 			adv.read = r.budget.holding()
 		}
-		res.Error = describe(err, kind, adv)
+		res.Error = boundText(describe(err, kind, adv), limit)
 	}
 	return res
 }
