@@ -4,6 +4,16 @@ package effect
 
 import "golang.org/x/sys/unix"
 
+// openComponent opens the directory name in dfd without following a
+// symlink (O_NOFOLLOW fails with ELOOP on one).
+func openComponent(dfd int, name, full string) (int, error) {
+	fd, err := unix.Openat(dfd, name, dirFlags|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return -1, componentErr("open", dfd, name, full, err)
+	}
+	return fd, nil
+}
+
 // dirFlags open a directory to resolve names in it.
 const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 

@@ -12,6 +12,30 @@ import (
 // read permission on it (a 0711 home directory can still be walked).
 const dirFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
 
+// openComponent opens the directory name in dfd without following a
+// symlink. O_PATH with O_NOFOLLOW opens a symlink itself, so fstat of the
+// descriptor tells, without a race, a symlink from a directory.
+func openComponent(dfd int, name, full string) (int, error) {
+	fd, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: full, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, &fs.PathError{Op: "stat", Path: full, Err: err}
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return fd, nil
+	case unix.S_IFLNK:
+		unix.Close(fd)
+		return -1, &SymlinkError{Path: full}
+	}
+	unix.Close(fd)
+	return -1, &fs.PathError{Op: "open", Path: full, Err: unix.ENOTDIR}
+}
+
 // noOpenat2 is set once openat2 is known to be missing (Linux before 5.6,
 // or a seccomp filter that refuses it); the walk is used from then on.
 // Tests set it to exercise the walk.

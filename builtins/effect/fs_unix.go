@@ -51,16 +51,15 @@ func walkDir(dir string, create bool) (int, error) {
 			continue
 		}
 		cur += "/" + c
-		nfd, err := unix.Openat(fd, c, dirFlags|unix.O_NOFOLLOW, 0)
+		nfd, err := openComponent(fd, c, cur)
 		if errors.Is(err, unix.ENOENT) && create {
 			if merr := unix.Mkdirat(fd, c, 0o755); merr != nil && !errors.Is(merr, unix.EEXIST) {
 				unix.Close(fd)
 				return -1, &fs.PathError{Op: "mkdir", Path: cur, Err: merr}
 			}
-			nfd, err = unix.Openat(fd, c, dirFlags|unix.O_NOFOLLOW, 0)
+			nfd, err = openComponent(fd, c, cur)
 		}
 		if err != nil {
-			err = componentErr("open", fd, c, cur, err)
 			unix.Close(fd)
 			return -1, err
 		}
@@ -70,11 +69,16 @@ func walkDir(dir string, create bool) (int, error) {
 	return fd, nil
 }
 
-// componentErr explains the failure to open name in the directory dfd: a
-// symlink there (O_NOFOLLOW refused it) is a *SymlinkError, anything else a
+// componentErr explains the failure to open name in the directory dfd
+// with O_NOFOLLOW: ELOOP means the name was a symlink then (a
+// *SymlinkError); for other errors a symlink there now is reported the same
+// way (the message is the best that can be said), anything else is a
 // *fs.PathError.
 func componentErr(op string, dfd int, name, full string, err error) error {
-	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EMLINK) {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
+		return &SymlinkError{Path: full}
+	}
+	if errors.Is(err, unix.ENOTDIR) {
 		var st unix.Stat_t
 		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 			return &SymlinkError{Path: full}
@@ -105,7 +109,14 @@ func modeOf(m uint32) fs.FileMode {
 // readChunk is how much readFile reads between two looks at its context.
 const readChunk = 1 << 20
 
+// testHookOpen, when set (tests only), runs before every file effect's
+// first system call: a test makes it block to stand for a hung file system.
+var testHookOpen func()
+
 func readFile(ctx context.Context, p string, limit int64, charge func(int64) error) ([]byte, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
 	dir, base := splitPath(p)
 	if base == "" {
 		return nil, &NotRegularError{Path: p, Kind: "a directory", Op: "read"}
@@ -119,6 +130,11 @@ func readFile(ctx context.Context, p string, limit int64, charge func(int64) err
 	// refuses it); no controlling terminal from a tty.
 	fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
+		var st unix.Stat_t
+		if errors.Is(err, unix.ENXIO) && unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			// A socket (or a device without its driver): no open at all.
+			return nil, &NotRegularError{Path: p, Kind: fileKind(modeOf(uint32(st.Mode))), Op: "read"}
+		}
 		return nil, componentErr("open", dfd, base, p, err)
 	}
 	f := os.NewFile(uintptr(fd), p)
@@ -173,6 +189,9 @@ func readFile(ctx context.Context, p string, limit int64, charge func(int64) err
 }
 
 func writeFile(p string, data []byte) error {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
 	dir, base := splitPath(p)
 	if base == "" {
 		return &NotRegularError{Path: p, Kind: "a directory", Op: "write"}
@@ -247,6 +266,9 @@ func tempName(base string) string {
 }
 
 func remove(p string) error {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
 	dir, base := splitPath(p)
 	if base == "" {
 		return &fs.PathError{Op: "remove", Path: p, Err: unix.EBUSY}
@@ -271,6 +293,9 @@ func remove(p string) error {
 }
 
 func readDir(p string, charge func(int64) error) ([]string, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
 	var fd int
 	if dir, base := splitPath(p); base == "" {
 		var err error
@@ -324,6 +349,9 @@ func errnoOf(err error) error {
 }
 
 func exists(p string) (bool, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
 	dir, base := splitPath(p)
 	if base == "" {
 		return true, nil
