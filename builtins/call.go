@@ -106,6 +106,9 @@ func (h *Host) count(c *call) error {
 func (c *call) decide(targets ...string) error {
 	d := c.h.Policy.Decide(c.cap, targets...)
 	c.decision = d
+	if err := c.traverse(d); err != nil {
+		return err
+	}
 	if d.Allowed {
 		return nil
 	}
@@ -115,6 +118,28 @@ func (c *call) decide(targets ...string) error {
 	}
 	// The rule that matched depends on the target: so does the message.
 	return c.exact(derr, labels.Public)
+}
+
+// traverse labels the call with the principals of the local-only paths
+// that resolving its target examined (Decision.Traversed): the decision and
+// every outcome of the effect depend on what is there, which a script can
+// shape (what it wrote in the local-only zone). They count as the target's
+// label from here on, and the budget gate admits them as it would a read.
+func (c *call) traverse(d policy.Decision) error {
+	zl := c.h.principals(d.Traversed)
+	if zl == labels.Public {
+		return nil
+	}
+	// Which principals were examined past a symlink or a ".." in a
+	// local-only place depends on what is there: a refusal of those is
+	// labelled. The others the spelling alone chose.
+	c.targetLabel |= c.h.principals(d.Steered)
+	c.in |= zl
+	if err := c.admit(zl); err != nil {
+		return err
+	}
+	c.targetLabel |= zl
+	return nil
 }
 
 // flow stops labelled inputs (or a labelled pc) bound for a public target.

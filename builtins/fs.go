@@ -82,12 +82,13 @@ func (h *Host) fsRead(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err != nil {
 		return nil, err
 	}
-	// Which file was read, and what it holds, both flow into the result.
-	thread.SetResultLabel(pl | src)
+	// Which file was read, and what it holds, both flow into the result
+	// (and what the path passed through on the way: c.targetLabel).
+	thread.SetResultLabel(c.targetLabel | src)
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	ch := h.newCharger(thread, pl|src)
+	ch := h.newCharger(thread, c.targetLabel|src)
 	data, err := effect.ReadFile(h.ctx(), resolved(c.decision, path), orDefault(h.MaxReadBytes, DefaultMaxReadBytes), ch.charge)
 	ch.stop()
 	if err != nil {
@@ -113,7 +114,7 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := c.decide(path); err != nil {
 		return nil, err
 	}
-	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}, part{cl, "content"}), path); err != nil {
+	if err := c.flow(flowParts(thread.PC(), pathPart(pl, c.targetLabel), part{cl, "content"}), path); err != nil {
 		return nil, err
 	}
 	// The content is looked at only now: the steps above depend on its
@@ -153,7 +154,7 @@ func (h *Host) fsDelete(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err := c.decide(path); err != nil {
 		return nil, err
 	}
-	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}), path); err != nil {
+	if err := c.flow(flowParts(thread.PC(), pathPart(pl, c.targetLabel)), path); err != nil {
 		return nil, err
 	}
 	if err := c.confirm(); err != nil {
@@ -183,7 +184,7 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	ch := h.newCharger(thread, pl|src)
+	ch := h.newCharger(thread, c.targetLabel|src)
 	names, err := effect.ReadDir(h.ctx(), resolved(c.decision, dir), ch.charge)
 	ch.stop()
 	if err != nil {
@@ -201,8 +202,8 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 			elemLabels[i] = src
 		}
 	}
-	thread.SetResultLabel(pl)
-	return starlark.NewListLabeled(elems, elemLabels, src|pl), nil
+	thread.SetResultLabel(c.targetLabel)
+	return starlark.NewListLabeled(elems, elemLabels, src|c.targetLabel), nil
 }
 
 // fsExists: fs.exists(path) -> bool. Whether a local-only file exists is
@@ -217,7 +218,7 @@ func (h *Host) fsExists(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err != nil {
 		return nil, err
 	}
-	thread.SetResultLabel(pl | src)
+	thread.SetResultLabel(c.targetLabel | src)
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
@@ -234,6 +235,16 @@ func argLabel(thread *starlark.Thread, args starlark.Tuple, i int, name string) 
 		return thread.ArgLabel(i)
 	}
 	return thread.KwargLabel(name)
+}
+
+// pathPart names the path among a sink's inputs: labelled because it was
+// computed from local-only data, or because resolving it passed through a
+// local-only place (the zone), whose contents decide where it leads.
+func pathPart(argLabel, targetLabel labels.Label) part {
+	if argLabel == labels.Public && targetLabel != labels.Public {
+		return part{targetLabel, "path (it passes through a local-only place, whose contents decide where it leads)"}
+	}
+	return part{argLabel | targetLabel, "path"}
 }
 
 // part is one named input of a sink, for flow error messages.

@@ -16,7 +16,7 @@ func execWorld(t *testing.T) (*world, *Policy) {
 	w.program(evil, "cat")
 	w.symlink(filepath.Join(w.bin, "bash"), filepath.Join(evil, "innocent"))
 	w.program(filepath.Join(w.root, "tools"), "run.sh")
-	for _, f := range []string{"src/a.go", "README.md", ".env", "docs/x", "secrets-local/k", "out/keep", w.home + "/.ssh/id_rsa", w.home + "/notes"} {
+	for _, f := range []string{"src/a.go", "README.md", ".env", "docs/x", "secrets-local/k", "secrets-local/cache/k", "out/keep", w.home + "/.ssh/id_rsa", w.home + "/notes"} {
 		w.file(f)
 	}
 	w.symlink(filepath.Join(w.base, "outside.txt"), "src/escape")

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,10 +21,15 @@ import (
 
 func (p *Policy) decideFS(c Capability, target string) Decision {
 	d := Decision{Capability: c, Target: target}
-	spelled, real, err := p.resolveTarget(target)
+	spelled, real, tr, err := p.resolveTargetVia(target, true)
+	d.Traversed, d.Steered = tr.all, tr.steered
 	if err != nil {
 		d.Reason = fmt.Sprintf("%s of %s denied: %v", c, shown(target), err)
 		d.Hint = "give a valid path"
+		var re *ResolveError
+		if errors.As(err, &re) {
+			d.Hint = "give a path that names an existing place: \"..\" and \".\" only follow a directory that exists"
+		}
 		return d
 	}
 	d.ResolvedPath = real

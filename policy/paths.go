@@ -3,12 +3,15 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"strconv"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/aegisdev/aegis/labels"
 )
 
 // Path patterns and path resolution.
@@ -232,12 +235,25 @@ func firstPathMatch(rules []pathRule, p string) *pathRule {
 // sees it). A component that does not exist (or cannot be examined) is
 // taken literally, so a path to a file about to be created resolves through
 // its deepest existing ancestor, and a dangling symlink resolves to where a
-// write through it would land.
+// write through it would land. A ".." after a component that does not exist
+// or is not a directory fails, as it does in the kernel (ENOENT, ENOTDIR):
+// "missing/../x" does not name x.
 //
 // trusted, if non-empty, is a canonical directory whose own components are
 // not re-examined when p lies under it: the policy root, canonicalised at
 // load. Its ancestors belong to the operator, not to the agent.
 func realPath(p, trusted string) (string, error) {
+	return resolvePath(p, trusted, nil)
+}
+
+// resolvePath is realPath; examine, if not nil, is called with every path
+// the resolution looks up (each component, each symlink it reads) and
+// reports whether that path is local-only. steered, passed to it, says
+// whether the resolution got there only because of what a local-only path
+// held: it followed a symlink found at one, or applied ".." or "." after
+// one (which works only if it is a directory). Before that point the
+// spelling alone decides which paths are looked up.
+func resolvePath(p, trusted string, examine func(path string, steered bool) bool) (string, error) {
 	resolved, rest := "/", p
 	if trusted != "" && trusted != "/" {
 		if p == trusted {
@@ -247,37 +263,61 @@ func realPath(p, trusted string) (string, error) {
 			resolved, rest = trusted, p[len(trusted)+1:]
 		}
 	}
+	// What resolved is: a directory, or not (missing, a file, unreadable).
+	// Only a directory has a "..".
+	isDir, why := true, ""
+	local, steered := false, false // resolved is local-only; see above
 	links := 0
 	for rest != "" {
 		var c string
 		c, rest, _ = strings.Cut(rest, "/")
 		switch c {
 		case "", ".":
+			if c == "." {
+				steered = steered || local
+				if !isDir {
+					return "", &ResolveError{Path: resolved, Why: why}
+				}
+			}
 			continue
 		case "..":
+			steered = steered || local
+			if !isDir {
+				return "", &ResolveError{Path: resolved, Why: why}
+			}
 			resolved = path.Dir(resolved)
+			local = false // an ancestor was looked up on the way down
 			continue
 		}
 		next := resolved + "/" + c
 		if resolved == "/" {
 			next = "/" + c
 		}
+		local = examine != nil && examine(next, steered)
 		fi, err := os.Lstat(next)
-		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
-			resolved = next
+		switch {
+		case err != nil:
+			resolved, isDir, why = next, false, "it does not exist"
+			if !errors.Is(err, fs.ErrNotExist) {
+				why = "it cannot be examined"
+			}
+			continue
+		case fi.Mode()&os.ModeSymlink == 0:
+			resolved, isDir, why = next, fi.IsDir(), "it is not a directory"
 			continue
 		}
 		links++
 		if links > maxLinks {
 			return "", fmt.Errorf("too many levels of symbolic links at %s", next)
 		}
+		steered = steered || local
 		target, err := os.Readlink(next)
 		if err != nil {
-			resolved = next
+			resolved, isDir, why = next, false, "it cannot be examined"
 			continue
 		}
 		if path.IsAbs(target) {
-			resolved = "/"
+			resolved, isDir = "/", true
 		}
 		if rest == "" {
 			rest = target
@@ -288,27 +328,71 @@ func realPath(p, trusted string) (string, error) {
 	return resolved, nil
 }
 
+// ResolveError: a path that names nothing, because it goes on (with ".."
+// or ".") from a component that is not a directory.
+type ResolveError struct {
+	Path string // the component
+	Why  string // "it does not exist", "it is not a directory"
+}
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("the path goes on from %s, but %s", e.Path, e.Why)
+}
+
 // resolveTarget turns a script's path argument into the clean absolute path
 // as spelled and the real path the kernel would reach.
 func (p *Policy) resolveTarget(t string) (spelled, real string, err error) {
+	spelled, real, _, err = p.resolveTargetVia(t, false)
+	return spelled, real, err
+}
+
+// traversal is what resolving a target looked up that is local-only: the
+// principals of every local_only_read path examined, and of those examined
+// only because of what another local-only path held (Decision.Traversed,
+// Decision.Steered).
+type traversal struct {
+	all, steered []string
+}
+
+// resolveTargetVia is resolveTarget that also returns, when via is set, the
+// local-only paths the resolution examined: what the path resolves to, and
+// whether it resolves at all, depends on what is there.
+func (p *Policy) resolveTargetVia(t string, via bool) (spelled, real string, tr traversal, err error) {
 	if err := checkTargetString(t); err != nil {
-		return "", "", err
+		return "", "", tr, err
 	}
 	abs := t
 	if t == "~" || strings.HasPrefix(t, "~/") {
 		if p.home == "" {
-			return "", "", errors.New("\"~\" cannot be expanded: there is no home directory")
+			return "", "", tr, errors.New("\"~\" cannot be expanded: there is no home directory")
 		}
 		abs = p.home + t[1:]
 	} else if !path.IsAbs(t) {
 		abs = p.root + "/" + t
 	}
 	spelled = path.Clean(abs)
-	real, err = realPath(abs, p.root)
-	if err != nil {
-		return "", "", err
+	var examine func(string, bool) bool
+	if via && len(p.fsLocal) > 0 {
+		examine = func(x string, steered bool) bool {
+			r := firstPathMatch(p.fsLocal, x)
+			if r == nil {
+				return false
+			}
+			pr := labels.File(r.entry.Value)
+			if !contains(tr.all, pr) {
+				tr.all = append(tr.all, pr)
+			}
+			if steered && !contains(tr.steered, pr) {
+				tr.steered = append(tr.steered, pr)
+			}
+			return true
+		}
 	}
-	return spelled, real, nil
+	real, err = resolvePath(abs, p.root, examine)
+	if err != nil {
+		return "", "", tr, err
+	}
+	return spelled, real, tr, nil
 }
 
 func checkTargetString(t string) error {
