@@ -66,7 +66,7 @@ func TestSubprocessRules(t *testing.T) {
 		// deny_args.
 		ex(false, "git push --forc origin", `deny_args].git "push --force"`),
 		ex(false, "git push origin main --force"),
-		ex(false, "git push -uf origin main", `"push -f"`),
+		ex(false, "git push -uf origin main", `"push --force"`), // -f is --force to git (argsyntax.go): the first entry decides
 		ex(false, "git clean -d -f", `"clean -f"`),
 		ex(false, "git clean -xdf"),
 		ex(false, "git clean --force"),
