@@ -211,7 +211,7 @@ func (p *Policy) decideExec(argv []string) Decision {
 					}
 					return deny(fmt.Sprintf("argument %d (%s): %v", i+1, shown(a), err), "give a valid path")
 				}
-				if contains(p.protected, real) {
+				if p.isProtected(real) {
 					return deny(fmt.Sprintf("argument %d (%s) names %s, which Aegis protects (the policy file or the audit log)", i+1, shown(a), real),
 						"no policy can hand these to a program")
 				}

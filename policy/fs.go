@@ -83,7 +83,7 @@ func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decis
 		d.Reason = fmt.Sprintf("%s denied: no [filesystem].read_allow or local_only_read pattern matches it", what)
 	}
 	d.Hint = fmt.Sprintf("to allow it, add %q (or a glob covering it) to [filesystem].%s", p.suggestPattern(real), key)
-	if contains(p.protected, real) {
+	if p.isProtected(real) {
 		d.Hint = "this is the policy file or the audit log; Aegis refuses a policy that lets scripts change them"
 	}
 	return d

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -38,7 +39,23 @@ import (
 // path segment (never '/'; it does match a leading '.'), '?' one character,
 // '**' as a whole segment any number of segments (zero included), [abc] and
 // [!abc] classes, {a,b} alternatives, and '\' escapes. Matching is
-// case-sensitive.
+// case-sensitive, except on systems whose file systems usually are not
+// (macOS, Windows: foldCase), where patterns and paths are compared in
+// lower case: there "SECRETS/token" opens secrets/token, so a rule for one
+// must cover the other.
+
+// foldCase is set where file names are matched case-insensitively by the
+// usual file system (APFS and HFS+ by default, NTFS). It is read when a
+// policy is compiled; tests set it to check the folded matching anywhere.
+var foldCase = runtime.GOOS == "darwin" || runtime.GOOS == "ios" || runtime.GOOS == "windows"
+
+// fold returns s as path matching compares it.
+func fold(s string) string {
+	if foldCase {
+		return strings.ToLower(s)
+	}
+	return s
+}
 
 // maxPathLen bounds a target before any work is done on it.
 const maxPathLen = 4096
@@ -55,6 +72,7 @@ type pathRule struct {
 	tree    bool     // also match everything below (deny)
 	prefix  string   // every match starts with this
 	needles []string // every match contains these
+	fold    bool     // glob, prefix and needles are in lower case: fold the path too
 	quoted  string   // the entry, quoted, and its source: precomputed for
 	from    string   // the reason of the hot path
 }
@@ -92,8 +110,8 @@ func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, erro
 	if dirOnly && !strings.HasSuffix(v, "/**") {
 		v += "/**"
 	}
-	v = canonicalPrefix(v)
-	r := pathRule{entry: e, key: key, tree: deny, quoted: strconv.Quote(e.Value), from: e.From.String()}
+	v = fold(canonicalPrefix(v))
+	r := pathRule{entry: e, key: key, tree: deny, fold: foldCase, quoted: strconv.Quote(e.Value), from: e.From.String()}
 	if deny && strings.HasSuffix(v, "/**") {
 		// Already a tree; the extra suffix would change nothing.
 		r.tree = false
@@ -195,6 +213,9 @@ func escapeGlob(s string) string {
 
 // match reports whether the absolute, clean path p matches the rule.
 func (r *pathRule) match(p string) bool {
+	if r.fold {
+		p = strings.ToLower(p)
+	}
 	if !strings.HasPrefix(p, r.prefix) {
 		return false
 	}
