@@ -187,29 +187,38 @@ func (l *Log) Append(ev Event) error {
 	if ev.Kind == "" {
 		ev.Kind = KindCall
 	}
-	ev = bound(ev)
+	records, err := bound(ev)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
 	return l.withLock(func() error {
 		if err := l.sync(); err != nil {
 			return err
 		}
-		line, hash, err := encodeLine(record{Seq: l.seq + 1, Prev: l.last, Event: ev})
-		if err != nil {
-			return fmt.Errorf("audit log %s: encode: %w", l.path, err)
+		var buf []byte
+		seq, last := l.seq, l.last
+		for _, ev := range records {
+			line, hash, err := encodeLine(record{Seq: seq + 1, Prev: last, Event: ev})
+			if err != nil {
+				return fmt.Errorf("audit log %s: encode: %w", l.path, err)
+			}
+			if len(line)-1 > MaxLineBytes {
+				// Unreachable with bound's limits; refuse rather than write
+				// a line the next append could not resume from.
+				return fmt.Errorf("audit log %s: a record of %d bytes is over the %d-byte line limit", l.path, len(line)-1, MaxLineBytes)
+			}
+			buf = append(buf, line...)
+			seq, last = seq+1, hash
 		}
-		if len(line)-1 > MaxLineBytes {
-			// Unreachable with bound's limits; refuse rather than write a
-			// line the next append could not resume from.
-			return fmt.Errorf("audit log %s: a record of %d bytes is over the %d-byte line limit", l.path, len(line)-1, MaxLineBytes)
-		}
-		if _, err := l.f.Write(line); err != nil {
+		// One write and one fsync for the records of one event.
+		if _, err := l.f.Write(buf); err != nil {
 			return fmt.Errorf("audit log %s: write: %w", l.path, err)
 		}
 		if err := l.f.Sync(); err != nil {
 			return fmt.Errorf("audit log %s: fsync: %w", l.path, err)
 		}
-		l.size += int64(len(line))
-		l.seq++
-		l.last = hash
+		l.size += int64(len(buf))
+		l.seq, l.last = seq, last
 		return nil
 	})
 }
@@ -383,9 +392,13 @@ type Memory struct {
 
 // Append records ev.
 func (m *Memory) Append(ev Event) error {
+	records, err := bound(ev)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events = append(m.events, bound(ev))
+	m.events = append(m.events, records...)
 	return nil
 }
 

@@ -15,13 +15,21 @@ import (
 // Verify checks the same limits, and the tail reader refuses exactly what
 // Verify reports.
 const (
-	// MaxFieldBytes bounds each string member of a record (and each label).
-	// A longer value keeps its first bytes and ends with a note giving its
-	// length and the SHA-256 of the whole, so that the record still
-	// identifies what was there.
+	// MaxFieldBytes bounds each string member of a record other than the
+	// labels. A longer value keeps its first bytes and ends with a note
+	// giving its length and the SHA-256 of the whole, so that the record
+	// still identifies what was there.
 	MaxFieldBytes = 2048
-	// MaxLabels bounds the labels of one record.
+	// MaxLabels bounds the labels of one record. Labels are principal
+	// names, the keys of the leakage budget (budget.go), so they are never
+	// cut: an event naming more is written as several consecutive records,
+	// each with some of the labels and everything else the same (each
+	// principal is then charged, or reset, exactly once, as by one record).
 	MaxLabels = 32
+	// MaxLabelBytes bounds one label. Principal names come from the policy,
+	// not from scripts; a longer one is refused (the append fails) rather
+	// than cut into a name the budget would not recognise.
+	MaxLabelBytes = 4096
 	// MaxLineBytes bounds one line of the log (without its newline). With
 	// the limits above, and JSON's worst escaping (6 bytes per input byte),
 	// no record Append writes comes near it.
@@ -52,29 +60,30 @@ func Bound(s string, max int) string {
 	return s[:keep] + note
 }
 
-// bound returns ev with every member within the limits.
-func bound(ev Event) Event {
+// bound returns the records that write ev within the limits: its string
+// members bounded, its labels split in groups of MaxLabels.
+func bound(ev Event) ([]Event, error) {
 	for _, f := range []*string{&ev.TaskID, &ev.Kind, &ev.Capability, &ev.Target, &ev.Rule, &ev.Section, &ev.Reason, &ev.Position} {
 		*f = Bound(*f, MaxFieldBytes)
 	}
 	ev.Status = Status(Bound(string(ev.Status), MaxFieldBytes))
-	if len(ev.Labels) > 0 {
-		labels := ev.Labels
-		extra := 0
-		if len(labels) > MaxLabels {
-			extra = len(labels) - (MaxLabels - 1)
-			labels = labels[:MaxLabels-1]
+	for _, l := range ev.Labels {
+		if len(l) > MaxLabelBytes {
+			return nil, fmt.Errorf("the principal name %.60q… is %d bytes, over the %d-byte limit of a label: shorten the policy entry it comes from", l, len(l), MaxLabelBytes)
 		}
-		out := make([]string, 0, len(labels)+1)
-		for _, l := range labels {
-			out = append(out, Bound(l, MaxFieldBytes))
-		}
-		if extra > 0 {
-			out = append(out, fmt.Sprintf("…[%d more labels]", extra))
-		}
-		ev.Labels = out
 	}
-	return ev
+	if len(ev.Labels) <= MaxLabels {
+		return []Event{ev}, nil
+	}
+	var out []Event
+	for labels := ev.Labels; len(labels) > 0; {
+		n := min(len(labels), MaxLabels)
+		part := ev
+		part.Labels = labels[:n:n]
+		out = append(out, part)
+		labels = labels[n:]
+	}
+	return out, nil
 }
 
 // checkBounds reports the first member of rec over the limits Append keeps,
@@ -96,8 +105,8 @@ func checkBounds(rec record) string {
 		return fmt.Sprintf("%d labels, over the %d Aegis writes", len(ev.Labels), MaxLabels)
 	}
 	for _, l := range ev.Labels {
-		if len(l) > MaxFieldBytes {
-			return fmt.Sprintf("a label is %d bytes, over the %d-byte limit Aegis writes", len(l), MaxFieldBytes)
+		if len(l) > MaxLabelBytes {
+			return fmt.Sprintf("a label is %d bytes, over the %d-byte limit Aegis writes", len(l), MaxLabelBytes)
 		}
 	}
 	return ""

@@ -66,8 +66,9 @@ func TestHugeTargetDoesNotClogTheLog(t *testing.T) {
 }
 
 // The worst record a caller can hand Append (every member at its longest,
-// made of characters JSON escapes six bytes wide, hundreds of labels) still
-// fits in a line the tail reader accepts.
+// made of characters JSON escapes six bytes wide, hundreds of the longest
+// labels) is written as lines the tail reader accepts; the labels, keys of
+// the leakage budget, are never cut but split over consecutive records.
 func TestWorstRecordFitsTheLineLimit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a.jsonl")
 	l, err := Open(path)
@@ -77,7 +78,7 @@ func TestWorstRecordFitsTheLineLimit(t *testing.T) {
 	nasty := strings.Repeat("\x01", 10*MaxFieldBytes)
 	labels := make([]string, 500)
 	for i := range labels {
-		labels[i] = nasty
+		labels[i] = fmt.Sprintf("%04d", i) + strings.Repeat("\x01", MaxLabelBytes-4)
 	}
 	ev := Event{TaskID: nasty, Kind: nasty, Capability: nasty, Status: Status(nasty), Target: nasty, Rule: nasty,
 		Section: nasty, Reason: nasty, Labels: labels, Position: nasty}
@@ -89,18 +90,72 @@ func TestWorstRecordFitsTheLineLimit(t *testing.T) {
 	}
 	l.Close()
 	lines := readLines(t, path)
-	if len(lines[0]) > MaxLineBytes {
-		t.Fatalf("the worst record is %d bytes, over MaxLineBytes", len(lines[0]))
+	want := (500+MaxLabels-1)/MaxLabels + 1
+	if len(lines) != want {
+		t.Fatalf("%d lines, want %d", len(lines), want)
 	}
-	if rep := verify(t, path, 2); !rep.OK() {
+	var got []string
+	for _, line := range lines[:want-1] {
+		if len(line) > MaxLineBytes {
+			t.Fatalf("a line of %d bytes, over MaxLineBytes", len(line))
+		}
+		var rec Event
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Labels) > MaxLabels || len(rec.Target) > MaxFieldBytes {
+			t.Fatalf("a record over the limits: %d labels, target %d bytes", len(rec.Labels), len(rec.Target))
+		}
+		got = append(got, rec.Labels...)
+	}
+	if strings.Join(got, ",") != strings.Join(labels, ",") {
+		t.Fatal("the labels were not all written, whole and in order")
+	}
+	if rep := verify(t, path, uint64(want)); !rep.OK() {
 		t.Fatalf("verify: %+v", rep)
 	}
-	var rec Event
-	if err := json.Unmarshal(lines[0], &rec); err != nil {
+}
+
+// A secret-dependent abort charged to more principals than fit one record
+// charges each of them exactly once.
+func TestSplitRecordsChargeEachPrincipalOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.jsonl")
+	l, err := Open(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.Labels) != MaxLabels || !strings.Contains(rec.Labels[MaxLabels-1], "more labels") {
-		t.Fatalf("labels not bounded: %d, last %q", len(rec.Labels), rec.Labels[len(rec.Labels)-1])
+	var names []string
+	for i := range 3*MaxLabels + 5 {
+		names = append(names, fmt.Sprintf("env:V%d", i))
+	}
+	if err := l.Append(Event{Kind: KindSecretAbort, Status: Errored, Labels: names, Bits: 7}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	spent, err := LeakLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if s := spent[n]; s.Aborts != 1 || s.Bits != 7 {
+			t.Fatalf("%s charged %+v, want one abort of 7 bits", n, s)
+		}
+	}
+	if len(spent) != len(names) {
+		t.Fatalf("%d principals charged, want %d", len(spent), len(names))
+	}
+}
+
+// A label is a principal name from the policy: one too long to write is
+// refused (the append fails, closed), never cut into another name.
+func TestOverlongLabelIsRefused(t *testing.T) {
+	l, err := Open(filepath.Join(t.TempDir(), "a.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Append(Event{Labels: []string{"file:" + strings.Repeat("x", MaxLabelBytes)}}); err == nil || !strings.Contains(err.Error(), "shorten the policy entry") {
+		t.Fatalf("an overlong label: %v", err)
 	}
 }
 
@@ -143,6 +198,7 @@ func TestAppendAndVerifyAgreeOnTheLimits(t *testing.T) {
 		{"member at the limit", record{Seq: 1, Prev: Genesis, Event: Event{Kind: KindCall, Target: strings.Repeat("t", MaxFieldBytes)}}, true, ""},
 		{"member over the limit", record{Seq: 1, Prev: Genesis, Event: Event{Kind: KindCall, Reason: strings.Repeat("r", MaxFieldBytes+1)}}, false, `"reason" is 2049 bytes`},
 		{"too many labels", record{Seq: 1, Prev: Genesis, Event: Event{Kind: KindCall, Labels: make([]string, MaxLabels+1)}}, false, "33 labels"},
+		{"label over the limit", record{Seq: 1, Prev: Genesis, Event: Event{Kind: KindCall, Labels: []string{strings.Repeat("l", MaxLabelBytes+1)}}}, false, "a label is 4097 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))

@@ -136,6 +136,15 @@ func (c *call) traverse(d policy.Decision) error {
 	c.targetLabel |= c.h.principals(d.Steered)
 	c.in |= zl
 	if err := c.admit(zl); err != nil {
+		var fe *starlark.FlowError
+		if errors.As(err, &fe) {
+			// Looking at a local-only place is reading it (a write into the
+			// zone too: whether it succeeds depends on what is there).
+			fe.Reason = "the path passes through a local-only place (" + strings.Join(d.Traversed, ", ") +
+				") this run has not looked at yet, and code that runs only depending on local-only data may not be " +
+				"the first to look (which sources a run has read must not depend on it); touch it before the " +
+				"condition, e.g. with fs.exists on the directory"
+		}
 		return err
 	}
 	c.targetLabel |= zl

@@ -83,12 +83,12 @@ print(len(s) + len(d))`
 			t.Errorf("run %d: %s: %s (stdout %q)", i, res.ExitKind, res.Error, res.Stdout)
 		}
 	}
-	counts, err := audit.CountSecretAborts(filepath.Join(p.root, ".aegis", "audit.jsonl"))
+	spent, err := audit.LeakLedger(filepath.Join(p.root, ".aegis", "audit.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(counts) != 0 {
-		t.Fatalf("concurrent runs were charged secret-dependent aborts: %v", counts)
+	if len(spent) != 0 {
+		t.Fatalf("concurrent runs were charged secret-dependent aborts: %v", spent)
 	}
 }
 

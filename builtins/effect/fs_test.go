@@ -263,11 +263,25 @@ func TestSymlinksAreNeverFollowed(t *testing.T) {
 // Every effect can be abandoned: a file system that blocks (a hung network
 // mount) does not hold the run past its context.
 func TestFileEffectsAreAbandonable(t *testing.T) {
-	root := tempRoot(t)
+	// The abandoned calls go on once released, after the test: their
+	// directory is removed when they are done, not by t.TempDir.
+	root, err := os.MkdirTemp("", "abandon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		t.Fatal(err)
+	}
 	mustWrite(t, root+"/f", "x", 0o644)
 	release := make(chan struct{})
 	testHookOpen = func() { <-release }
-	defer func() { testHookOpen = nil; close(release) }()
+	defer func() {
+		testHookOpen = nil
+		close(release)
+		// Each abandoned call finishes within moments of its release.
+		time.Sleep(200 * time.Millisecond)
+		os.RemoveAll(root)
+	}()
 	calls := map[string]func(context.Context) error{
 		"ReadFile":  func(ctx context.Context) error { _, err := ReadFile(ctx, root+"/f", 100, nil); return err },
 		"WriteFile": func(ctx context.Context) error { return WriteFile(ctx, root+"/g", []byte("x")) },
