@@ -2,7 +2,15 @@
 
 package effect
 
-import "golang.org/x/sys/unix"
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// noOpenat2: there is no openat2 here, the walk is always used (the tests
+// set it as on Linux).
+var noOpenat2 atomic.Bool
 
 // openComponent opens the directory name in dfd without following a
 // symlink (O_NOFOLLOW fails with ELOOP on one).
