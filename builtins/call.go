@@ -121,21 +121,26 @@ func (c *call) decide(targets ...string) error {
 }
 
 // traverse labels the call with the principals of the local-only paths
-// that resolving its target examined (Decision.Traversed): the decision and
-// every outcome of the effect depend on what is there, which a script can
-// shape (what it wrote in the local-only zone). They count as the target's
-// label from here on, and the budget gate admits them as it would a read.
+// that resolving its target examined (policy.Decision.Traversed), which a
+// script can shape (what it wrote in the local-only zone). Where the
+// contents of such a path turned the resolution (a symlink there, a ".."
+// out of it: Steered, Decisive), the decision itself depends on them, and so
+// does its error. If the call is allowed, every outcome of the effect (its
+// result, its error, whether it worked) depends on all of them. The budget
+// gate admits what the call's outcome will carry, as it would a read.
 func (c *call) traverse(d policy.Decision) error {
-	zl := c.h.principals(d.Traversed)
-	if zl == labels.Public {
+	all := c.h.principals(d.Traversed)
+	if all == labels.Public {
 		return nil
 	}
-	// Which principals were examined past a symlink or a ".." in a
-	// local-only place depends on what is there: a refusal of those is
-	// labelled. The others the spelling alone chose.
-	c.targetLabel |= c.h.principals(d.Steered)
-	c.in |= zl
-	if err := c.admit(zl); err != nil {
+	decision := c.h.principals(d.Steered) | c.h.principals(d.Decisive)
+	c.targetLabel |= decision
+	c.in |= all
+	admitted := decision
+	if d.Allowed {
+		admitted = all
+	}
+	if err := c.admit(admitted); err != nil {
 		var fe *starlark.FlowError
 		if errors.As(err, &fe) {
 			// Looking at a local-only place is reading it (a write into the
@@ -147,7 +152,9 @@ func (c *call) traverse(d policy.Decision) error {
 		}
 		return err
 	}
-	c.targetLabel |= zl
+	if d.Allowed {
+		c.targetLabel |= all
+	}
 	return nil
 }
 

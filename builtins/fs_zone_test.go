@@ -222,3 +222,27 @@ func TestZoneWriteAndDeleteErrorsAreLabelled(t *testing.T) {
 		}
 	}
 }
+
+// A denial decided by the spelling alone stays public (and says how to
+// allow the call), even inside a local-only directory; one decided by what
+// a local-only directory holds (a symlink there) is labelled.
+func TestZoneDenialsAreLabelledOnlyWhenTheZoneDecides(t *testing.T) {
+	f := newFixture(t, `
+[filesystem]
+read_allow = ["public/**"]
+local_only_read = ["zone/**"]
+write_allow = ["zone/**"]
+deny = ["zone/private/**", "outside/**"]
+`, map[string]string{"zone/private/k": "k", "outside/x": "x"})
+	mklink(t, f.root, "zone/out", "../outside")
+	o := f.run(`fs.read("zone/private/k")`)
+	mustFail[*DeniedError](t, o)
+	if starlark.ErrorLabel(o.err) != labels.Public || !strings.Contains(o.err.Error(), "zone/private/**") {
+		t.Errorf("a denial by the spelling alone: label %v, %v", starlark.ErrorLabel(o.err), o.err)
+	}
+	o = f.run(`fs.read("zone/out/x")`)
+	mustFail[*DeniedError](t, o)
+	if starlark.ErrorLabel(o.err) == labels.Public {
+		t.Errorf("a denial decided by a symlink in the zone is public: %v", o.err)
+	}
+}

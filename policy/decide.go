@@ -56,8 +56,13 @@ type Decision struct {
 	// Steered is the part of Traversed that the resolution reached only
 	// because of what another local-only path held (a symlink there, a
 	// ".." out of it): unlike the rest, which of these were examined is not
-	// decided by the spelling alone.
-	Steered []string `json:"steered,omitempty"`
+	// decided by the spelling alone. Decisive names the local-only paths
+	// whose contents so turned the resolution. When both are empty the
+	// resolution went where the spelling alone leads, and the decision
+	// (allowed or not, by which rule) depends on the spelling alone; the
+	// effect's outcome still depends on everything in Traversed.
+	Steered  []string `json:"steered,omitempty"`
+	Decisive []string `json:"decisive,omitempty"`
 
 	// RequiresApproval is set on an allowed decision whose capability is in
 	// requires_approval.

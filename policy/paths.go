@@ -267,14 +267,23 @@ func realPath(p, trusted string) (string, error) {
 	return resolvePath(p, trusted, nil)
 }
 
-// resolvePath is realPath; examine, if not nil, is called with every path
-// the resolution looks up (each component, each symlink it reads) and
-// reports whether that path is local-only. steered, passed to it, says
-// whether the resolution got there only because of what a local-only path
-// held: it followed a symlink found at one, or applied ".." or "." after
-// one (which works only if it is a directory). Before that point the
-// spelling alone decides which paths are looked up.
-func resolvePath(p, trusted string, examine func(path string, steered bool) bool) (string, error) {
+// resolveWatch observes a resolution (resolvePath).
+type resolveWatch struct {
+	// examine is called with every path the resolution looks up (each
+	// component, each symlink it reads) and reports whether that path is
+	// local-only. steered says whether the resolution got there only
+	// because of what a local-only path held: it followed a symlink found
+	// at one, or applied ".." or "." after one (which works only if it is a
+	// directory). Before that point the spelling alone decides which paths
+	// are looked up, and where the resolution ends.
+	examine func(path string, steered bool) bool
+	// steer is called with the local-only path whose contents steered the
+	// resolution, each time that happens.
+	steer func(path string)
+}
+
+// resolvePath is realPath, observed by w (nil: not observed).
+func resolvePath(p, trusted string, w *resolveWatch) (string, error) {
 	resolved, rest := "/", p
 	if trusted != "" && trusted != "/" {
 		if p == trusted {
@@ -287,7 +296,15 @@ func resolvePath(p, trusted string, examine func(path string, steered bool) bool
 	// What resolved is: a directory, or not (missing, a file, unreadable).
 	// Only a directory has a "..".
 	isDir, why := true, ""
-	local, steered := false, false // resolved is local-only; see above
+	local, steered := false, false // resolved is local-only; see resolveWatch
+	turn := func() { // the next step depends on what resolved holds
+		if local {
+			steered = true
+			if w != nil {
+				w.steer(resolved)
+			}
+		}
+	}
 	links := 0
 	for rest != "" {
 		var c string
@@ -295,14 +312,14 @@ func resolvePath(p, trusted string, examine func(path string, steered bool) bool
 		switch c {
 		case "", ".":
 			if c == "." {
-				steered = steered || local
+				turn()
 				if !isDir {
 					return "", &ResolveError{Path: resolved, Why: why}
 				}
 			}
 			continue
 		case "..":
-			steered = steered || local
+			turn()
 			if !isDir {
 				return "", &ResolveError{Path: resolved, Why: why}
 			}
@@ -314,7 +331,7 @@ func resolvePath(p, trusted string, examine func(path string, steered bool) bool
 		if resolved == "/" {
 			next = "/" + c
 		}
-		local = examine != nil && examine(next, steered)
+		local = w != nil && w.examine(next, steered)
 		fi, err := os.Lstat(next)
 		switch {
 		case err != nil:
@@ -331,7 +348,13 @@ func resolvePath(p, trusted string, examine func(path string, steered bool) bool
 		if links > maxLinks {
 			return "", fmt.Errorf("too many levels of symbolic links at %s", next)
 		}
-		steered = steered || local
+		if local {
+			// Where the link leads is what the local-only path holds.
+			steered = true
+			if w != nil {
+				w.steer(next)
+			}
+		}
 		target, err := os.Readlink(next)
 		if err != nil {
 			resolved, isDir, why = next, false, "it cannot be examined"
@@ -367,12 +390,13 @@ func (p *Policy) resolveTarget(t string) (spelled, real string, err error) {
 	return spelled, real, err
 }
 
-// traversal is what resolving a target looked up that is local-only: the
-// principals of every local_only_read path examined, and of those examined
-// only because of what another local-only path held (Decision.Traversed,
-// Decision.Steered).
+// traversal is what resolving a target looked up that is local-only
+// (Decision.Traversed, Steered, Decisive): the principals of every
+// local_only_read path examined, of those examined only because of what
+// another local-only path held, and of the local-only paths whose contents
+// turned the resolution.
 type traversal struct {
-	all, steered []string
+	all, steered, decisive []string
 }
 
 // resolveTargetVia is resolveTarget that also returns, when via is set, the
@@ -392,24 +416,34 @@ func (p *Policy) resolveTargetVia(t string, via bool) (spelled, real string, tr 
 		abs = p.root + "/" + t
 	}
 	spelled = path.Clean(abs)
-	var examine func(string, bool) bool
+	var w *resolveWatch
 	if via && len(p.fsLocal) > 0 {
-		examine = func(x string, steered bool) bool {
-			r := firstPathMatch(p.fsLocal, x)
-			if r == nil {
-				return false
+		add := func(list *[]string, pr string) {
+			if !contains(*list, pr) {
+				*list = append(*list, pr)
 			}
-			pr := labels.File(r.entry.Value)
-			if !contains(tr.all, pr) {
-				tr.all = append(tr.all, pr)
-			}
-			if steered && !contains(tr.steered, pr) {
-				tr.steered = append(tr.steered, pr)
-			}
-			return true
+		}
+		w = &resolveWatch{
+			examine: func(x string, steered bool) bool {
+				r := firstPathMatch(p.fsLocal, x)
+				if r == nil {
+					return false
+				}
+				pr := labels.File(r.entry.Value)
+				add(&tr.all, pr)
+				if steered {
+					add(&tr.steered, pr)
+				}
+				return true
+			},
+			steer: func(x string) {
+				if r := firstPathMatch(p.fsLocal, x); r != nil {
+					add(&tr.decisive, labels.File(r.entry.Value))
+				}
+			},
 		}
 	}
-	real, err = resolvePath(abs, p.root, examine)
+	real, err = resolvePath(abs, p.root, w)
 	if err != nil {
 		return "", "", tr, err
 	}
