@@ -297,7 +297,7 @@ func resolvePath(p, trusted string, w *resolveWatch) (string, error) {
 	// Only a directory has a "..".
 	isDir, why := true, ""
 	local, steered := false, false // resolved is local-only; see resolveWatch
-	turn := func() { // the next step depends on what resolved holds
+	turn := func() {               // the next step depends on what resolved holds
 		if local {
 			steered = true
 			if w != nil {
