@@ -297,7 +297,8 @@ func resolvePath(p, trusted string, w *resolveWatch) (string, error) {
 	// Only a directory has a "..".
 	isDir, why := true, ""
 	local, steered := false, false // resolved is local-only; see resolveWatch
-	turn := func() {               // the next step depends on what resolved holds
+	// turn: the next step depends on what resolved holds.
+	turn := func() {
 		if local {
 			steered = true
 			if w != nil {
