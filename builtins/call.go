@@ -133,23 +133,23 @@ func (c *call) traverse(d policy.Decision) error {
 	if all == labels.Public {
 		return nil
 	}
+	c.in |= all
+	if c.thread.PC() != labels.Public {
+		// Under a labelled pc the decision, the result and the error are
+		// all labelled by the pc already, and a run ending there is
+		// charged to the principals the pc depends on (which it holds).
+		// A first look at the zone is not refused here as a first read
+		// would be: writing into the zone under a condition is what the
+		// zone is for.
+		return nil
+	}
 	decision := c.h.principals(d.Steered) | c.h.principals(d.Decisive)
 	c.targetLabel |= decision
-	c.in |= all
 	admitted := decision
 	if d.Allowed {
 		admitted = all
 	}
 	if err := c.admit(admitted); err != nil {
-		var fe *starlark.FlowError
-		if errors.As(err, &fe) {
-			// Looking at a local-only place is reading it (a write into the
-			// zone too: whether it succeeds depends on what is there).
-			fe.Reason = "the path passes through a local-only place (" + strings.Join(d.Traversed, ", ") +
-				") this run has not looked at yet, and code that runs only depending on local-only data may not be " +
-				"the first to look (which sources a run has read must not depend on it); touch it before the " +
-				"condition, e.g. with fs.exists on the directory"
-		}
 		return err
 	}
 	if d.Allowed {
