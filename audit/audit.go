@@ -187,23 +187,38 @@ func (l *Log) Append(ev Event) error {
 	if ev.Kind == "" {
 		ev.Kind = KindCall
 	}
+	records, err := bound(ev)
+	if err != nil {
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
 	return l.withLock(func() error {
 		if err := l.sync(); err != nil {
 			return err
 		}
-		line, hash, err := encodeLine(record{Seq: l.seq + 1, Prev: l.last, Event: ev})
-		if err != nil {
-			return fmt.Errorf("audit log %s: encode: %w", l.path, err)
+		var buf []byte
+		seq, last := l.seq, l.last
+		for _, ev := range records {
+			line, hash, err := encodeLine(record{Seq: seq + 1, Prev: last, Event: ev})
+			if err != nil {
+				return fmt.Errorf("audit log %s: encode: %w", l.path, err)
+			}
+			if len(line)-1 > MaxLineBytes {
+				// Unreachable with bound's limits; refuse rather than write
+				// a line the next append could not resume from.
+				return fmt.Errorf("audit log %s: a record of %d bytes is over the %d-byte line limit", l.path, len(line)-1, MaxLineBytes)
+			}
+			buf = append(buf, line...)
+			seq, last = seq+1, hash
 		}
-		if _, err := l.f.Write(line); err != nil {
+		// One write and one fsync for the records of one event.
+		if _, err := l.f.Write(buf); err != nil {
 			return fmt.Errorf("audit log %s: write: %w", l.path, err)
 		}
 		if err := l.f.Sync(); err != nil {
 			return fmt.Errorf("audit log %s: fsync: %w", l.path, err)
 		}
-		l.size += int64(len(line))
-		l.seq++
-		l.last = hash
+		l.size += int64(len(buf))
+		l.seq, l.last = seq, last
 		return nil
 	})
 }
@@ -250,11 +265,10 @@ func (l *Log) sync() error {
 	return nil
 }
 
-// maxLine bounds how far back lastLine looks for the start of the last line.
-const maxLine = 1 << 20
-
-// lastLine returns the last line of f (of the given size) without its newline.
-// A file that does not end in a newline ends in a torn write.
+// lastLine returns the last line of f (of the given size) without its
+// newline. A file that does not end in a newline ends in a torn write, and a
+// last line longer than MaxLineBytes was not written by Append (Verify
+// reports the same line).
 func lastLine(f *os.File, size int64) ([]byte, error) {
 	const chunk = 4096
 	var buf []byte
@@ -269,14 +283,16 @@ func lastLine(f *os.File, size int64) ([]byte, error) {
 		if len(buf) > 0 && buf[len(buf)-1] != '\n' {
 			return nil, errors.New("the file does not end with a newline (torn write?)")
 		}
-		if i := bytes.LastIndexByte(buf[:len(buf)-1], '\n'); i >= 0 {
-			return buf[i+1 : len(buf)-1], nil
+		i := bytes.LastIndexByte(buf[:len(buf)-1], '\n')
+		if i >= 0 || start == 0 {
+			line := buf[i+1 : len(buf)-1]
+			if len(line) > MaxLineBytes {
+				return nil, fmt.Errorf("last line is %d bytes, longer than the %d-byte limit", len(line), MaxLineBytes)
+			}
+			return line, nil
 		}
-		if start == 0 {
-			return buf[:len(buf)-1], nil
-		}
-		if len(buf) > maxLine {
-			return nil, fmt.Errorf("last line longer than %d bytes", maxLine)
+		if len(buf)-1 > MaxLineBytes {
+			return nil, fmt.Errorf("last line longer than the %d-byte limit", MaxLineBytes)
 		}
 		end = start
 	}
@@ -308,6 +324,9 @@ func decodeLine(line []byte) (record, string, error) {
 	}
 	if actual != declared {
 		return rec, "", errors.New("hash does not match the line's text (edited)")
+	}
+	if msg := checkBounds(rec); msg != "" {
+		return rec, "", errors.New(msg)
 	}
 	return rec, declared, nil
 }
@@ -373,9 +392,13 @@ type Memory struct {
 
 // Append records ev.
 func (m *Memory) Append(ev Event) error {
+	records, err := bound(ev)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events = append(m.events, ev)
+	m.events = append(m.events, records...)
 	return nil
 }
 

@@ -63,8 +63,8 @@ func VerifyReader(r io.Reader, minSeq uint64) (Report, error) {
 		rep.Problems = append(rep.Problems, Problem{Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	for {
-		line, err := br.ReadBytes('\n')
-		if len(line) == 0 && errors.Is(err, io.EOF) {
+		line, long, err := readLine(br, MaxLineBytes)
+		if len(line) == 0 && long == 0 && errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -72,6 +72,13 @@ func VerifyReader(r io.Reader, minSeq uint64) (Report, error) {
 		}
 		rep.Lines++
 		n := rep.Lines
+		if long > 0 {
+			// Append never writes such a line, and cannot resume a chain
+			// after one: the same limit on both sides.
+			add(n, "the line is %d bytes, longer than the %d-byte limit Aegis writes", long, MaxLineBytes)
+			synced = false
+			continue
+		}
 		if !bytes.HasSuffix(line, []byte("\n")) {
 			add(n, "the last line has no newline (a torn or appended write)")
 		} else {
@@ -89,6 +96,9 @@ func VerifyReader(r io.Reader, minSeq uint64) (Report, error) {
 		}
 		if actual != declared {
 			add(n, "seq %d: the hash does not match the line's text (the line was edited)", rec.Seq)
+		}
+		if msg := checkBounds(rec); msg != "" {
+			add(n, "seq %d: %s", rec.Seq, msg)
 		}
 		if synced {
 			if rec.Seq != expected {
@@ -118,4 +128,34 @@ func VerifyReader(r io.Reader, minSeq uint64) (Report, error) {
 		add(0, "the chain ends at seq %d but seq %d was written (the log was truncated)", rep.LastSeq, minSeq)
 	}
 	return rep, nil
+}
+
+// readLine reads one line, with its newline if it has one. A line longer
+// than max bytes (without its newline) is consumed but not kept: long is its
+// length and line is nil. The memory used is bounded by max, whatever the
+// input.
+func readLine(br *bufio.Reader, max int) (line []byte, long int, err error) {
+	var buf []byte
+	total := 0
+	for {
+		var part []byte
+		part, err = br.ReadSlice('\n')
+		total += len(part)
+		if total <= max+1 {
+			buf = append(buf, part...)
+		} else {
+			buf = nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			break
+		}
+	}
+	content := total
+	if total > 0 && err == nil {
+		content-- // the newline
+	}
+	if content > max {
+		return nil, content, err
+	}
+	return buf, 0, err
 }

@@ -76,6 +76,7 @@ type Host struct {
 	MaxResponseBytes int64 // net.* body cap
 	MaxCommandOutput int64 // subprocess stdout/stderr cap, each
 	MaxReadBytes     int64 // fs.read cap
+	MaxMemoryMB      int64 // [runtime].max_memory_mb, for the message of a host charge past it (memory.go)
 
 	MaxTotalCalls         int64                       // [runtime].max_total_calls; 0 = none
 	MaxCallsPerCapability map[policy.Capability]int64 // [runtime].max_calls_per_capability

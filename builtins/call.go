@@ -106,6 +106,9 @@ func (h *Host) count(c *call) error {
 func (c *call) decide(targets ...string) error {
 	d := c.h.Policy.Decide(c.cap, targets...)
 	c.decision = d
+	if err := c.traverse(d); err != nil {
+		return err
+	}
 	if d.Allowed {
 		return nil
 	}
@@ -115,6 +118,44 @@ func (c *call) decide(targets ...string) error {
 	}
 	// The rule that matched depends on the target: so does the message.
 	return c.exact(derr, labels.Public)
+}
+
+// traverse labels the call with the principals of the local-only paths
+// that resolving its target examined (policy.Decision.Traversed), which a
+// script can shape (what it wrote in the local-only zone). Where the
+// contents of such a path turned the resolution (a symlink there, a ".."
+// out of it: Steered, Decisive), the decision itself depends on them, and so
+// does its error. If the call is allowed, every outcome of the effect (its
+// result, its error, whether it worked) depends on all of them. The budget
+// gate admits what the call's outcome will carry, as it would a read.
+func (c *call) traverse(d policy.Decision) error {
+	all := c.h.principals(d.Traversed)
+	if all == labels.Public {
+		return nil
+	}
+	c.in |= all
+	if c.thread.PC() != labels.Public {
+		// Under a labelled pc the decision, the result and the error are
+		// all labelled by the pc already, and a run ending there is
+		// charged to the principals the pc depends on (which it holds).
+		// A first look at the zone is not refused here as a first read
+		// would be: writing into the zone under a condition is what the
+		// zone is for.
+		return nil
+	}
+	decision := c.h.principals(d.Steered) | c.h.principals(d.Decisive)
+	c.targetLabel |= decision
+	admitted := decision
+	if d.Allowed {
+		admitted = all
+	}
+	if err := c.admit(admitted); err != nil {
+		return err
+	}
+	if d.Allowed {
+		c.targetLabel |= all
+	}
+	return nil
 }
 
 // flow stops labelled inputs (or a labelled pc) bound for a public target.

@@ -34,6 +34,9 @@ func (h *Host) envRead(thread *starlark.Thread, b *starlark.Builtin, args starla
 		return nil, err
 	}
 	if v, ok := h.lookupEnv(name); ok {
+		if err := h.chargeAlloc(thread, int64(len(v)), nl|src); err != nil {
+			return nil, err
+		}
 		return starlark.String(v), nil
 	}
 	return def, nil

@@ -1,16 +1,14 @@
 package builtins
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
+	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -35,13 +33,41 @@ func resolved(d policy.Decision, path string) string {
 	return path
 }
 
-// fsErrReason is the public summary of a file-system error (no path).
+// fsErrReason is the public summary of a file-system error, for the audit
+// log: it never quotes the path.
 func fsErrReason(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	var (
+		pe  *fs.PathError
+		nr  *effect.NotRegularError
+		sl  *effect.SymlinkError
+		ab  *effect.AbandonedError
+		lim *LimitError
+	)
+	switch {
+	case errors.As(err, &lim):
+		return "[runtime]." + lim.Limit
+	case errors.As(err, &nr):
+		return "not a regular file: " + nr.Kind
+	case errors.As(err, &sl):
+		return "a symbolic link appeared in the path after the policy checked it"
+	case errors.As(err, &ab):
+		return "abandoned: the run was stopped"
+	case errors.As(err, &pe):
+		var tl *effect.TooLargeError
+		if errors.As(pe.Err, &tl) {
+			return tl.Error()
+		}
 		return pe.Op + ": " + pe.Err.Error()
 	}
 	return "failed"
+}
+
+// ctx is the context effects are abandoned with.
+func (h *Host) ctx() context.Context {
+	if h.Ctx == nil {
+		return context.Background()
+	}
+	return h.Ctx
 }
 
 // fsRead: fs.read(path) -> str. A local_only_read file (the local-only zone
@@ -56,35 +82,19 @@ func (h *Host) fsRead(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err != nil {
 		return nil, err
 	}
-	// Which file was read, and what it holds, both flow into the result.
-	thread.SetResultLabel(pl | src)
+	// Which file was read, and what it holds, both flow into the result
+	// (and what the path passed through on the way: c.targetLabel).
+	thread.SetResultLabel(c.targetLabel | src)
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	data, err := readFile(resolved(c.decision, path), orDefault(h.MaxReadBytes, DefaultMaxReadBytes))
+	ch := h.newCharger(thread, c.targetLabel|src)
+	data, err := effect.ReadFile(h.ctx(), resolved(c.decision, path), orDefault(h.MaxReadBytes, DefaultMaxReadBytes), ch.charge)
+	ch.stop()
 	if err != nil {
 		return nil, c.failed(err, src, fsErrReason(err))
 	}
 	return starlark.String(data), nil
-}
-
-func readFile(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("is a directory (use fs.list)")}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("file larger than the %d-byte read limit", limit)}
-	}
-	return data, nil
 }
 
 // fsWrite: fs.write(path, content) -> None. Labelled path, content or pc
@@ -104,7 +114,7 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := c.decide(path); err != nil {
 		return nil, err
 	}
-	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}, part{cl, "content"}), path); err != nil {
+	if err := c.flow(flowParts(thread.PC(), pathPart(pl, c.targetLabel), part{cl, "content"}), path); err != nil {
 		return nil, err
 	}
 	// The content is looked at only now: the steps above depend on its
@@ -124,26 +134,10 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	target := resolved(c.decision, path)
-	if err := writeFile(target, data); err != nil {
+	if err := effect.WriteFile(h.ctx(), resolved(c.decision, path), data); err != nil {
 		return nil, c.failed(err, labels.Public, fsErrReason(err))
 	}
 	return starlark.None, nil
-}
-
-func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // fsDelete: fs.delete(path) -> None (a file or an empty directory).
@@ -160,7 +154,7 @@ func (h *Host) fsDelete(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err := c.decide(path); err != nil {
 		return nil, err
 	}
-	if err := c.flow(flowParts(thread.PC(), part{pl, "path"}), path); err != nil {
+	if err := c.flow(flowParts(thread.PC(), pathPart(pl, c.targetLabel)), path); err != nil {
 		return nil, err
 	}
 	if err := c.confirm(); err != nil {
@@ -169,7 +163,7 @@ func (h *Host) fsDelete(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	if err := os.Remove(resolved(c.decision, path)); err != nil {
+	if err := effect.Remove(h.ctx(), resolved(c.decision, path)); err != nil {
 		return nil, c.failed(err, labels.Public, fsErrReason(err))
 	}
 	return starlark.None, nil
@@ -190,13 +184,11 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	entries, err := os.ReadDir(resolved(c.decision, dir))
+	ch := h.newCharger(thread, c.targetLabel|src)
+	names, err := effect.ReadDir(h.ctx(), resolved(c.decision, dir), ch.charge)
+	ch.stop()
 	if err != nil {
 		return nil, c.failed(err, src, fsErrReason(err))
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
 	}
 	sort.Strings(names)
 	elems := make([]starlark.Value, len(names))
@@ -210,8 +202,8 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 			elemLabels[i] = src
 		}
 	}
-	thread.SetResultLabel(pl)
-	return starlark.NewListLabeled(elems, elemLabels, src|pl), nil
+	thread.SetResultLabel(c.targetLabel)
+	return starlark.NewListLabeled(elems, elemLabels, src|c.targetLabel), nil
 }
 
 // fsExists: fs.exists(path) -> bool. Whether a local-only file exists is
@@ -226,18 +218,15 @@ func (h *Host) fsExists(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err != nil {
 		return nil, err
 	}
-	thread.SetResultLabel(pl | src)
+	thread.SetResultLabel(c.targetLabel | src)
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
-	_, err = os.Lstat(resolved(c.decision, path))
-	switch {
-	case err == nil:
-		return starlark.True, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return starlark.False, nil
+	ok, err := effect.Exists(h.ctx(), resolved(c.decision, path))
+	if err != nil {
+		return nil, c.failed(err, src, fsErrReason(err))
 	}
-	return nil, c.failed(err, src, fsErrReason(err))
+	return starlark.Bool(ok), nil
 }
 
 // argLabel is the label of argument i, given positionally or by name.
@@ -246,6 +235,16 @@ func argLabel(thread *starlark.Thread, args starlark.Tuple, i int, name string) 
 		return thread.ArgLabel(i)
 	}
 	return thread.KwargLabel(name)
+}
+
+// pathPart names the path among a sink's inputs: labelled because it was
+// computed from local-only data, or because resolving it passed through a
+// local-only place (the zone), whose contents decide where it leads.
+func pathPart(argLabel, targetLabel labels.Label) part {
+	if argLabel == labels.Public && targetLabel != labels.Public {
+		return part{targetLabel, "path (it passes through a local-only place, whose contents decide where it leads)"}
+	}
+	return part{argLabel | targetLabel, "path"}
 }
 
 // part is one named input of a sink, for flow error messages.

@@ -214,6 +214,15 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 		err := fmt.Errorf("%s %s: HTTP %d: %s", in.method, c.target, resp.Status, snippet(resp.Body))
 		return nil, c.failed(err, resLabel, fmt.Sprintf("HTTP %d", resp.Status))
 	}
+	size := int64(len(resp.Body))
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			size += int64(len(k) + len(v))
+		}
+	}
+	if err := h.chargeAlloc(thread, size, resLabel); err != nil {
+		return nil, c.failed(err, resLabel, "[runtime].max_memory_mb")
+	}
 	return resp, nil
 }
 

@@ -86,6 +86,9 @@ func (h *Host) subprocessExec(thread *starlark.Thread, b *starlark.Builtin, args
 	if err != nil {
 		return nil, c.failed(err, outLabel, execErrReason(err))
 	}
+	if err := h.chargeAlloc(thread, int64(len(res.Stdout)), outLabel); err != nil {
+		return nil, c.failed(err, outLabel, "[runtime].max_memory_mb")
+	}
 	return starlark.String(res.Stdout), nil
 }
 

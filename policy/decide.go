@@ -45,6 +45,25 @@ type Decision struct {
 	// not on the spelling the script gave.
 	ResolvedPath string `json:"resolved_path,omitempty"`
 
+	// Traversed names the principals of the local_only_read paths that
+	// resolving a filesystem target examined (a component inside one, a
+	// symlink there, a ".." out of one): "zone/x/../../public.txt" resolves,
+	// or not, depending on what zone/x is, and a script can shape that (what
+	// it wrote in the local-only zone). The decision, and every outcome of
+	// the effect (its result, its error, whether it happened), depend on
+	// what is there: the caller labels them all with these principals.
+	Traversed []string `json:"traversed,omitempty"`
+	// Steered is the part of Traversed that the resolution reached only
+	// because of what another local-only path held (a symlink there, a
+	// ".." out of it): unlike the rest, which of these were examined is not
+	// decided by the spelling alone. Decisive names the local-only paths
+	// whose contents so turned the resolution. When both are empty the
+	// resolution went where the spelling alone leads, and the decision
+	// (allowed or not, by which rule) depends on the spelling alone; the
+	// effect's outcome still depends on everything in Traversed.
+	Steered  []string `json:"steered,omitempty"`
+	Decisive []string `json:"decisive,omitempty"`
+
 	// RequiresApproval is set on an allowed decision whose capability is in
 	// requires_approval.
 	RequiresApproval bool `json:"requires_approval,omitempty"`

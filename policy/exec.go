@@ -25,7 +25,8 @@ import (
 //     allows the program PATH finds for that name and nothing else: a
 //     full-path argv[0] naming a different file called git is denied. An
 //     entry with a '/' allows exactly that file.
-//  6. deny_args, keyed like deny_commands, matched as described in argv.go.
+//  6. deny_args, keyed like deny_commands, matched as described in argv.go
+//     and, for programs Aegis knows (git), argsyntax.go.
 //  7. Path arguments: every candidate (argv.go) must stay clear of
 //     [filesystem].deny and of the policy file and the audit log, whether
 //     or not it exists (the program may create it). A candidate that looks
@@ -190,7 +191,7 @@ func (p *Policy) decideExec(argv []string) Decision {
 	args := argv[1:]
 	for i := range p.denyArgs {
 		r := &p.denyArgs[i]
-		if !r.cmd.matchesProgram(base, realBase, prog) || !argvMatches(r.tokens, args) {
+		if !r.cmd.matchesProgram(base, realBase, prog) || !r.matches(args) {
 			continue
 		}
 		key := "[subprocess.deny_args]." + r.cmd.entry.Value
@@ -210,7 +211,7 @@ func (p *Policy) decideExec(argv []string) Decision {
 					}
 					return deny(fmt.Sprintf("argument %d (%s): %v", i+1, shown(a), err), "give a valid path")
 				}
-				if contains(p.protected, real) {
+				if p.isProtected(real) {
 					return deny(fmt.Sprintf("argument %d (%s) names %s, which Aegis protects (the policy file or the audit log)", i+1, shown(a), real),
 						"no policy can hand these to a program")
 				}

@@ -16,7 +16,7 @@ func execWorld(t *testing.T) (*world, *Policy) {
 	w.program(evil, "cat")
 	w.symlink(filepath.Join(w.bin, "bash"), filepath.Join(evil, "innocent"))
 	w.program(filepath.Join(w.root, "tools"), "run.sh")
-	for _, f := range []string{"src/a.go", "README.md", ".env", "docs/x", "secrets-local/k", "out/keep", w.home + "/.ssh/id_rsa", w.home + "/notes"} {
+	for _, f := range []string{"src/a.go", "README.md", ".env", "docs/x", "secrets-local/k", "secrets-local/cache/k", "out/keep", w.home + "/.ssh/id_rsa", w.home + "/notes"} {
 		w.file(f)
 	}
 	w.symlink(filepath.Join(w.base, "outside.txt"), "src/escape")
@@ -66,7 +66,7 @@ func TestSubprocessRules(t *testing.T) {
 		// deny_args.
 		ex(false, "git push --forc origin", `deny_args].git "push --force"`),
 		ex(false, "git push origin main --force"),
-		ex(false, "git push -uf origin main", `"push -f"`),
+		ex(false, "git push -uf origin main", `"push --force"`), // -f is --force to git (argsyntax.go): the first entry decides
 		ex(false, "git clean -d -f", `"clean -f"`),
 		ex(false, "git clean -xdf"),
 		ex(false, "git clean --force"),

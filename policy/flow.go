@@ -54,7 +54,8 @@ func (p *Policy) FlowAllowed(c Capability, target ...string) (d Decision) {
 }
 
 func (p *Policy) flowFS(d Decision, c Capability, target string) Decision {
-	spelled, real, err := p.resolveTarget(target)
+	spelled, real, tr, err := p.resolveTargetVia(target, true)
+	d.Traversed, d.Steered, d.Decisive = tr.all, tr.steered, tr.decisive
 	if err != nil {
 		d.Reason = fmt.Sprintf("flow to %s of %s denied: %v", c, shown(target), err)
 		return d

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,10 +21,15 @@ import (
 
 func (p *Policy) decideFS(c Capability, target string) Decision {
 	d := Decision{Capability: c, Target: target}
-	spelled, real, err := p.resolveTarget(target)
+	spelled, real, tr, err := p.resolveTargetVia(target, true)
+	d.Traversed, d.Steered, d.Decisive = tr.all, tr.steered, tr.decisive
 	if err != nil {
 		d.Reason = fmt.Sprintf("%s of %s denied: %v", c, shown(target), err)
 		d.Hint = "give a valid path"
+		var re *ResolveError
+		if errors.As(err, &re) {
+			d.Hint = "give a path that names an existing place: \"..\" and \".\" only follow a directory that exists"
+		}
 		return d
 	}
 	d.ResolvedPath = real
@@ -77,7 +83,7 @@ func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decis
 		d.Reason = fmt.Sprintf("%s denied: no [filesystem].read_allow or local_only_read pattern matches it", what)
 	}
 	d.Hint = fmt.Sprintf("to allow it, add %q (or a glob covering it) to [filesystem].%s", p.suggestPattern(real), key)
-	if contains(p.protected, real) {
+	if p.isProtected(real) {
 		d.Hint = "this is the policy file or the audit log; Aegis refuses a policy that lets scripts change them"
 	}
 	return d

@@ -84,3 +84,14 @@ func (p *Policy) allowRule(c Capability, spelled, real string) *pathRule {
 	}
 	return nil
 }
+
+// isProtected reports whether the real path is the policy file or the audit
+// log (compared as path matching compares, see foldCase).
+func (p *Policy) isProtected(real string) bool {
+	for _, x := range p.protected {
+		if fold(x) == fold(real) {
+			return true
+		}
+	}
+	return false
+}

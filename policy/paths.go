@@ -3,12 +3,16 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/aegisdev/aegis/labels"
 )
 
 // Path patterns and path resolution.
@@ -35,7 +39,23 @@ import (
 // path segment (never '/'; it does match a leading '.'), '?' one character,
 // '**' as a whole segment any number of segments (zero included), [abc] and
 // [!abc] classes, {a,b} alternatives, and '\' escapes. Matching is
-// case-sensitive.
+// case-sensitive, except on systems whose file systems usually are not
+// (macOS, Windows: foldCase), where patterns and paths are compared in
+// lower case: there "SECRETS/token" opens secrets/token, so a rule for one
+// must cover the other.
+
+// foldCase is set where file names are matched case-insensitively by the
+// usual file system (APFS and HFS+ by default, NTFS). It is read when a
+// policy is compiled; tests set it to check the folded matching anywhere.
+var foldCase = runtime.GOOS == "darwin" || runtime.GOOS == "ios" || runtime.GOOS == "windows"
+
+// fold returns s as path matching compares it.
+func fold(s string) string {
+	if foldCase {
+		return strings.ToLower(s)
+	}
+	return s
+}
 
 // maxPathLen bounds a target before any work is done on it.
 const maxPathLen = 4096
@@ -52,6 +72,7 @@ type pathRule struct {
 	tree    bool     // also match everything below (deny)
 	prefix  string   // every match starts with this
 	needles []string // every match contains these
+	fold    bool     // glob, prefix and needles are in lower case: fold the path too
 	quoted  string   // the entry, quoted, and its source: precomputed for
 	from    string   // the reason of the hot path
 }
@@ -89,8 +110,8 @@ func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, erro
 	if dirOnly && !strings.HasSuffix(v, "/**") {
 		v += "/**"
 	}
-	v = canonicalPrefix(v)
-	r := pathRule{entry: e, key: key, tree: deny, quoted: strconv.Quote(e.Value), from: e.From.String()}
+	v = fold(canonicalPrefix(v))
+	r := pathRule{entry: e, key: key, tree: deny, fold: foldCase, quoted: strconv.Quote(e.Value), from: e.From.String()}
 	if deny && strings.HasSuffix(v, "/**") {
 		// Already a tree; the extra suffix would change nothing.
 		r.tree = false
@@ -192,6 +213,9 @@ func escapeGlob(s string) string {
 
 // match reports whether the absolute, clean path p matches the rule.
 func (r *pathRule) match(p string) bool {
+	if r.fold {
+		p = strings.ToLower(p)
+	}
 	if !strings.HasPrefix(p, r.prefix) {
 		return false
 	}
@@ -232,12 +256,34 @@ func firstPathMatch(rules []pathRule, p string) *pathRule {
 // sees it). A component that does not exist (or cannot be examined) is
 // taken literally, so a path to a file about to be created resolves through
 // its deepest existing ancestor, and a dangling symlink resolves to where a
-// write through it would land.
+// write through it would land. A ".." after a component that does not exist
+// or is not a directory fails, as it does in the kernel (ENOENT, ENOTDIR):
+// "missing/../x" does not name x.
 //
 // trusted, if non-empty, is a canonical directory whose own components are
 // not re-examined when p lies under it: the policy root, canonicalised at
 // load. Its ancestors belong to the operator, not to the agent.
 func realPath(p, trusted string) (string, error) {
+	return resolvePath(p, trusted, nil)
+}
+
+// resolveWatch observes a resolution (resolvePath).
+type resolveWatch struct {
+	// examine is called with every path the resolution looks up (each
+	// component, each symlink it reads) and reports whether that path is
+	// local-only. steered says whether the resolution got there only
+	// because of what a local-only path held: it followed a symlink found
+	// at one, or applied ".." or "." after one (which works only if it is a
+	// directory). Before that point the spelling alone decides which paths
+	// are looked up, and where the resolution ends.
+	examine func(path string, steered bool) bool
+	// steer is called with the local-only path whose contents steered the
+	// resolution, each time that happens.
+	steer func(path string)
+}
+
+// resolvePath is realPath, observed by w (nil: not observed).
+func resolvePath(p, trusted string, w *resolveWatch) (string, error) {
 	resolved, rest := "/", p
 	if trusted != "" && trusted != "/" {
 		if p == trusted {
@@ -247,37 +293,76 @@ func realPath(p, trusted string) (string, error) {
 			resolved, rest = trusted, p[len(trusted)+1:]
 		}
 	}
+	// What resolved is: a directory, or not (missing, a file, unreadable).
+	// Only a directory has a "..".
+	isDir, why := true, ""
+	local, steered := false, false // resolved is local-only; see resolveWatch
+	// turn: the next step depends on what resolved holds.
+	turn := func() {
+		if local {
+			steered = true
+			if w != nil {
+				w.steer(resolved)
+			}
+		}
+	}
 	links := 0
 	for rest != "" {
 		var c string
 		c, rest, _ = strings.Cut(rest, "/")
 		switch c {
 		case "", ".":
+			if c == "." {
+				turn()
+				if !isDir {
+					return "", &ResolveError{Path: resolved, Why: why}
+				}
+			}
 			continue
 		case "..":
+			turn()
+			if !isDir {
+				return "", &ResolveError{Path: resolved, Why: why}
+			}
 			resolved = path.Dir(resolved)
+			local = false // an ancestor was looked up on the way down
 			continue
 		}
 		next := resolved + "/" + c
 		if resolved == "/" {
 			next = "/" + c
 		}
+		local = w != nil && w.examine(next, steered)
 		fi, err := os.Lstat(next)
-		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
-			resolved = next
+		switch {
+		case err != nil:
+			resolved, isDir, why = next, false, "it does not exist"
+			if !errors.Is(err, fs.ErrNotExist) {
+				why = "it cannot be examined"
+			}
+			continue
+		case fi.Mode()&os.ModeSymlink == 0:
+			resolved, isDir, why = next, fi.IsDir(), "it is not a directory"
 			continue
 		}
 		links++
 		if links > maxLinks {
 			return "", fmt.Errorf("too many levels of symbolic links at %s", next)
 		}
+		if local {
+			// Where the link leads is what the local-only path holds.
+			steered = true
+			if w != nil {
+				w.steer(next)
+			}
+		}
 		target, err := os.Readlink(next)
 		if err != nil {
-			resolved = next
+			resolved, isDir, why = next, false, "it cannot be examined"
 			continue
 		}
 		if path.IsAbs(target) {
-			resolved = "/"
+			resolved, isDir = "/", true
 		}
 		if rest == "" {
 			rest = target
@@ -288,27 +373,82 @@ func realPath(p, trusted string) (string, error) {
 	return resolved, nil
 }
 
+// ResolveError: a path that names nothing, because it goes on (with ".."
+// or ".") from a component that is not a directory.
+type ResolveError struct {
+	Path string // the component
+	Why  string // "it does not exist", "it is not a directory"
+}
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("the path goes on from %s, but %s", e.Path, e.Why)
+}
+
 // resolveTarget turns a script's path argument into the clean absolute path
 // as spelled and the real path the kernel would reach.
 func (p *Policy) resolveTarget(t string) (spelled, real string, err error) {
+	spelled, real, _, err = p.resolveTargetVia(t, false)
+	return spelled, real, err
+}
+
+// traversal is what resolving a target looked up that is local-only
+// (Decision.Traversed, Steered, Decisive): the principals of every
+// local_only_read path examined, of those examined only because of what
+// another local-only path held, and of the local-only paths whose contents
+// turned the resolution.
+type traversal struct {
+	all, steered, decisive []string
+}
+
+// resolveTargetVia is resolveTarget that also returns, when via is set, the
+// local-only paths the resolution examined: what the path resolves to, and
+// whether it resolves at all, depends on what is there.
+func (p *Policy) resolveTargetVia(t string, via bool) (spelled, real string, tr traversal, err error) {
 	if err := checkTargetString(t); err != nil {
-		return "", "", err
+		return "", "", tr, err
 	}
 	abs := t
 	if t == "~" || strings.HasPrefix(t, "~/") {
 		if p.home == "" {
-			return "", "", errors.New("\"~\" cannot be expanded: there is no home directory")
+			return "", "", tr, errors.New("\"~\" cannot be expanded: there is no home directory")
 		}
 		abs = p.home + t[1:]
 	} else if !path.IsAbs(t) {
 		abs = p.root + "/" + t
 	}
 	spelled = path.Clean(abs)
-	real, err = realPath(abs, p.root)
-	if err != nil {
-		return "", "", err
+	var w *resolveWatch
+	if via && len(p.fsLocal) > 0 {
+		add := func(list *[]string, pr string) {
+			if !contains(*list, pr) {
+				*list = append(*list, pr)
+			}
+		}
+		w = &resolveWatch{
+			examine: func(x string, steered bool) bool {
+				r := firstPathMatch(p.fsLocal, x)
+				if r == nil {
+					return false
+				}
+				pr := labels.File(r.entry.Value)
+				add(&tr.all, pr)
+				if steered {
+					add(&tr.steered, pr)
+				}
+				return true
+			},
+			steer: func(x string) {
+				if r := firstPathMatch(p.fsLocal, x); r != nil {
+					add(&tr.decisive, labels.File(r.entry.Value))
+				}
+			},
+		}
 	}
-	return spelled, real, nil
+	real, err = resolvePath(abs, p.root, w)
+	if err != nil {
+		return "", "", tr, err
+	}
+	return spelled, real, tr, nil
 }
 
 func checkTargetString(t string) error {

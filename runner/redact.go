@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/labels"
@@ -134,4 +135,30 @@ func position(cs starlark.CallStack) string {
 
 func kindText(k Kind) string {
 	return strings.ReplaceAll(string(k), "_", " ")
+}
+
+// minErrorBudget is the least error text a run may show, whatever
+// [runtime].max_output_bytes says: enough for any message Aegis writes
+// itself (a denial with its hint, a limit), so a small output budget does
+// not hide why the run stopped.
+const minErrorBudget = 4096
+
+// boundText caps the error text of a run at the output budget
+// ([runtime].max_output_bytes, at least minErrorBudget): the error goes
+// where the output goes (stderr, --json, MCP results), and a script chooses
+// much of it (fail("x" * 30_000_000)). Text over the budget keeps its
+// beginning, cut at a UTF-8 boundary, and ends with a note saying it was
+// cut. The message was public already (a labelled one is withheld by
+// describe), so its length is too.
+func boundText(s string, outputBudget int64) string {
+	limit := max(outputBudget, minErrorBudget)
+	if int64(len(s)) <= limit {
+		return s
+	}
+	note := fmt.Sprintf(" …[error text truncated: it was %d bytes, over [runtime].max_output_bytes = %d]", len(s), outputBudget)
+	keep := int(limit) - len(note)
+	for keep > 0 && !utf8.RuneStart(s[keep]) {
+		keep--
+	}
+	return s[:keep] + note
 }

@@ -9,9 +9,10 @@
 //	verifier     parse, resolve, and reject capabilities the
 //	             policy grants to nothing (builtins/verify)       script_error, verifier_rejected
 //	limits       [runtime]: a deadline that cancels the thread
-//	             (so CPU loops stop too), steps, an allocation
-//	             budget plus a heap watchdog, output bytes, call
-//	             depth, call counts                              limit
+//	             (so CPU loops stop too, and blocked effects are
+//	             abandoned), steps, a per-thread allocation
+//	             budget (host builtins charge theirs), output
+//	             bytes, call depth, call counts                  limit
 //	execute      the script, in the dialect agents write
 //	             (top-level for/if/while, set, reassignment,
 //	             recursion), with the builtins package's modules  script_error, policy_denied,
@@ -292,6 +293,7 @@ func (r *run) exec(ctx context.Context) error {
 		Environ:               environ,
 		HTTPTimeout:           time.Duration(p.NetTimeoutSeconds()) * time.Second,
 		MaxTotalCalls:         limits.MaxTotalCalls,
+		MaxMemoryMB:           limits.MaxMemoryMB,
 		MaxCallsPerCapability: limits.MaxCallsPerCapability,
 		Gate:                  markingGate{r},
 	}
@@ -351,7 +353,7 @@ func (r *run) exec(ctx context.Context) error {
 	// Also on a panic, so the watchers never outlive the run.
 	defer stopWatchers.Do(func() { close(done) })
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		select {
@@ -365,16 +367,10 @@ func (r *run) exec(ctx context.Context) error {
 		case <-done:
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		// Twice the budget: the interpreter's own count is the precise
-		// limit; the heap is shared with concurrent runs (the MCP server), so
-		// the watchdog only catches what that count cannot see.
-		watchHeap(done, 2*limits.MaxMemoryMB<<20, func() {
-			r.stopWith(&builtins.LimitError{Limit: "max_memory_mb", Value: limits.MaxMemoryMB,
-				Detail: "the heap grew past the budget"}, thread)
-		})
-	}()
+	// Memory is counted per thread (thread.SetMaxAllocBytes above, and
+	// builtins charging what host code builds, builtins/memory.go): no
+	// process-wide heap figure is consulted, so concurrent runs in one
+	// process cannot stop each other.
 	_, err = starlark.ExecFileOptions(Dialect(), thread, r.req.Filename, r.req.Script, predeclared)
 	stopWatchers.Do(func() { close(done) })
 	wg.Wait()
@@ -553,6 +549,10 @@ func (r *run) result(err error) Result {
 	if r.host != nil {
 		res.Calls = r.host.Calls()
 	}
+	limit := policy.DefaultRuntime().MaxOutputBytes
+	if r.opts.Policy != nil {
+		limit = r.opts.Policy.Runtime().MaxOutputBytes
+	}
 	switch {
 	case err != nil && r.charge != nil:
 		c := r.charge
@@ -563,7 +563,7 @@ func (r *run) result(err error) Result {
 		if r.budget != nil {
 			adv.read = r.budget.holding()
 		}
-		res.Error = describe(err, kind, adv)
+		res.Error = boundText(describe(err, kind, adv), limit)
 	}
 	return res
 }

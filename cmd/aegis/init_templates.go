@@ -36,15 +36,24 @@ type argsRule struct {
 }
 
 // gitRules are the history-rewriting and remote-destroying git operations,
-// plus the ways to make git run arbitrary programs (-c can set aliases and
-// core.hooksPath; config can persist them).
-var gitRules = argsRule{cmd: "git", why: "force pushes, remote deletions, history rewrites, and ways to make git run other programs", patterns: []string{
-	"push --force", "push -f", "push --force-with-lease", "push --force-if-includes", "push --mirror",
-	"push --delete", "push -d", "push +*", "push :*",
-	"reset --hard", "clean -f", "clean --force", "checkout --force", "checkout -f",
-	"branch -D", "branch --delete --force", "filter-branch", "filter-repo",
-	"rebase -i", "rebase --interactive", "update-ref -d", "reflog expire", "reflog delete", "gc --prune=now",
-	"-c", "--config-env", "--exec-path", "config",
+// and the ways to make git run another program: configuration (-c,
+// --config-env, config, clone --config: aliases "!cmd", core.sshCommand,
+// core.pager, core.hooksPath...), a repository whose configuration the
+// script wrote (-C, --git-dir, --work-tree), and the options and
+// subcommands that take a command. Aegis reads git's aliases
+// (policy/argsyntax.go): "push --force" also denies -f, +refspec,
+// --force-with-lease and --mirror; "branch --delete --force" also -D and
+// -d -f; "rebase --exec" also -x. internal/gitspell lists the spellings the
+// tests hold every template to.
+var gitRules = argsRule{cmd: "git", why: "force pushes, remote deletions, history rewrites, and ways to make git run other programs (git's short and long spellings are read alike)", patterns: []string{
+	"push --force", "push --delete", "push --mirror", "push --prune", "send-pack", "http-push",
+	"reset --hard", "clean --force", "checkout --force", "switch --force", "branch --force", "branch --delete --force",
+	"tag --force", "rebase --interactive", "filter-branch", "filter-repo", "replace", "update-ref",
+	"reflog expire", "reflog delete", "gc --prune",
+	"-c", "--config-env", "--exec-path", "config", "clone --config", "--template", "-C", "--git-dir", "--work-tree",
+	"rebase --exec", "submodule foreach", "bisect run", "difftool", "mergetool", "--upload-pack", "--receive-pack",
+	"fetch-pack", "archive --exec", "grep --open-files-in-pager", "remote-ext", "remote-fd", "web--browse", "instaweb",
+	"help --web", "send-email",
 }}
 
 var commonEnv = []string{"PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"}

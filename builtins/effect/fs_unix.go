@@ -1,0 +1,376 @@
+//go:build unix
+
+package effect
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// splitPath splits an absolute, clean path into its directory and last
+// component ("" for "/").
+func splitPath(p string) (dir, base string) {
+	if p == "/" {
+		return "/", ""
+	}
+	return path.Dir(p), path.Base(p)
+}
+
+// openDir returns a file descriptor of the directory at the absolute, clean
+// path dir, having followed no symlink on the way. With create, missing
+// components are made (mode 0755, less the umask).
+func openDir(dir string, create bool) (int, error) {
+	if fd, err, ok := openat2Dir(dir); ok {
+		if err == nil || !create || !errors.Is(err, unix.ENOENT) {
+			return fd, err
+		}
+	}
+	return walkDir(dir, create)
+}
+
+// walkDir is openDir one component at a time: each is opened relative to
+// its parent's descriptor with O_NOFOLLOW, so no path string is ever
+// resolved twice.
+func walkDir(dir string, create bool) (int, error) {
+	fd, err := unix.Open("/", dirFlags, 0)
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: "/", Err: err}
+	}
+	cur := ""
+	for _, c := range strings.Split(dir, "/") {
+		if c == "" {
+			continue
+		}
+		cur += "/" + c
+		nfd, err := openComponent(fd, c, cur)
+		if errors.Is(err, unix.ENOENT) && create {
+			if merr := unix.Mkdirat(fd, c, 0o755); merr != nil && !errors.Is(merr, unix.EEXIST) {
+				unix.Close(fd)
+				return -1, &fs.PathError{Op: "mkdir", Path: cur, Err: merr}
+			}
+			nfd, err = openComponent(fd, c, cur)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		unix.Close(fd)
+		fd = nfd
+	}
+	return fd, nil
+}
+
+// componentErr explains the failure to open name in the directory dfd
+// with O_NOFOLLOW: ELOOP means the name was a symlink then (a
+// *SymlinkError); for other errors a symlink there now is reported the same
+// way (the message is the best that can be said), anything else is a
+// *fs.PathError.
+func componentErr(op string, dfd int, name, full string, err error) error {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EMLINK) {
+		return &SymlinkError{Path: full}
+	}
+	if errors.Is(err, unix.ENOTDIR) {
+		var st unix.Stat_t
+		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return &SymlinkError{Path: full}
+		}
+	}
+	return &fs.PathError{Op: op, Path: full, Err: err}
+}
+
+// modeOf converts a stat mode to an fs.FileMode's type bits.
+func modeOf(m uint32) fs.FileMode {
+	switch m & uint32(unix.S_IFMT) {
+	case unix.S_IFDIR:
+		return fs.ModeDir
+	case unix.S_IFIFO:
+		return fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		return fs.ModeSocket
+	case unix.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		return fs.ModeDevice
+	case unix.S_IFLNK:
+		return fs.ModeSymlink
+	}
+	return 0
+}
+
+// readChunk is how much readFile reads between two looks at its context.
+const readChunk = 1 << 20
+
+// testHookOpen, when set (tests only), runs before every file effect's
+// first system call: a test makes it block to stand for a hung file system.
+var testHookOpen func()
+
+func readFile(ctx context.Context, p string, limit int64, charge func(int64) error) ([]byte, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
+	dir, base := splitPath(p)
+	if base == "" {
+		return nil, &NotRegularError{Path: p, Kind: "a directory", Op: "read"}
+	}
+	dfd, err := openDir(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dfd)
+	// Non-blocking, so that opening a FIFO returns at once (and fstat then
+	// refuses it); no controlling terminal from a tty.
+	fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		var st unix.Stat_t
+		if errors.Is(err, unix.ENXIO) && unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			// A socket (or a device without its driver): no open at all.
+			return nil, &NotRegularError{Path: p, Kind: fileKind(modeOf(uint32(st.Mode))), Op: "read"}
+		}
+		return nil, componentErr("open", dfd, base, p, err)
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, &NotRegularError{Path: p, Kind: fileKind(fi.Mode()), Op: "read"}
+	}
+	size := min(fi.Size(), limit)
+	if charge != nil {
+		if err := charge(size); err != nil {
+			return nil, err
+		}
+	}
+	charged := size
+	buf := make([]byte, 0, size+1)
+	for {
+		if ctx.Err() != nil {
+			return nil, errClosed
+		}
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				break
+			}
+			// The file grew since fstat: charge what more is read.
+			more := min(int64(readChunk), limit+1-int64(len(buf)))
+			if charge != nil {
+				if err := charge(more); err != nil {
+					return nil, err
+				}
+			}
+			charged += more
+			buf = append(buf, make([]byte, more)...)[:len(buf)]
+		}
+		end := min(cap(buf), len(buf)+readChunk)
+		n, err := f.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) || (n == 0 && err == nil) {
+			break
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: p, Err: err}
+		}
+	}
+	if int64(len(buf)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: &TooLargeError{What: "file", Limit: limit}}
+	}
+	return buf, nil
+}
+
+func writeFile(p string, data []byte) error {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
+	dir, base := splitPath(p)
+	if base == "" {
+		return &NotRegularError{Path: p, Kind: "a directory", Op: "write"}
+	}
+	dfd, err := openDir(dir, true)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	existing := false
+	switch err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil:
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			existing = true
+		case unix.S_IFLNK:
+			return &SymlinkError{Path: p}
+		default:
+			return &NotRegularError{Path: p, Kind: fileKind(modeOf(uint32(st.Mode))), Op: "write"}
+		}
+	case !errors.Is(err, unix.ENOENT):
+		return &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+	// A new file gets 0644 less the umask, as os.WriteFile would; the
+	// temporary copy of an existing file is private until it has the
+	// file's own mode.
+	perm := uint32(0o644)
+	if existing {
+		perm = 0o600
+	}
+	tmp := tempName(base)
+	tfd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return &fs.PathError{Op: "create", Path: path.Join(dir, tmp), Err: err}
+	}
+	f := os.NewFile(uintptr(tfd), path.Join(dir, tmp))
+	werr := func() error {
+		if _, err := f.Write(data); err != nil {
+			return &fs.PathError{Op: "write", Path: p, Err: errnoOf(err)}
+		}
+		if existing {
+			if err := unix.Fchmod(tfd, uint32(st.Mode&0o777)); err != nil {
+				return &fs.PathError{Op: "chmod", Path: p, Err: err}
+			}
+		}
+		return nil
+	}()
+	if cerr := f.Close(); werr == nil && cerr != nil {
+		werr = &fs.PathError{Op: "close", Path: p, Err: errnoOf(cerr)}
+	}
+	if werr == nil {
+		if err := unix.Renameat(dfd, tmp, dfd, base); err != nil {
+			werr = &fs.PathError{Op: "rename", Path: p, Err: err}
+		}
+	}
+	if werr != nil {
+		unix.Unlinkat(dfd, tmp, 0)
+	}
+	return werr
+}
+
+// tempName is a fresh name next to base for the temporary copy fs.write
+// renames over it (within NAME_MAX).
+func tempName(base string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	if len(base) > 200 {
+		base = base[:200]
+	}
+	return "." + base + ".aegis-" + hex.EncodeToString(b[:])
+}
+
+func remove(p string) error {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
+	dir, base := splitPath(p)
+	if base == "" {
+		return &fs.PathError{Op: "remove", Path: p, Err: unix.EBUSY}
+	}
+	dfd, err := openDir(dir, false)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &fs.PathError{Op: "remove", Path: p, Err: err}
+	}
+	flags := 0
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		flags = unix.AT_REMOVEDIR
+	}
+	if err := unix.Unlinkat(dfd, base, flags); err != nil {
+		return &fs.PathError{Op: "remove", Path: p, Err: err}
+	}
+	return nil
+}
+
+func readDir(p string, charge func(int64) error) ([]string, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
+	var fd int
+	if dir, base := splitPath(p); base == "" {
+		var err error
+		if fd, err = unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+		}
+	} else {
+		dfd, err := openDir(dir, false)
+		if err != nil {
+			return nil, err
+		}
+		fd, err = unix.Openat(dfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			err = componentErr("open", dfd, base, p, err)
+			unix.Close(dfd)
+			return nil, err
+		}
+		unix.Close(dfd)
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	var names []string
+	for {
+		batch, err := f.Readdirnames(1024)
+		if charge != nil && len(batch) > 0 {
+			n := int64(0)
+			for _, b := range batch {
+				n += int64(len(b)) + 16 // the name, and its slot in the list
+			}
+			if cerr := charge(n); cerr != nil {
+				return nil, cerr
+			}
+		}
+		names = append(names, batch...)
+		if errors.Is(err, io.EOF) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdir", Path: p, Err: errnoOf(err)}
+		}
+	}
+}
+
+// errnoOf returns the system error inside an *os.File method's error.
+func errnoOf(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func exists(p string) (bool, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
+	dir, base := splitPath(p)
+	if base == "" {
+		return true, nil
+	}
+	dfd, err := openDir(dir, false)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return false, nil
+		}
+		return false, err
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENOENT):
+		return false, nil
+	default:
+		return false, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+}

@@ -1,0 +1,57 @@
+package policy
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/aegisdev/aegis/labels"
+)
+
+// What a decision records of the local-only paths its resolution looked at
+// (issue 9, class 5): all of them, those reached only because of what one
+// held, and those whose contents turned the resolution.
+func TestDecisionTraversal(t *testing.T) {
+	w := newWorld(t)
+	w.file("public/readme")
+	w.file("zone/a/x")
+	w.file("zone/f")
+	w.file("secrets/k")
+	w.symlink("../public", "zone/l")
+	w.symlink("../secrets", "zone/s")
+	w.symlink("../zone/a", "public/tozone")
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["public/**"]
+local_only_read = ["zone/**", "secrets/**"]
+write_allow = ["zone/**"]
+`)
+	zone, secrets := labels.File("zone/**"), labels.File("secrets/**")
+	cases := []struct {
+		target                 string
+		all, steered, decisive []string
+		resolveErr             bool
+	}{
+		{"public/readme", nil, nil, nil, false},
+		{"public/../public/readme", nil, nil, nil, false},
+		{"zone/a/x", []string{zone}, nil, nil, false},                          // the spelling decides
+		{"public/tozone/x", []string{zone}, nil, nil, false},                   // a public link into the zone
+		{"zone/a/../f", []string{zone}, []string{zone}, []string{zone}, false}, // ".." needs zone/a to be a directory
+		{"zone/a/../../public/readme", []string{zone}, nil, []string{zone}, false},
+		{"zone/l/readme", []string{zone}, nil, []string{zone}, false}, // the link in the zone decides
+		{"zone/s/k", []string{zone, secrets}, []string{secrets}, []string{zone}, false},
+		{"zone/f/../x", []string{zone}, nil, []string{zone}, true}, // zone/f is a file: names nothing
+		{"zone/none/../../public/readme", []string{zone}, nil, []string{zone}, true},
+	}
+	for _, tc := range cases {
+		d := p.Decide(FSRead, tc.target)
+		if !reflect.DeepEqual(d.Traversed, tc.all) || !reflect.DeepEqual(d.Steered, tc.steered) || !reflect.DeepEqual(d.Decisive, tc.decisive) {
+			t.Errorf("%s: traversed %v, steered %v, decisive %v; want %v, %v, %v", tc.target, d.Traversed, d.Steered, d.Decisive, tc.all, tc.steered, tc.decisive)
+		}
+		_, _, _, err := p.resolveTargetVia(tc.target, true)
+		var re *ResolveError
+		if errors.As(err, &re) != tc.resolveErr {
+			t.Errorf("%s: resolve error %v, want one: %v", tc.target, err, tc.resolveErr)
+		}
+	}
+}
