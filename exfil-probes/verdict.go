@@ -346,7 +346,10 @@ func budgetControl(sc *Script, all []SecretObs, budget int) (bool, string) {
 		aborts, refusedAt := 0, -1
 		var bits strings.Builder
 		for k, out := range o.Runs {
-			refused := strings.Contains(out.Error, BudgetKnob) || strings.Contains(out.Stdout, BudgetKnob)
+			// A refusal names the knob and says "refused"; a charged ending
+			// names the knob too ("max_leak_bits leaves N"), but is no
+			// refusal.
+			refused := strings.Contains(out.Error, BudgetKnob) && strings.Contains(out.Error, " refused")
 			if refusedAt >= 0 {
 				if !refused {
 					return false, fmt.Sprintf("%s: run %d was not refused after the budget was spent at run %d (%s)", o.Secret.ID, k, refusedAt, out.Exit)

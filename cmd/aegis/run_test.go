@@ -183,7 +183,7 @@ func TestE2EExitCodes(t *testing.T) {
 	}{
 		{"ok", "print('hi', env.read('E2E_PUBLIC'))", 0, "hi shown\n", nil},
 		{"script error", "print('before')\nx = {}['missing']", 1, "before\n", []string{"<stdin>:2", "missing"}},
-		{"policy denied", "print('before')\nfs.read('aegis.toml')", 2, "before\n", []string{"policy denied", "to allow it"}},
+		{"policy denied", "print('before')\nfs.read('aegis.toml')", 2, "before\n", []string{"policy denied", "Aegis refuses a policy that lets scripts change them"}},
 		{"verifier rejected", "print('never')\nnet.http_get('https://example.com/')", 3, "", []string{"verifier", "[network].http_get_allow"}},
 		{"confirm denied", "fs.delete('out/x')", 4, "", []string{"requires_approval", "--yes"}},
 		{"limit", "while True:\n    pass", 6, "", []string{"max_seconds"}},
