@@ -1,11 +1,13 @@
 package builtins
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/approval"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -239,10 +241,14 @@ func (h *Host) beginSource(thread *starlark.Thread, capability policy.Capability
 	return c, src, nil
 }
 
-// confirm asks for approval when the policy requires it. Whether a prompt
-// appears is seen by whoever answers it (a person, an MCP client): under a
-// labelled pc it would tell which way a condition on local-only data went,
-// so such a call is stopped as a flow before anyone is asked.
+// confirm asks for approval when the policy requires it, unless an
+// approve_prefixes entry answers for a public argv (a labelled one must not
+// choose between asking and not asking). Whether a prompt appears is seen by
+// whoever answers it (a person, an MCP client): under a labelled pc it would
+// tell which way a condition on local-only data went, so such a call is
+// stopped as a flow before anyone is asked. The hook finds the call, as it
+// is to be shown, in an approval.Request on its context; a refusal nobody
+// chose names the keys that would approve the call without asking.
 func (c *call) confirm() error {
 	if !c.h.Policy.RequiresApproval(c.cap) {
 		return nil
@@ -254,26 +260,60 @@ func (c *call) confirm() error {
 		}
 		return c.exact(&starlark.FlowError{Sink: string(c.cap), Reason: reason}, labels.Public)
 	}
-	why := "denied by the user"
-	ok := false
-	if c.h.Confirm == nil {
-		why = "no one to ask: run on a terminal to be prompted, or pass --yes to approve every call"
-	} else {
-		var err error
-		ok, err = c.h.Confirm(c.h.Ctx, string(c.cap), c.target)
-		if err != nil {
-			why = "approval failed: " + err.Error()
-			ok = false
+	req := approval.Request{Capability: string(c.cap), Target: c.target, Labelled: c.targetLabel != labels.Public}
+	if !req.Labelled {
+		if c.decision.PreApproved != nil {
+			return nil
+		}
+		req.Resolved = c.decision.ResolvedPath
+		if c.decision.Addr.IsValid() {
+			req.Address = c.decision.Addr.String()
 		}
 	}
-	if ok {
-		return nil
+	var why string
+	if c.h.Confirm == nil {
+		why = "nothing here can ask for approval" + c.approvalHint()
+	} else {
+		ctx := c.h.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ok, err := c.h.Confirm(approval.WithRequest(ctx, req), string(c.cap), c.target)
+		var refusal *approval.Refusal
+		switch {
+		case ok && err == nil:
+			return nil
+		case errors.As(err, &refusal):
+			why = refusal.Error()
+			if refusal.Unasked {
+				why += c.approvalHint()
+			}
+		case err != nil:
+			why = "the approval could not be obtained: " + err.Error()
+		default:
+			why = "it was refused"
+		}
 	}
 	cerr := &ConfirmDeniedError{Capability: string(c.cap), Target: c.target, Why: why}
 	if err := c.record(audit.Denied, audit.KindCall, "requires_approval", "", cerr.Error()); err != nil {
 		return err
 	}
 	return c.exact(cerr, labels.Public)
+}
+
+// approvalHint names the policy keys that approve the call without asking.
+func (c *call) approvalHint() string {
+	where := "the policy"
+	if p := c.h.Policy.Path(); p != "" {
+		where = p
+	}
+	var b strings.Builder
+	b.WriteString("; to approve it without asking, ")
+	if pfx := c.decision.SuggestedPrefix; pfx != "" && c.targetLabel == labels.Public {
+		fmt.Fprintf(&b, "add %q to [subprocess].approve_prefixes in %s (it approves every command that starts so), or ", pfx, where)
+	}
+	fmt.Fprintf(&b, "add \"!%s\" to requires_approval in %s (no %s call is asked about then)", c.cap, where, c.cap)
+	return b.String()
 }
 
 // allow records the allowed call before its effect: an effect never happens

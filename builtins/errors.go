@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/approval"
 )
 
 // DeniedError: the policy refused a capability call. Its message says what
@@ -40,13 +41,13 @@ func (e *DeniedError) Error() string {
 // ConfirmDeniedError: a requires_approval call was not approved.
 type ConfirmDeniedError struct {
 	Capability string
-	Target     string
-	Why        string // "denied by the user", "no way to ask (use --yes or a TTY)"
+	Target     string // redacted when it depends on labelled data
+	Why        string // "the user declined at the terminal prompt", "there is no terminal to ask on; ..."
 }
 
 func (e *ConfirmDeniedError) Error() string {
 	return fmt.Sprintf("%s %s needs approval (requires_approval) and was not approved: %s",
-		e.Capability, e.Target, e.Why)
+		e.Capability, approval.Visible(e.Target), e.Why)
 }
 
 // LimitError: a [runtime] limit stopped the run.

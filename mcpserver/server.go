@@ -16,6 +16,7 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/aegisdev/aegis/internal/suggest"
+	"github.com/aegisdev/aegis/internal/version"
 )
 
 // ConfirmMode says how requires_approval calls are answered.
@@ -64,7 +65,7 @@ func (o *Options) setDefaults() {
 		o.Logger = log.New(io.Discard, "", 0)
 	}
 	if o.Version == "" {
-		o.Version = "dev"
+		o.Version = version.Get().Short()
 	}
 	if o.MaxRequestBytes <= 0 {
 		o.MaxRequestBytes = 4 << 20

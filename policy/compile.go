@@ -160,6 +160,7 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	for _, e := range s.RequiresApproval {
 		p.approval[Capability(e.Value)] = true
 	}
+	p.compileApprovals(s.Sub.ApprovePrefixes, fail)
 	p.runtime = DefaultRuntime()
 	for i, l := range s.Runtime.Limits {
 		if l.Set {

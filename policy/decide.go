@@ -67,6 +67,15 @@ type Decision struct {
 	// RequiresApproval is set on an allowed decision whose capability is in
 	// requires_approval.
 	RequiresApproval bool `json:"requires_approval,omitempty"`
+
+	// PreApproved is the [subprocess].approve_prefixes entry that answers
+	// the approval question of a subprocess.exec decision that requires
+	// approval: the caller need not ask.
+	PreApproved *Entry `json:"pre_approved,omitempty"`
+	// SuggestedPrefix, on a subprocess.exec decision that requires approval
+	// and is not pre-approved, is the approve_prefixes entry that would
+	// cover it ("go test"): what to tell an operator who wants it unasked.
+	SuggestedPrefix string `json:"suggested_prefix,omitempty"`
 }
 
 // Err returns nil for an allowed decision and a *DeniedError otherwise.
@@ -138,6 +147,11 @@ func (p *Policy) DecideContext(ctx context.Context, c Capability, target ...stri
 	d = p.decide(ctx, c, target)
 	if d.Allowed && p.approval[c] {
 		d.RequiresApproval = true
+		if c == SubprocessExec {
+			if d.PreApproved = p.preApproval(target, d.ResolvedPath); d.PreApproved == nil {
+				d.SuggestedPrefix = suggestPrefix(d.Rule, target)
+			}
+		}
 	}
 	return d
 }

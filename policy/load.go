@@ -115,7 +115,7 @@ func buildOptions(opts []Option) options {
 }
 
 func presetHint(name string) string {
-	h := "known presets: " + strings.Join(Presets(), ", ")
+	h := "known presets: " + strings.Join(Presets(), ", ") + `; write inherits = "none" for no preset`
 	if s := didYouMean(name, Presets()); s != "" {
 		h = s + "; " + h
 	}
@@ -131,7 +131,7 @@ func build(name, policyPath string, data []byte, o options) (*Policy, error) {
 		return nil, probs.err()
 	}
 	base := &spec{}
-	if layer.Inherits.Set {
+	if layer.Inherits.Set && layer.Inherits.Value != NoPreset {
 		if b, ok := presetSpec(layer.Inherits.Value); ok {
 			base = b
 		} else {

@@ -38,6 +38,7 @@ type Policy struct {
 	envAllow, envLocal, envDeny []nameRule
 	cmdAllow, cmdLocal, cmdDeny []cmdRule
 	denyArgs                    []argRule
+	approvePrefixes             []approveRule
 	sandbox, network            string
 
 	protected []string // real paths no subprocess argument may name

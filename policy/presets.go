@@ -10,6 +10,11 @@ import "sort"
 
 const secureDefaults = "secure-defaults"
 
+// NoPreset is the inherits value of a file that is the whole policy on
+// purpose. A file without inherits is the whole policy too, but tools warn
+// about it: it is more often an oversight that leaves credentials unguarded.
+const NoPreset = "none"
+
 // Presets returns the names of the built-in presets.
 func Presets() []string { return []string{secureDefaults} }
 

@@ -61,6 +61,7 @@ type spec struct {
 	}
 	Sub struct {
 		AllowCommands, LocalOnlyCommands, DenyCommands []Entry
+		ApprovePrefixes                                []Entry
 		DenyArgs                                       []argList
 		Sandbox, Network                               setting[string]
 	}
@@ -109,6 +110,7 @@ const (
 	kindEnv
 	kindCommand
 	kindCapability
+	kindApprovePrefix
 )
 
 // listKey describes one list-valued key.
@@ -152,6 +154,7 @@ var listKeys = [...]listKey{
 	{"subprocess", "allow_commands", kindCommand, func(s *spec) *[]Entry { return &s.Sub.AllowCommands }},
 	{"subprocess", "local_only_commands", kindCommand, func(s *spec) *[]Entry { return &s.Sub.LocalOnlyCommands }},
 	{"subprocess", "deny_commands", kindCommand, func(s *spec) *[]Entry { return &s.Sub.DenyCommands }},
+	{"subprocess", "approve_prefixes", kindApprovePrefix, func(s *spec) *[]Entry { return &s.Sub.ApprovePrefixes }},
 }
 
 // Runtime limit indices into spec.Runtime.Limits.
@@ -182,7 +185,7 @@ var sectionKeys = map[string][]string{
 	"filesystem":  {"read_allow", "local_only_read", "write_allow", "delete_allow", "deny"},
 	"network":     {"http_get_allow", "http_post_allow", "http_put_allow", "http_patch_allow", "http_delete_allow", "local_only_hosts", "deny_hosts", "deny_ips", "timeout_seconds"},
 	"environment": {"allow_vars", "local_only_vars", "deny_vars"},
-	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "deny_args", "sandbox", "network"},
+	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "approve_prefixes", "deny_args", "sandbox", "network"},
 	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits"},
 	"tools.*":     {"capabilities", "backend_url", "backend_method", "description"},
 }

@@ -42,6 +42,8 @@ func validateEntry(kind valueKind, s string) (msg, hint string) {
 		if !Capability(s).Known() {
 			return "unknown capability", capabilityHint(s)
 		}
+	case kindApprovePrefix:
+		return validateApprovePrefix(s)
 	}
 	return "", ""
 }
@@ -172,6 +174,8 @@ func entryKey(kind valueKind, s string) string {
 		if p, err := parseIPEntry(s); err == nil {
 			return p.String()
 		}
+	case kindApprovePrefix:
+		return strings.Join(strings.Fields(s), " ")
 	}
 	return s
 }

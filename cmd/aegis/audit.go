@@ -22,20 +22,32 @@ denied or failed) and per flow error. Records are SHA-256 chained: each holds it
 sequence number, the hash of the record before it and its own hash, so an edited,
 inserted, removed or reordered record breaks the chain. A chain cannot show that records
 were cut off its end: keep the last sequence number (or hash) somewhere else and pass it
-to 'aegis audit verify --min-seq'.`,
-		Example: `  aegis audit verify .aegis/audit.jsonl --min-seq 120`,
+to 'aegis audit verify --min-seq'.
+
+  show    prints the records, filtered by kind, status, time and task
+  tail    prints the last records, and with -f follows new ones
+  verify  checks the chain
+
+Each takes the log file as an argument; without one, it reads the audit log of the policy
+(--policy, or the aegis.toml found from the working directory).`,
+		Example: `  aegis audit show --status denied --since 1h
+  aegis audit tail -f
+  aegis audit verify .aegis/audit.jsonl --min-seq 120`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newAuditVerifyCmd())
+	cmd.AddCommand(newAuditShowCmd(), newAuditTailCmd(), newAuditVerifyCmd())
 	return cmd
 }
 
 func newAuditVerifyCmd() *cobra.Command {
 	var (
-		minSeq  uint64
-		jsonOut bool
+		minSeq     uint64
+		jsonOut    bool
+		policyPath string
 	)
 	cmd := &cobra.Command{
-		Use:   "verify [flags] LOG",
+		Use:   "verify [flags] [LOG]",
 		Short: "Check an audit log's hash chain for edits, insertions, removals and truncation",
 		Long: `verify walks the audit log and reports every record whose hash does not match its text
 (an edit), whose sequence number or previous-hash does not follow the record before it
@@ -45,29 +57,36 @@ sequence number N (a truncation).
 On success it prints the record count, the last sequence number and the last hash:
 record those outside the log to detect a later truncation or a wholesale rewrite.
 
+LOG defaults to the audit log of the policy (--policy, or the aegis.toml found from the
+working directory).
+
 Exit codes: 0 the chain is intact, 1 it is broken, 5 the log cannot be read.`,
-		Example: `  aegis audit verify .aegis/audit.jsonl
+		Example: `  aegis audit verify
+  aegis audit verify .aegis/audit.jsonl
   aegis audit verify --min-seq 120 --json .aegis/audit.jsonl`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError(cmd, fmt.Errorf("verify takes the audit log file, got %d arguments", len(args)))
-			}
-			return nil
-		},
+		Args: maxOneLog,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rep, err := audit.Verify(args[0], minSeq)
+			path, err := auditLogPath(cmd, policyPath, args)
+			if err != nil {
+				return err
+			}
+			rep, err := audit.Verify(path, minSeq)
 			if err != nil {
 				return err
 			}
 			if jsonOut {
-				out := struct {
-					OK bool `json:"ok"`
-					audit.Report
-				}{rep.OK(), rep}
-				if out.Problems == nil {
-					out.Problems = []audit.Problem{}
+				if rep.Problems == nil {
+					rep.Problems = []audit.Problem{}
 				}
-				if err := writeJSON(cmd.OutOrStdout(), out); err != nil {
+				o := outcome{kind: kindOfCode(exitOK)}
+				if !rep.OK() {
+					o = outcome{code: exitTampered, kind: kindCheckFailed,
+						err: fmt.Sprintf("the chain of %s is broken: %d problem(s), the first: %s", path, len(rep.Problems), rep.Problems[0])}
+				}
+				if err := emitJSON(cmd, struct {
+					Log string `json:"log"`
+					audit.Report
+				}{path, rep}, o); err != nil {
 					return err
 				}
 			} else if rep.OK() {
@@ -87,6 +106,7 @@ Exit codes: 0 the chain is intact, 1 it is broken, 5 the log cannot be read.`,
 	}
 	cmd.Flags().Var((*seqFlag)(&minSeq), "min-seq", "the last sequence number known to have been written; a shorter chain was truncated")
 	addJSONFlag(cmd, &jsonOut)
+	addPolicyFlag(cmd, &policyPath)
 	return cmd
 }
 

@@ -30,6 +30,7 @@ type exitCoder interface {
 type exitError struct {
 	code  int
 	quiet bool
+	usage bool // a misuse of the command (exit kind usage_error)
 	err   error
 }
 
@@ -46,7 +47,7 @@ func (e *exitError) ExitCode() int { return e.code }
 // configuration error and points at --help. Cobra's own parse errors reach
 // it through SetFlagErrorFunc; commands' Args checks return it directly.
 func usageError(cmd *cobra.Command, err error) error {
-	return &exitError{code: exitConfig, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
+	return &exitError{code: exitConfig, usage: true, err: fmt.Errorf("%w\nrun '%s --help' for usage", err, cmd.CommandPath())}
 }
 
 // exitCode is the one place errors become exit codes.

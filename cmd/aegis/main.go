@@ -8,10 +8,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aegisdev/aegis/internal/version"
 )
 
 func main() {
@@ -39,23 +43,35 @@ Exit codes: 0 ok, 2 denied by the policy, 5 I/O or configuration error
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(usageError)
+	root.Version = version.Get().String()
+	root.SetVersionTemplate("aegis {{.Version}}\n")
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newAuditCmd())
 	root.AddCommand(newPolicyCmd())
 	root.AddCommand(newInitCmd())
 	root.AddCommand(newHostConfigCmd())
 	root.AddCommand(newProbeCmd())
+	root.AddCommand(newDoctorCmd())
+	root.AddCommand(newVersionCmd())
+	root.AddCommand(newCompletionCmd())
 	return root
 }
 
 // run executes the CLI in-process and returns the exit code; tests call it
-// directly.
+// directly. A command asked for --json that fails before printing its
+// object still prints one (jsonout.go).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	ctx, st := withJSONState(context.Background())
+	err := root.ExecuteContext(ctx)
+	if err != nil && !st.written && wantsJSON(root, args) {
+		if werr := writeObject(stdout, nil, outcomeOf(err)); werr != nil {
+			fmt.Fprintln(stderr, "aegis: "+werr.Error())
+		}
+	}
 	return report(stderr, err)
 }

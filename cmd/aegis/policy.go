@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -93,12 +94,13 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "aegis: warning: %s\n", warning)
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), validateResult{Valid: true, Path: p.Path(), Capabilities: caps, Problems: []policy.Problem{}, Warnings: nonNil(warning)})
+				return emitJSON(cmd, validateResult{Valid: true, Path: p.Path(), Capabilities: caps, Problems: []policy.Problem{},
+					Warnings: validateWarnings(p, warning)}, outcome{kind: kindOfCode(0)})
 			}
 			out := cmd.OutOrStdout()
 			what := "the secure-defaults preset"
 			if p.Path() != "" {
-				what = path
+				what = p.Path()
 			}
 			fmt.Fprintf(out, "OK: %s is valid.\n", what)
 			if len(caps) == 0 {
@@ -114,6 +116,9 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 			}
 			if len(approval) > 0 {
 				fmt.Fprintf(out, "Ask for approval before: %s\n", joinCaps(approval))
+			}
+			if pre := preApproved(p); len(pre) > 0 {
+				fmt.Fprintf(out, "Commands approved without asking ([subprocess].approve_prefixes): %s\n", strings.Join(pre, ", "))
 			}
 			fmt.Fprintf(out, "Root: %s\nAudit log (guarded): %s\n", p.Root(), p.AuditLog())
 			if p.Enabled(policy.SubprocessExec) && jailErr == nil {
@@ -133,17 +138,31 @@ type validateResult struct {
 	Path         string              `json:"path,omitempty"`
 	Capabilities []policy.Capability `json:"capabilities,omitempty"`
 	Problems     []policy.Problem    `json:"problems"`
-	// Warnings: commands would run unjailed here, or the named sandbox
-	// cannot run here.
+	// Warnings: the policy inherits no preset; commands would run
+	// unjailed here, or the named sandbox cannot run here.
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// nonNil returns the non-empty strings among xs.
-func nonNil(xs ...string) []string {
+// validateWarnings are what a valid policy may still want fixed: the
+// missing inherits, and the sandbox warning (if any).
+func validateWarnings(p *policy.Policy, sandbox string) []string {
 	var out []string
-	for _, x := range xs {
-		if x != "" {
-			out = append(out, x)
+	for _, w := range []string{noInheritsWarning(p), sandbox} {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// preApproved lists the [subprocess].approve_prefixes entries.
+func preApproved(p *policy.Policy) []string {
+	var out []string
+	for _, l := range p.Describe().Lists {
+		if l.Key == "[subprocess].approve_prefixes" {
+			for _, e := range l.Entries {
+				out = append(out, strconv.Quote(e.Value))
+			}
 		}
 	}
 	return out
@@ -153,18 +172,19 @@ func nonNil(xs ...string) []string {
 // line (or as JSON), exit status 5.
 func loadFailure(cmd *cobra.Command, err error, asJSON bool) error {
 	var le *policy.LoadError
-	if !errors.As(err, &le) {
-		if asJSON {
-			_ = writeJSON(cmd.OutOrStdout(), validateResult{Problems: []policy.Problem{{Msg: err.Error()}}})
-			return &exitError{code: exitConfig, quiet: true, err: err}
-		}
-		return err
-	}
 	if asJSON {
-		if werr := writeJSON(cmd.OutOrStdout(), validateResult{Problems: le.Problems}); werr != nil {
+		o := outcomeOf(err)
+		problems := o.problems
+		if !errors.As(err, &le) {
+			problems = []policy.Problem{{Msg: err.Error()}}
+		}
+		if werr := emitJSON(cmd, validateResult{Problems: problems}, o); werr != nil {
 			return werr
 		}
-		return &exitError{code: exitConfig, quiet: true, err: err}
+		return &exitError{code: o.code, quiet: true, err: err}
+	}
+	if !errors.As(err, &le) {
+		return err
 	}
 	w := cmd.ErrOrStderr()
 	for _, p := range le.Problems {
@@ -208,10 +228,13 @@ line to change.
 			}
 			p, err := loadPolicy(cmd, path)
 			if err != nil {
+				if asJSON {
+					return err // the common fields, with the problems
+				}
 				return loadFailure(cmd, err, false)
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), p.Describe())
+				return emitJSON(cmd, p.Describe(), outcome{kind: kindOfCode(0)})
 			}
 			return printDescription(cmd.OutOrStdout(), p.Describe())
 		},
@@ -290,16 +313,19 @@ func newPolicyExplainCmd() *cobra.Command {
 	var path string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "explain [--policy POLICY] CAPABILITY TARGET...",
+		Use:   "explain [--policy POLICY] [--json] CAPABILITY [--] TARGET...",
 		Short: "Say whether the policy allows one call, and which rule decides",
 		Long: `explain asks the policy exactly what a script's call would ask, and prints the answer:
 allowed or denied, the rule that decided and where it was written, and for a denial how
 to allow it. The target is a path for fs.*, a URL for net.*, a variable name for
 env.read, and the whole command line for subprocess.exec. Paths are resolved (symlinks
-followed) and host names are looked up in DNS, as in a real run.
+followed) and host names are looked up in DNS, as in a real run. For a call that needs
+approval it says whether [subprocess].approve_prefixes approves it without asking.
 
 Flags go before CAPABILITY: everything after it is the target, so a command line's own
-flags (git push --force) are passed through untouched.
+flags (git push --force) are passed through untouched. One of explain's own flags after
+CAPABILITY is a usage error; write -- after CAPABILITY when the target really holds one
+(subprocess.exec -- grep --json x).
 
 Capabilities: fs.read fs.write fs.delete fs.list fs.exists net.http_get net.http_post
 net.http_put net.http_patch net.http_delete env.read subprocess.exec
@@ -308,6 +334,7 @@ Exit status 0 when allowed, 2 when denied, 5 when the question itself is malform
 		Example: `  aegis policy explain --policy aegis.toml fs.read src/main.go
   aegis policy explain --policy aegis.toml net.http_get https://169.254.169.254/
   aegis policy explain --policy aegis.toml subprocess.exec git push --forc origin
+  aegis policy explain --policy aegis.toml subprocess.exec -- git log --json
   aegis policy explain --policy aegis.toml --json env.read HOME`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
@@ -325,13 +352,24 @@ Exit status 0 when allowed, 2 when denied, 5 when the question itself is malform
 				msg := fmt.Errorf("unknown capability %q; one of: %s", args[0], strings.Join(names, ", "))
 				return usageError(cmd, msg)
 			}
+			targets, err := explainTargets(cmd, c, args[1:])
+			if err != nil {
+				return err
+			}
 			p, err := loadPolicy(cmd, path)
 			if err != nil {
+				if asJSON {
+					return err
+				}
 				return loadFailure(cmd, err, false)
 			}
-			d := p.Decide(c, args[1:]...)
+			d := p.Decide(c, targets...)
+			o := outcome{kind: kindOfCode(exitOK)}
+			if !d.Allowed {
+				o = outcome{code: exitDenied, kind: kindOfCode(exitDenied), err: d.Err().Error()}
+			}
 			if asJSON {
-				if err := writeJSON(cmd.OutOrStdout(), d); err != nil {
+				if err := emitJSON(cmd, d, o); err != nil {
 					return err
 				}
 			} else {
@@ -347,6 +385,49 @@ Exit status 0 when allowed, 2 when denied, 5 when the question itself is malform
 	addPolicyFlag(cmd, &path)
 	addJSONFlag(cmd, &asJSON)
 	return cmd
+}
+
+// explainTargets reads the target words after CAPABILITY: a leading "--"
+// is dropped (what follows is target, whatever it looks like); otherwise
+// one of explain's own flags among them is a misplaced flag, not a target.
+func explainTargets(cmd *cobra.Command, c policy.Capability, words []string) ([]string, error) {
+	if words[0] == "--" {
+		words = words[1:]
+		if len(words) == 0 {
+			return nil, usageError(cmd, errors.New("nothing after --: give the TARGET"))
+		}
+	} else {
+		for i, w := range words {
+			// A command line has flags of its own: there only the long
+			// spellings, or a flag in the program's place, are explain's.
+			own := isOwnFlag(cmd, w)
+			if c == policy.SubprocessExec && i > 0 && !strings.HasPrefix(w, "--") {
+				own = false
+			}
+			if own {
+				return nil, usageError(cmd, fmt.Errorf("flag %s after CAPABILITY %s would be read as part of the target: "+
+					"move it before %s, or write -- after %s if the target really holds it", w, c, c, c))
+			}
+		}
+	}
+	if c != policy.SubprocessExec && len(words) != 1 {
+		return nil, usageError(cmd, fmt.Errorf("%s takes one target, got %d (%s); quote a path with spaces",
+			c, len(words), strings.Join(words, " ")))
+	}
+	return words, nil
+}
+
+// isOwnFlag reports whether w spells one of cmd's flags (--policy,
+// --policy=x, -p, --json, -h, ...).
+func isOwnFlag(cmd *cobra.Command, w string) bool {
+	switch {
+	case strings.HasPrefix(w, "--") && len(w) > 2:
+		name, _, _ := strings.Cut(w[2:], "=")
+		return cmd.Flags().Lookup(name) != nil || name == "help"
+	case strings.HasPrefix(w, "-") && len(w) >= 2 && w[1] != '-':
+		return cmd.Flags().ShorthandLookup(w[1:2]) != nil || w[1] == 'h'
+	}
+	return false
 }
 
 func printDecision(w io.Writer, d policy.Decision) {
@@ -374,7 +455,12 @@ func printDecision(w io.Writer, d policy.Decision) {
 	if d.LocalOnly {
 		fmt.Fprintf(w, "  local-only: the result is labelled %s and may not leave the local-only zone\n", strings.Join(d.Principals, ", "))
 	}
-	if d.RequiresApproval {
+	switch {
+	case d.PreApproved != nil:
+		fmt.Fprintf(w, "  approval: approved without asking by [subprocess].approve_prefixes %q (%s)\n", d.PreApproved.Value, d.PreApproved.From)
+	case d.RequiresApproval && d.SuggestedPrefix != "":
+		fmt.Fprintf(w, "  approval: the operator is asked before it runs (requires_approval); [subprocess].approve_prefixes = [%q] would approve it without asking\n", d.SuggestedPrefix)
+	case d.RequiresApproval:
 		fmt.Fprintf(w, "  approval: the operator is asked before it runs (requires_approval)\n")
 	}
 }

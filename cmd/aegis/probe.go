@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -235,20 +233,17 @@ func findMCP(self, explicit string) (string, error) {
 	if explicit != "" {
 		return explicit, nil
 	}
-	name := "aegis-mcp"
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	sibling := filepath.Join(filepath.Dir(self), name)
-	if st, err := os.Stat(sibling); err == nil && !st.IsDir() {
-		return sibling, nil
-	}
-	p, err := exec.LookPath("aegis-mcp")
+	p, err := findMCPWith(self, exec.LookPath)
 	if err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return "", fmt.Errorf("aegis-mcp not found next to %s nor on PATH: install it, pass --aegis-mcp PATH, or use --via cli", self)
-		}
-		return "", fmt.Errorf("look for aegis-mcp: %w", err)
+		return "", fmt.Errorf("%w: install it, pass --aegis-mcp PATH, or use --via cli", err)
 	}
 	return p, nil
+}
+
+// mcpBinaryName is the file name of aegis-mcp on this system.
+func mcpBinaryName() string {
+	if runtime.GOOS == "windows" {
+		return "aegis-mcp.exe"
+	}
+	return "aegis-mcp"
 }

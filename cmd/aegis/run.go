@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/runner"
@@ -41,8 +37,15 @@ them as [REDACTED], and no effect may send them anywhere but a local-only destin
 Every capability call, allowed or denied, is appended to the audit log (default
 .aegis/audit.jsonl under the policy's directory); check it with 'aegis audit verify'.
 
-Calls the policy lists in requires_approval are put to you on the terminal; --yes
-approves them all; with neither, they are denied.
+Calls the policy lists in requires_approval are put to you on the terminal, showing the
+target and what it resolves to with control characters escaped: answer o (this call),
+s (this call again, for the rest of this run) or n. --yes approves them all. Without a
+terminal they are denied, and the message says which switch or policy key allows them;
+[subprocess].approve_prefixes in the policy approves chosen commands ("go test") without
+asking. Ctrl-C, SIGTERM and [runtime].max_seconds end the run at a prompt too.
+
+Without --policy, the policy is aegis.toml in the working directory or the nearest parent
+(up to the repository root or $HOME), as 'aegis policy validate' shows; stderr names it.
 
 How a run ends can depend on a secret. A run that ends with an error or a limit
 decided by local-only data shows only its exit kind and how many public calls it
@@ -58,6 +61,9 @@ Exit codes:
 		Example: `  # run the bundled example
   aegis run --policy examples/hello/aegis.toml examples/hello/task.star
 
+  # under the aegis.toml of this project (found from the working directory)
+  aegis run task.star
+
   # a script from standard input, one JSON result object on stdout
   echo 'print(sha256("x"))' | aegis run --json -`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -67,23 +73,44 @@ Exit codes:
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Before the script runs, a failure is still reported in the
+			// run's own schema under --json.
+			early := func(err error) error {
+				if !jsonOut {
+					return err
+				}
+				o := outcomeOf(err)
+				body := runResult{Result: runner.Result{ExitKind: o.kind, ExitCode: o.code, Error: o.err}}
+				if werr := emitJSON(cmd, body, o); werr != nil {
+					return werr
+				}
+				return err
+			}
 			var opts []policy.Option
 			if auditLog != "" {
 				opts = append(opts, policy.WithAuditLog(auditLog))
 			}
 			p, err := loadPolicy(cmd, policyPath, opts...)
 			if err != nil {
-				return err
+				if !jsonOut {
+					return loadFailure(cmd, err, false)
+				}
+				return early(err)
 			}
 			script, filename, err := readScript(cmd.InOrStdin(), args[0])
 			if err != nil {
-				return err
+				return early(err)
 			}
 			confirm, closeTTY := approver(yes)
 			defer closeTTY()
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			go func() {
+				// After the first signal, a second one ends the process.
+				<-ctx.Done()
+				stop()
+			}()
 			res := runner.Run(ctx, runner.Options{Policy: p, AuditLog: auditLog, Confirm: confirm},
 				runner.Request{Script: script, Filename: filename, TaskID: taskID})
 
@@ -91,7 +118,8 @@ Exit codes:
 				fmt.Fprintf(cmd.ErrOrStderr(), "aegis: warning: %s\n", w)
 			}
 			if jsonOut {
-				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
+				o := outcome{code: res.ExitCode, kind: res.ExitKind, err: res.Error}
+				if err := emitJSON(cmd, runResult{Result: res, Policy: p.Path()}, o); err != nil {
 					return err
 				}
 			} else {
@@ -137,32 +165,9 @@ func readScript(stdin io.Reader, name string) (src []byte, filename string, err 
 	return src, filepath.Base(name), nil
 }
 
-// approver returns the requires_approval hook: everything with --yes, a
-// question on the controlling terminal when there is one, otherwise nil
-// (every such call is denied).
-func approver(yes bool) (confirm func(context.Context, string, string) (bool, error), closeFn func()) {
-	if yes {
-		return func(context.Context, string, string) (bool, error) { return true, nil }, func() {}
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return nil, func() {}
-	}
-	if !term.IsTerminal(int(tty.Fd())) {
-		tty.Close()
-		return nil, func() {}
-	}
-	var mu sync.Mutex
-	in := bufio.NewReader(tty)
-	return func(_ context.Context, capability, target string) (bool, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(tty, "aegis: the script asks for %s %s (requires_approval). Allow? [y/N] ", capability, target)
-		line, err := in.ReadString('\n')
-		if err != nil && line == "" {
-			return false, fmt.Errorf("read the answer: %w", err)
-		}
-		answer := strings.ToLower(strings.TrimSpace(line))
-		return answer == "y" || answer == "yes", nil
-	}, func() { tty.Close() }
+// runResult is the --json object of aegis run: the run's Result, and the
+// policy file it ran under ("" for the preset).
+type runResult struct {
+	runner.Result
+	Policy string `json:"policy,omitempty"`
 }
