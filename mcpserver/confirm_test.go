@@ -43,6 +43,9 @@ func TestConfirmModesWithoutElicitation(t *testing.T) {
 			if !strings.Contains(text, "requires_approval") || !strings.Contains(text, "--confirm auto-allow") {
 				t.Errorf("the denial must say how to allow the call: %q", text)
 			}
+			if strings.Contains(text, "declined") || strings.Contains(text, "denied by the user") {
+				t.Errorf("nobody was asked, yet the denial blames the user: %q", text)
+			}
 			if res.Meta["dev.aegis/exit_kind"] != "confirm_denied" {
 				t.Errorf("denial not tagged for orchestrators: %v", res.Meta)
 			}
@@ -64,10 +67,13 @@ func TestConfirmByElicitation(t *testing.T) {
 		why     string
 	}{
 		{"accept approved", `{"jsonrpc":"2.0","id":ID,"result":{"action":"accept","content":{"approved":true}}}`, true, ""},
+		{"accept for the session", `{"jsonrpc":"2.0","id":ID,"result":{"action":"accept","content":{"approved":true,"session":true}}}`, true, ""},
 		{"accept unticked", `{"jsonrpc":"2.0","id":ID,"result":{"action":"accept","content":{"approved":false}}}`, false, `did not tick "approved"`},
+		{"session without approved", `{"jsonrpc":"2.0","id":ID,"result":{"action":"accept","content":{"session":true}}}`, false, `did not tick "approved"`},
 		{"accept with a string", `{"jsonrpc":"2.0","id":ID,"result":{"action":"accept","content":{"approved":"yes"}}}`, false, `did not tick "approved"`},
-		{"decline", `{"jsonrpc":"2.0","id":ID,"result":{"action":"decline"}}`, false, `chose "decline"`},
-		{"cancel", `{"jsonrpc":"2.0","id":ID,"result":{"action":"cancel"}}`, false, `chose "cancel"`},
+		{"decline", `{"jsonrpc":"2.0","id":ID,"result":{"action":"decline"}}`, false, "the user declined it"},
+		{"cancel", `{"jsonrpc":"2.0","id":ID,"result":{"action":"cancel"}}`, false, "cancelled the question"},
+		{"unknown action", `{"jsonrpc":"2.0","id":ID,"result":{"action":"maybe"}}`, false, `action "maybe"`},
 		{"client error", `{"jsonrpc":"2.0","id":ID,"error":{"code":-32601,"message":"no"}}`, false, "could not ask the user"},
 	}
 	for _, c := range cases {
@@ -88,8 +94,10 @@ func TestConfirmByElicitation(t *testing.T) {
 				t.Errorf("the question must name the capability, the call and the task: %q", p.Message)
 			}
 			props, _ := p.RequestedSchema["properties"].(map[string]any)
-			if _, ok := props["approved"]; !ok || p.RequestedSchema["type"] != "object" {
-				t.Errorf("requestedSchema: %v", p.RequestedSchema)
+			_, hasApproved := props["approved"]
+			_, hasSession := props["session"]
+			if !hasApproved || !hasSession || p.RequestedSchema["type"] != "object" {
+				t.Errorf("requestedSchema must offer approved and session: %v", p.RequestedSchema)
 			}
 			w.send(strings.Replace(c.answer, "ID", string(req.ID), 1))
 			res := w.decodeResult(w.next())
@@ -131,4 +139,74 @@ func TestCancelWhileWaitingForTheUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.expectEnd()
+}
+
+// TestApprovalForTheSession: "for this session" approves the same call
+// again without asking, and nothing else: another target is asked about,
+// and a target that depends on local-only data is neither offered the
+// choice nor remembered.
+func TestApprovalForTheSession(t *testing.T) {
+	w := startWire(t, mcpserver.Options{Confirm: mcpserver.ConfirmElicit})
+	w.initialize("2025-11-25", map[string]any{"elicitation": map[string]any{}})
+	call := func(id, target string) {
+		w.send(`{"jsonrpc":"2.0","id":"` + id + `","method":"tools/call","params":{"name":"aegis_run","arguments":{"script":"confirm(\"fs.delete\", \"` + target + `\")"}}}`)
+	}
+	ask := func(wantSession bool) msg {
+		t.Helper()
+		req := w.next()
+		if req.Method != "elicitation/create" {
+			t.Fatalf("want a question, got %s", req.Raw)
+		}
+		var p elicitation
+		if err := json.Unmarshal(req.Params, &p); err != nil {
+			t.Fatal(err)
+		}
+		props, _ := p.RequestedSchema["properties"].(map[string]any)
+		if _, ok := props["session"]; ok != wantSession {
+			t.Errorf("session offered: %v, want %v (%s)", ok, wantSession, p.Message)
+		}
+		return req
+	}
+	approved := func() {
+		t.Helper()
+		if res := w.decodeResult(w.next()); res.IsError || res.text() != "approved fs.delete\n" {
+			t.Fatalf("want approval, got %q", res.text())
+		}
+	}
+	answer := func(req msg) {
+		w.send(`{"jsonrpc":"2.0","id":` + string(req.ID) + `,"result":{"action":"accept","content":{"approved":true,"session":true}}}`)
+	}
+
+	call("a", "build/out")
+	answer(ask(true))
+	approved()
+	call("b", "build/out") // remembered: no question
+	approved()
+	call("c", "build/other") // another target: asked
+	answer(ask(true))
+	approved()
+	call("d", "[REDACTED]") // hidden target: no session choice, and an answer covers one call
+	answer(ask(false))
+	approved()
+	call("e", "[REDACTED]")
+	req := ask(false)
+	w.send(`{"jsonrpc":"2.0","id":` + string(req.ID) + `,"result":{"action":"decline"}}`)
+	if res := w.decodeResult(w.next()); !res.IsError || !strings.Contains(res.text(), "declined") {
+		t.Fatalf("want a refusal, got %q", res.text())
+	}
+}
+
+// TestSessionMemoryIsPerServer: a new server asks again.
+func TestSessionMemoryIsPerServer(t *testing.T) {
+	for i := 0; i < 2; i++ {
+		w := startWire(t, mcpserver.Options{Confirm: mcpserver.ConfirmElicit})
+		w.initialize("2025-11-25", map[string]any{"elicitation": map[string]any{}})
+		w.send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"aegis_run","arguments":{"script":"confirm(\"fs.delete\", \"x\")"}}}`)
+		req := w.next()
+		if req.Method != "elicitation/create" {
+			t.Fatalf("server %d: want a question, got %s", i, req.Raw)
+		}
+		w.send(`{"jsonrpc":"2.0","id":` + string(req.ID) + `,"result":{"action":"accept","content":{"approved":true,"session":true}}}`)
+		w.next()
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/aegisdev/aegis/internal/approval"
 	"github.com/aegisdev/aegis/internal/suggest"
 	"github.com/aegisdev/aegis/internal/version"
 )
@@ -134,6 +135,7 @@ type session struct {
 	taskSeq      uint64
 	elicitSeq    uint64
 	draining     bool
+	approvals    approval.Memory // calls approved "for this session" (confirm.go)
 
 	wg  sync.WaitGroup // running tools/call goroutines
 	sem chan struct{}  // bounds concurrent scripts

@@ -17,11 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/version"
 	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/policy"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // backendOpener builds the backend for one process from the flags.
 type backendOpener func(policyPath, auditLog string, stderr io.Writer) (mcpserver.Backend, error)
@@ -72,6 +71,11 @@ Calls whose capability is listed in requires_approval are confirmed according to
 --confirm: "elicit" asks the user through the client (MCP elicitation) and denies
 when the client cannot ask; "auto-allow" and "auto-deny" are for unattended runs.
 
+Without --policy, the policy is aegis.toml in the working directory (where the host
+starts the server: usually the project) or the nearest parent, up to the repository root
+or $HOME; standard error names the file. --version prints the build (also reported to
+clients as serverInfo.version).
+
 Standard output carries protocol messages only; diagnostics go to standard error.
 "aegis host-config" prints the configuration that wires this server into a host.`,
 		Example: `  aegis-mcp --policy aegis.toml
@@ -79,13 +83,21 @@ Standard output carries protocol messages only; diagnostics go to standard error
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       version.Get().String(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger := log.New(stderr, "aegis-mcp: ", 0)
 			mode, err := mcpserver.ParseConfirmMode(confirm)
 			if err != nil {
 				logger.Print(err)
 				return usageError{err}
+			}
+			if policyPath == "" {
+				found, err := discoverPolicy(logger)
+				if err != nil {
+					logger.Print(err)
+					return err
+				}
+				policyPath = found
 			}
 			backend, err := open(policyPath, auditLog, stderr)
 			if err != nil {
@@ -98,7 +110,7 @@ Standard output carries protocol messages only; diagnostics go to standard error
 				Backend:        backend,
 				Confirm:        mode,
 				Logger:         logger,
-				Version:        version,
+				Version:        version.Get().Short(),
 				MaxOutputBytes: maxOutput,
 			})
 			if err != nil && ctx.Err() == nil {
@@ -108,6 +120,7 @@ Standard output carries protocol messages only; diagnostics go to standard error
 			return nil // end of input or a termination signal: a clean exit
 		},
 	}
+	cmd.SetVersionTemplate("aegis-mcp {{.Version}}\n")
 	cmd.SetOut(stderr) // help and version text must never reach the protocol stream
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
@@ -115,9 +128,31 @@ Standard output carries protocol messages only; diagnostics go to standard error
 		return usageError{err}
 	})
 	f := cmd.Flags()
-	f.StringVarP(&policyPath, "policy", "p", "", "policy file (TOML); without it every effect is denied (secure-defaults)")
+	f.StringVarP(&policyPath, "policy", "p", "", "policy file (default: "+policy.FileName+" in the working directory or the nearest parent, "+
+		"up to the repository root or $HOME; without one, secure-defaults, which denies every effect)")
 	f.StringVar(&auditLog, "audit-log", "", "audit log file (default: .aegis/audit.jsonl next to the policy)")
 	f.StringVar(&confirm, "confirm", string(mcpserver.ConfirmElicit), "how requires_approval calls are answered: elicit, auto-allow or auto-deny")
 	f.IntVar(&maxOutput, "max-output", 1<<20, "bytes of script output returned per call before truncation")
 	return cmd
+}
+
+// discoverPolicy finds the policy as aegis does (policy.Discover) and says
+// which file it found; "" when there is none (the backend then falls back
+// to secure-defaults and says so).
+func discoverPolicy(logger *log.Logger) (string, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find the working directory: %w", err)
+	}
+	home, _ := os.UserHomeDir()
+	d, err := policy.Discover(cwd, home)
+	if err != nil {
+		return "", err
+	}
+	if d.Path != "" {
+		logger.Printf("using the policy %s (found from the working directory %s; --policy chooses another)", d.Path, cwd)
+	} else {
+		logger.Printf("no %s in %s or its parents up to %s", policy.FileName, cwd, d.StoppedAt)
+	}
+	return d.Path, nil
 }

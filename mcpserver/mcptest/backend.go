@@ -227,7 +227,7 @@ func (b *Backend) interpret(ctx context.Context, req mcpserver.RunRequest) mcpse
 			c, t := twoArgs(arg)
 			ok, err := req.Confirm(ctx, c, t)
 			if err != nil || !ok {
-				return res(mcpserver.ExitConfirmDenied, 4, fmt.Sprintf("%s %s: confirmation denied", c, t))
+				return res(mcpserver.ExitConfirmDenied, 4, fmt.Sprintf("%s %s: confirmation denied: %v", c, t, err))
 			}
 			fmt.Fprintf(&out, "approved %s\n", c)
 		case call == "big":
