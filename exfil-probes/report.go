@@ -83,7 +83,7 @@ func (r *Report) WriteTable(w io.Writer, workRoot string) error {
 			detail = res.Control + " | " + detail
 		}
 		detail = oneLine(shorten(detail, workRoot))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res.Name, res.Category, res.Verdict, ctl, clip(detail, 160))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res.Name, res.Category, res.Shown(), ctl, clip(detail, 160))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write probe table: %w", err)
@@ -100,6 +100,19 @@ func (r *Report) WriteTable(w io.Writer, workRoot string) error {
 		return fmt.Errorf("write probe summary: %w", err)
 	}
 	return nil
+}
+
+// Shown is the verdict as the table prints it. A canary leaks on purpose,
+// through a public input, to prove the harness sees its channel: caught,
+// it reads "caught (expected)", not LEAK; missed, "MISSED".
+func (r ScriptResult) Shown() string {
+	if r.Kind != KindCanary {
+		return string(r.Verdict)
+	}
+	if r.ControlOK {
+		return "caught (expected)"
+	}
+	return "MISSED"
 }
 
 func shorten(s, root string) string {
@@ -137,7 +150,7 @@ func WriteMarkdown(w io.Writer, reports []*Report, workRoot string) error {
 				return fmt.Errorf("write probe markdown: reports cover different scripts")
 			}
 			x := r.Results[i]
-			cell := string(x.Verdict)
+			cell := x.Shown()
 			if !x.ControlOK {
 				cell += " (control FAILED)"
 			}
@@ -169,12 +182,19 @@ type JSONReport struct {
 	Failed bool      `json:"failed"`
 }
 
-// WriteJSON prints the reports as one JSON document.
-func WriteJSON(w io.Writer, reports []*Report) error {
+// NewJSONReport gathers the passes into the JSON form. Canaries keep their
+// raw verdict there (LEAK or TERM, with control_ok).
+func NewJSONReport(reports []*Report) JSONReport {
 	out := JSONReport{Passes: reports}
 	for _, r := range reports {
 		out.Failed = out.Failed || r.Failed()
 	}
+	return out
+}
+
+// WriteJSON prints the reports as one JSON document.
+func WriteJSON(w io.Writer, reports []*Report) error {
+	out := NewJSONReport(reports)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(out); err != nil {

@@ -124,7 +124,8 @@ func TestPolicyValidateReportsEveryProblem(t *testing.T) {
 func TestNoPolicyFallsBackToSecureDefaults(t *testing.T) {
 	dir := project(t, map[string]string{"src/a.go": ""})
 	code, out, errOut := aegis(t, dir, "policy", "validate")
-	if code != 0 || !strings.Contains(errOut, "no --policy given; using the secure-defaults preset") ||
+	if code != 0 || !strings.Contains(errOut, "no aegis.toml in "+dir+" or its parents") ||
+		!strings.Contains(errOut, "using the secure-defaults preset") ||
 		!strings.Contains(out, "No capability is enabled") {
 		t.Errorf("fallback validate: %d\n%s\n%s", code, out, errOut)
 	}

@@ -98,8 +98,11 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 					Warnings: validateWarnings(p, warning)}, outcome{kind: kindOfCode(0)})
 			}
 			out := cmd.OutOrStdout()
-			what := "the secure-defaults preset"
-			if p.Path() != "" {
+			what := path // as given; else the file discovery found
+			switch {
+			case p.Path() == "":
+				what = "the secure-defaults preset"
+			case what == "":
 				what = p.Path()
 			}
 			fmt.Fprintf(out, "OK: %s is valid.\n", what)

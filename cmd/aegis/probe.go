@@ -3,16 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"regexp"
 	"runtime"
+	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	exfilprobes "github.com/aegisdev/aegis/exfil-probes"
 )
@@ -31,6 +35,8 @@ func newProbeCmd() *cobra.Command {
 		keep       bool
 		list       bool
 		timeout    time.Duration
+
+		progressMode string
 	)
 	cmd := &cobra.Command{
 		Use:   "probe",
@@ -49,7 +55,11 @@ HTTP server received. Verdicts:
   LEAK     anything else differs, or a secret or a known transform of it was seen
 
 Utility scripts must succeed with their exact expected output and canaries must be caught,
-so the suite cannot pass by refusing everything. The command exits non-zero on any LEAK,
+so the suite cannot pass by refusing everything. A canary leaks a public value on purpose
+to prove the harness watches its channel: the table shows it as "caught (expected)" (its
+raw verdict, LEAK or TERM, stays in --json), or "MISSED" when the harness did not see it.
+
+On a terminal a progress line on stderr counts the sessions run and the scripts judged. The command exits non-zero on any LEAK,
 failed control or script that could not be judged (exit 1; exit 5 when it could not run at
 all). The suite needs Linux loopback aliases
 (127.0.0.1 and 127.0.0.2) and the commands echo, cat, cp, sort, ls, grep, wc and printenv.`,
@@ -74,7 +84,27 @@ all). The suite needs Linux loopback aliases
 				}
 			}
 			if list {
+				if jsonOut {
+					type entry struct {
+						Name     string `json:"name"`
+						Kind     string `json:"kind"`
+						Category string `json:"category"`
+						Sink     string `json:"sink,omitempty"`
+						Tries    string `json:"tries"`
+					}
+					list := []entry{}
+					for _, sc := range scripts {
+						list = append(list, entry{sc.Name, string(sc.Kind), sc.Category, sc.Sink, sc.Tries})
+					}
+					return emitJSON(cmd, struct {
+						Scripts []entry `json:"scripts"`
+					}{list}, outcome{kind: kindOfCode(exitOK)})
+				}
 				return listScripts(cmd, scripts)
+			}
+			showProgress, err := wantProgress(progressMode, cmd.ErrOrStderr())
+			if err != nil {
+				return usageError(cmd, err)
 			}
 			template := exfilprobes.DefaultPolicy()
 			if policyPath != "" {
@@ -106,6 +136,11 @@ all). The suite needs Linux loopback aliases
 
 			var reports []*exfilprobes.Report
 			for _, ex := range executors {
+				if showProgress {
+					pr := newProgress(cmd.ErrOrStderr(), ex.Name(), scripts, len(exfilprobes.Secrets()))
+					ex = &progressExecutor{Executor: ex, p: pr}
+					defer pr.finish()
+				}
 				rep, err := exfilprobes.Run(ctx, exfilprobes.Config{
 					Executor:       ex,
 					Scripts:        scripts,
@@ -118,21 +153,14 @@ all). The suite needs Linux loopback aliases
 					return fmt.Errorf("probe via %s: %w", ex.Name(), err)
 				}
 				reports = append(reports, rep)
+				if pe, ok := ex.(*progressExecutor); ok {
+					pe.p.finish()
+				}
 				if !jsonOut && !markdown {
 					if err := rep.WriteTable(cmd.OutOrStdout(), root); err != nil {
 						return err
 					}
 					fmt.Fprintln(cmd.OutOrStdout())
-				}
-			}
-			switch {
-			case jsonOut:
-				if err := exfilprobes.WriteJSON(cmd.OutOrStdout(), reports); err != nil {
-					return err
-				}
-			case markdown:
-				if err := exfilprobes.WriteMarkdown(cmd.OutOrStdout(), reports, root); err != nil {
-					return err
 				}
 			}
 			var failed []string
@@ -142,10 +170,29 @@ all). The suite needs Linux loopback aliases
 					failed = append(failed, fmt.Sprintf("via %s: %d leak, %d failed control(s), %d not judged", r.Via, s.Leak, s.ControlsFailed, s.Errors))
 				}
 			}
+			var failure error
 			if len(failed) > 0 {
-				return &probeFailedError{summary: failed}
+				failure = &probeFailedError{summary: failed}
 			}
-			return nil
+			switch {
+			case jsonOut:
+				o := outcome{kind: kindOfCode(exitOK)}
+				if failure != nil {
+					o = outcome{code: exitCheckFailed, kind: kindCheckFailed, err: failure.Error()}
+				}
+				if err := emitJSON(cmd, exfilprobes.NewJSONReport(reports), o); err != nil {
+					return err
+				}
+				if failure != nil {
+					return &exitError{code: exitCheckFailed, quiet: true, err: failure}
+				}
+				return nil
+			case markdown:
+				if err := exfilprobes.WriteMarkdown(cmd.OutOrStdout(), reports, root); err != nil {
+					return err
+				}
+			}
+			return failure
 		},
 	}
 	f := cmd.Flags()
@@ -159,6 +206,7 @@ all). The suite needs Linux loopback aliases
 	f.BoolVar(&keep, "keep", false, "keep the work trees (fixtures, policies, scripts) for inspection")
 	f.BoolVar(&list, "list", false, "list the probes and controls without running them")
 	f.DurationVar(&timeout, "timeout", 60*time.Second, "limit for one run of one script")
+	f.StringVar(&progressMode, "progress", "auto", "a progress line on stderr: auto (when stderr is a terminal), always or never")
 	return cmd
 }
 
@@ -246,4 +294,128 @@ func mcpBinaryName() string {
 		return "aegis-mcp.exe"
 	}
 	return "aegis-mcp"
+}
+
+// wantProgress decides whether probe draws a progress line on w.
+func wantProgress(mode string, w io.Writer) (bool, error) {
+	switch mode {
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	case "auto":
+		f, ok := w.(*os.File)
+		return ok && term.IsTerminal(int(f.Fd())), nil
+	}
+	return false, fmt.Errorf("--progress %q: use auto, always or never", mode)
+}
+
+// progress is the one-line progress display of one pass: sessions run of
+// the total, scripts judged, and the scripts running now.
+type progress struct {
+	w         io.Writer
+	via       string
+	mu        sync.Mutex
+	total     int
+	done      int
+	scripts   int
+	judged    int
+	remaining map[string]int // sessions left per script
+	running   map[string]int // sessions open per script
+	last      time.Time
+	finished  bool
+}
+
+// newProgress counts the sessions the harness opens for each script: one
+// per secret, and one more (the repeat of the first secret, to tell noise
+// from a leak) except for the multi-run budget probe.
+func newProgress(w io.Writer, via string, scripts []*exfilprobes.Script, secrets int) *progress {
+	p := &progress{w: w, via: via, scripts: len(scripts), remaining: map[string]int{}, running: map[string]int{}}
+	for _, sc := range scripts {
+		n := secrets
+		if sc.Kind != exfilprobes.KindBudget {
+			n++
+		}
+		p.remaining[sc.Name] += n
+		p.total += n
+	}
+	return p
+}
+
+func (p *progress) open(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running[name]++
+	p.draw(false)
+}
+
+func (p *progress) closed(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	if p.running[name]--; p.running[name] <= 0 {
+		delete(p.running, name)
+	}
+	if p.remaining[name]--; p.remaining[name] == 0 {
+		p.judged++
+	}
+	p.draw(false)
+}
+
+// finish ends the line; it is safe to call twice.
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.draw(true)
+	fmt.Fprintln(p.w)
+	p.finished = true
+}
+
+// draw rewrites the line, at most ten times a second unless forced.
+func (p *progress) draw(force bool) {
+	if p.finished || (!force && time.Since(p.last) < 100*time.Millisecond) {
+		return
+	}
+	p.last = time.Now()
+	names := make([]string, 0, len(p.running))
+	for n := range p.running {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	now := ""
+	if len(names) > 0 {
+		now = "; running " + strings.Join(names, ", ")
+	}
+	fmt.Fprintf(p.w, "\r\x1b[Kaegis probe via %s: %d/%d sessions, %d/%d scripts judged%s", p.via, p.done, p.total, p.judged, p.scripts, now)
+}
+
+// progressExecutor reports the sessions of a pass to a progress line.
+type progressExecutor struct {
+	exfilprobes.Executor
+	p *progress
+}
+
+func (e *progressExecutor) Open(ctx context.Context, spec exfilprobes.SessionSpec) (exfilprobes.Session, error) {
+	e.p.open(spec.Script.Name)
+	s, err := e.Executor.Open(ctx, spec)
+	if err != nil {
+		e.p.closed(spec.Script.Name)
+		return nil, err
+	}
+	return &progressSession{Session: s, p: e.p, name: spec.Script.Name}, nil
+}
+
+type progressSession struct {
+	exfilprobes.Session
+	p    *progress
+	name string
+	once sync.Once
+}
+
+func (s *progressSession) Close() (string, error) {
+	defer s.once.Do(func() { s.p.closed(s.name) })
+	return s.Session.Close()
 }

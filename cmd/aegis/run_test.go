@@ -96,7 +96,7 @@ const e2eSecret = "sk-e2e-Hn3kT8pQ2w-RSTU1357"
 func e2eProject(t *testing.T, extra string) string {
 	t.Helper()
 	return project(t, map[string]string{
-		"aegis.toml": `
+		"aegis.toml": `inherits = "none"
 [filesystem]
 read_allow = ["src/**"]
 local_only_read = ["secrets/**", "zone/**"]
