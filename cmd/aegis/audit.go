@@ -33,7 +33,7 @@ Each takes the log file as an argument; without one, it reads the audit log of t
 		Example: `  aegis audit show --status denied --since 1h
   aegis audit tail -f
   aegis audit verify .aegis/audit.jsonl --min-seq 120`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newAuditShowCmd(), newAuditTailCmd(), newAuditVerifyCmd())

@@ -135,7 +135,7 @@ Each check is ok, info, warn or fail. Exit status 1 when any check fails, 0 othe
 (warnings included), 5 when doctor itself could not run.`,
 		Example: `  aegis doctor
   aegis doctor --policy aegis.toml --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep := runDoctor(cmd, policyPath, defaultDoctorEnv())
 			o := outcome{kind: kindOfCode(exitOK)}

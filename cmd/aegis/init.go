@@ -37,7 +37,7 @@ without --force. "-o -" prints the policy instead.`,
   aegis init --lang python -o aegis.toml
   aegis init --lang go -o - | less
   aegis init --lang node --force`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if lang == "" {
 				return usageError(cmd, fmt.Errorf("--lang is required: one of %s, or auto", strings.Join(languageNames(), ", ")))

@@ -29,7 +29,7 @@ allow rule. The reference for every key is docs/policy-file.md.
 		Example: `  aegis policy validate aegis.toml
   aegis policy show aegis.toml
   aegis policy explain --policy aegis.toml fs.read src/main.go`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newPolicyValidateCmd(), newPolicyShowCmd(), newPolicyExplainCmd())

@@ -71,7 +71,7 @@ all). The suite needs Linux loopback aliases
 
   # a few probes by name, keeping the work trees to inspect
   aegis probe --run 'zone|subprocess' --keep`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			scripts, err := exfilprobes.Catalog()
 			if err != nil {

@@ -24,7 +24,7 @@ Binaries built by 'go run' or 'go test' carry no VCS information.`,
 		Example: `  aegis version
   aegis --version
   aegis version --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := version.Get()
 			if jsonOut {
