@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,10 +38,10 @@ type auditFilter struct {
 }
 
 func (f *auditFilter) match(r *auditRecord) bool {
-	if len(f.kinds) > 0 && !contains(f.kinds, r.Kind) {
+	if len(f.kinds) > 0 && !slices.Contains(f.kinds, r.Kind) {
 		return false
 	}
-	if len(f.statuses) > 0 && !contains(f.statuses, string(r.Status)) {
+	if len(f.statuses) > 0 && !slices.Contains(f.statuses, string(r.Status)) {
 		return false
 	}
 	if !f.since.IsZero() && r.Time.Before(f.since) {
@@ -50,15 +51,6 @@ func (f *auditFilter) match(r *auditRecord) bool {
 		return false
 	}
 	return f.task == "" || r.TaskID == f.task
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 var (
@@ -91,13 +83,13 @@ func (a *auditReadFlags) register(cmd *cobra.Command) {
 func (a *auditReadFlags) filter(cmd *cobra.Command, now time.Time) (*auditFilter, error) {
 	f := &auditFilter{task: a.task}
 	for _, k := range a.kinds {
-		if !contains(auditKinds, k) {
+		if !slices.Contains(auditKinds, k) {
 			return nil, usageError(cmd, fmt.Errorf("--kind %q: one of %s", k, strings.Join(auditKinds, ", ")))
 		}
 		f.kinds = append(f.kinds, k)
 	}
 	for _, s := range a.statuses {
-		if !contains(auditStatuses, s) {
+		if !slices.Contains(auditStatuses, s) {
 			return nil, usageError(cmd, fmt.Errorf("--status %q: one of %s", s, strings.Join(auditStatuses, ", ")))
 		}
 		f.statuses = append(f.statuses, s)
@@ -279,8 +271,9 @@ LOG defaults to the audit log of the policy (--policy, or the aegis.toml found f
 working directory). Lines that are not records are skipped with a warning; check the
 chain with 'aegis audit verify'.
 
---json prints one object whose "records" are the records as stored (with seq, prev and
-hash), so they can be checked or fed to other tools.`,
+--json prints one object whose "records" are the stored records (seq, prev and hash
+included; compacting one gives back its line in the log), so they can be checked or fed
+to other tools.`,
 		Example: `  aegis audit show
   aegis audit show --status denied --since 2h
   aegis audit show --kind flow,secret_abort --json

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -26,10 +28,10 @@ Load it once per session, or install it where your shell looks:
   aegis completion zsh`,
 		ValidArgs: shells,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageError(cmd, fmt.Errorf("give one shell: bash, zsh, fish or powershell"))
+			if len(args) != 1 || !slices.Contains(shells, args[0]) {
+				return usageError(cmd, fmt.Errorf("give one shell: %s", strings.Join(shells, ", ")))
 			}
-			return cobra.OnlyValidArgs(cmd, args)
+			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, out := cmd.Root(), cmd.OutOrStdout()

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/version"
+	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/mcpserver/mcppolicy"
+	"github.com/aegisdev/aegis/policy"
+)
+
+const doctorTOML = `inherits = "secure-defaults"
+[filesystem]
+read_allow = ["src/**"]
+local_only_read = ["private/**"]
+[environment]
+local_only_vars = ["API_KEY"]
+[subprocess]
+allow_commands = ["git"]
+[runtime]
+max_secret_dependent_aborts = 4
+`
+
+// fakeDoctorEnv: bwrap and Landlock as told, aegis-mcp on PATH at bin.
+func fakeDoctorEnv(bwrap bool, mcpOnPath string) doctorEnv {
+	return doctorEnv{
+		lookPath: func(name string) (string, error) {
+			if name == "aegis-mcp" && mcpOnPath != "" {
+				return mcpOnPath, nil
+			}
+			return "", errors.New("not found")
+		},
+		bwrap: func() (string, error) {
+			if bwrap {
+				return "/usr/bin/bwrap", nil
+			}
+			return "", errors.New("bwrap (bubblewrap) is not installed")
+		},
+		landlock:   func() (int, error) { return 0, errors.New("no Landlock") },
+		self:       func() (string, error) { return "/nonexistent/aegis", nil },
+		mcpVersion: func(context.Context, string) (string, error) { return version.Get().Short(), nil },
+	}
+}
+
+func findCheck(rep *doctorReport, area, name string) check {
+	for _, c := range rep.Checks {
+		if c.Area == area && (name == "" || c.Name == name) {
+			return c
+		}
+	}
+	return check{}
+}
+
+func doctorIn(t *testing.T, dir, policyPath string, env doctorEnv) *doctorReport {
+	t.Helper()
+	t.Chdir(dir)
+	return runDoctor(&cobra.Command{}, policyPath, env)
+}
+
+func TestDoctorPolicyAndSandbox(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	empty := project(t, nil)
+	rep := doctorIn(t, empty, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "policy", "policy"); c.Status != checkFail || c.Fix != "aegis init --lang auto" {
+		t.Errorf("no policy: %+v", c)
+	}
+	dir := project(t, map[string]string{"aegis.toml": doctorTOML, "bare.toml": "[filesystem]\nread_allow = [\"src/**\"]\n"})
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "policy", "policy"); c.Status != checkOK {
+		t.Errorf("policy: %+v", c)
+	}
+	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkWarn || !strings.Contains(c.Fix, `"bwrap"`) {
+		t.Errorf("commands without a sandbox where bwrap works: %+v", c)
+	}
+	rep = doctorIn(t, dir, "bare.toml", fakeDoctorEnv(false, ""))
+	if c := findCheck(rep, "policy", "inherits"); c.Status != checkWarn {
+		t.Errorf("no inherits: %+v", c)
+	}
+	if c := findCheck(rep, "sandbox", "machine"); !strings.Contains(c.Message, "no sandbox") {
+		t.Errorf("machine: %+v", c)
+	}
+	jail := strings.Replace(doctorTOML, `allow_commands = ["git"]`, "allow_commands = [\"git\"]\nsandbox = \"bwrap\"", 1)
+	os.WriteFile(filepath.Join(dir, "jail.toml"), []byte(jail), 0o644)
+	rep = doctorIn(t, dir, "jail.toml", fakeDoctorEnv(false, ""))
+	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkFail || !strings.Contains(c.Message, "every run that executes a command fails") {
+		t.Errorf("bwrap required and missing: %+v", c)
+	}
+}
+
+// writeHost writes what host-config writes for host, with command.
+func writeHost(t *testing.T, dir, host, command string) {
+	t.Helper()
+	p, err := policy.Load(filepath.Join(dir, "aegis.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := mcpserver.HostConfig(mcpserver.HostConfigOptions{Host: host, PolicyPath: p.Path(), Command: command, Summary: mcppolicy.Summary(p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		path := filepath.Join(dir, f.Path)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(f.Content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDoctorHostWiring(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := project(t, map[string]string{"aegis.toml": doctorTOML})
+	rep := doctorIn(t, dir, "", fakeDoctorEnv(true, "/usr/local/bin/aegis-mcp"))
+	if c := findCheck(rep, "host", "hosts"); c.Status != checkInfo || !strings.Contains(c.Fix, "aegis host-config") {
+		t.Errorf("nothing wired: %+v", c)
+	}
+	writeHost(t, dir, "claude-code", "aegis-mcp")
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, "/usr/local/bin/aegis-mcp"))
+	if c := findCheck(rep, "host", "claude-code"); c.Status != checkOK {
+		t.Errorf("in sync: %+v", c)
+	}
+	// The host starts aegis-mcp from PATH, and there is none.
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "host", "claude-code"); c.Status != checkFail || !strings.Contains(c.Message, "cannot start the server") {
+		t.Errorf("aegis-mcp missing: %+v", c)
+	}
+	// Entries of the operator's own are fine; a built-in tool no longer denied is drift.
+	settings := filepath.Join(dir, ".claude", "settings.json")
+	b, _ := os.ReadFile(settings)
+	extra := strings.Replace(string(b), `"permissions": {`, `"model": "x", "permissions": {`, 1)
+	os.WriteFile(settings, []byte(extra), 0o644)
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, "/usr/local/bin/aegis-mcp"))
+	if c := findCheck(rep, "host", "claude-code"); c.Status != checkOK {
+		t.Errorf("extra keys are not drift: %+v", c)
+	}
+	drifted := strings.Replace(extra, `"Bash",`, "", 1)
+	if drifted == extra {
+		t.Fatal("the fixture has no Bash entry to remove")
+	}
+	os.WriteFile(settings, []byte(drifted), 0o644)
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, "/usr/local/bin/aegis-mcp"))
+	if c := findCheck(rep, "host", "claude-code"); c.Status != checkFail || !strings.Contains(c.Message, `permissions.deny lacks "Bash"`) {
+		t.Errorf("drift: %+v", c)
+	}
+	// Written with an absolute path: in sync when that is the aegis-mcp found.
+	dir2 := project(t, map[string]string{"aegis.toml": doctorTOML})
+	writeHost(t, dir2, "opencode", "/opt/aegis/aegis-mcp")
+	rep = doctorIn(t, dir2, "", fakeDoctorEnv(true, "/opt/aegis/aegis-mcp"))
+	if c := findCheck(rep, "host", "opencode"); c.Status != checkOK {
+		t.Errorf("absolute command: %+v", c)
+	}
+}
+
+func TestDoctorAuditAndBudget(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := project(t, map[string]string{"aegis.toml": doctorTOML})
+	rep := doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "audit", ""); c.Status != checkInfo {
+		t.Errorf("no log yet: %+v", c)
+	}
+	if len(rep.Budgets) != 2 || rep.Budgets[0].Remaining != 4 {
+		t.Errorf("budgets before any run: %+v", rep.Budgets)
+	}
+	log := filepath.Join(dir, ".aegis", "audit.jsonl")
+	l, err := audit.Open(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"env:API_KEY"}})
+	}
+	l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"file:private/**"}})
+	l.Close()
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "audit", ""); c.Status != checkOK {
+		t.Errorf("intact log: %+v", c)
+	}
+	if c := findCheck(rep, "budget", "env:API_KEY"); c.Status != checkFail || !strings.Contains(c.Message, "4 of 4") {
+		t.Errorf("spent budget: %+v", c)
+	}
+	if c := findCheck(rep, "budget", "file:private/**"); c.Status != checkOK || !strings.Contains(c.Message, "3 left") {
+		t.Errorf("budget: %+v", c)
+	}
+	b, _ := os.ReadFile(log)
+	os.WriteFile(log, []byte(strings.Replace(string(b), `"seq":2`, `"seq":9`, 1)), 0o644)
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "audit", ""); c.Status != checkFail || !strings.Contains(c.Message, "chain is broken") {
+		t.Errorf("broken chain: %+v", c)
+	}
+	// The command: text, exit 1 on a failed check.
+	code, out, _ := aegis(t, dir, "doctor")
+	if code != exitCheckFailed || !strings.Contains(out, "FAIL  env:API_KEY") || !strings.Contains(out, "fix: ") {
+		t.Errorf("doctor: %d\n%s", code, out)
+	}
+}
+
+func TestDoctorMCPVersion(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := project(t, map[string]string{"aegis.toml": doctorTOML})
+	env := fakeDoctorEnv(true, "/usr/local/bin/aegis-mcp")
+	env.mcpVersion = func(context.Context, string) (string, error) { return "v0.0.1", nil }
+	rep := doctorIn(t, dir, "", env)
+	if c := findCheck(rep, "aegis-mcp", ""); c.Status != checkWarn || !strings.Contains(c.Message, "v0.0.1") {
+		t.Errorf("version mismatch: %+v", c)
+	}
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "aegis-mcp", ""); c.Status != checkWarn || !strings.Contains(c.Message, "no agent host can start it") {
+		t.Errorf("no aegis-mcp: %+v", c)
+	}
+}
