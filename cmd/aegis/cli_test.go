@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -287,6 +288,19 @@ func TestEveryStarterLoadsAndGuardsItself(t *testing.T) {
 			}
 			if d := p.Decide(policy.SubprocessExec, "git", "push", "--force"); d.Allowed {
 				t.Errorf("git push --force allowed: %s", d.Reason)
+			}
+			// The suggested approve_prefixes line is valid once uncommented.
+			text := string(mustRead(t, filepath.Join(dir, "aegis.toml")))
+			line := regexp.MustCompile(`(?m)^# (approve_prefixes = \[.+\])$`).FindStringSubmatch(text)
+			if line == nil {
+				t.Fatalf("no approve_prefixes suggestion in the %s starter", lang)
+			}
+			uncommented := strings.Replace(text, line[0], line[1], 1)
+			if err := os.WriteFile(filepath.Join(dir, "aegis.toml"), []byte(uncommented), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := policy.Load(filepath.Join(dir, "aegis.toml")); err != nil {
+				t.Errorf("uncommenting %s breaks the policy: %v", line[1], err)
 			}
 		})
 	}

@@ -25,6 +25,7 @@ type starter struct {
 	env      []string
 	commands []string
 	undeny   []string // preset deny_commands entries the toolchain needs back
+	approve  []string // suggested [subprocess].approve_prefixes (commented out)
 	denyArgs []argsRule
 	notes    []string // extra comment lines, shown before [filesystem]
 }
@@ -71,7 +72,8 @@ var starters = []starter{
 		env:    []string{"VIRTUAL_ENV", "PYTHONPATH"},
 		commands: []string{"python", "python3", "pip", "pip3", "uv", "poetry", "hatch", "pytest", "tox", "nox",
 			"mypy", "pyright", "ruff", "black", "isort", "flake8", "git", "make"},
-		undeny: []string{"python", "python3"},
+		approve: []string{"pytest", "python3 -m pytest"},
+		undeny:  []string{"python", "python3"},
 		denyArgs: []argsRule{
 			{cmd: "python", patterns: []string{"-c", "-m http.server"}, why: "inline code, and serving the project over HTTP"},
 			{cmd: "python3", patterns: []string{"-c", "-m http.server"}, why: "the same for python3"},
@@ -93,6 +95,7 @@ var starters = []starter{
 		deny:     []string{"**/.env.production", "**/.env.staging", "**/production.*", "**/staging.*", "**/.npmrc"},
 		env:      []string{"NODE_ENV"},
 		commands: []string{"node", "npm", "pnpm", "yarn", "tsc", "tsx", "ts-node", "jest", "vitest", "mocha", "eslint", "prettier", "biome", "git", "make"},
+		approve:  []string{"npm test", "npm run build", "tsc"},
 		undeny:   []string{"node"},
 		denyArgs: []argsRule{
 			{cmd: "node", patterns: []string{"-e", "-p", "--eval", "--print", "--import", "--require", "-r"}, why: "inline code and preloaded modules"},
@@ -114,6 +117,7 @@ var starters = []starter{
 			"**/.env.production", "**/.env.staging"},
 		env:      []string{"GEM_HOME", "GEM_PATH", "BUNDLE_PATH", "BUNDLE_GEMFILE", "RAILS_ENV", "RACK_ENV"},
 		commands: []string{"ruby", "bundle", "bundler", "rake", "rails", "rspec", "rubocop", "standardrb", "git", "make"},
+		approve:  []string{"bundle exec rspec", "rake test"},
 		undeny:   []string{"ruby"},
 		denyArgs: []argsRule{
 			{cmd: "ruby", patterns: []string{"-e", "-r"}, why: "inline code and preloaded libraries"},
@@ -133,6 +137,7 @@ var starters = []starter{
 		deny:     []string{"**/.env.production", "**/production.toml", "**/staging.toml"},
 		env:      []string{"CARGO_HOME", "RUSTUP_HOME", "RUST_BACKTRACE", "RUST_LOG", "CARGO_TARGET_DIR"},
 		commands: []string{"cargo", "rustc", "rustfmt", "cargo-clippy", "clippy-driver", "rust-analyzer", "git", "make"},
+		approve:  []string{"cargo test", "cargo build", "cargo check"},
 		denyArgs: []argsRule{
 			{cmd: "cargo", patterns: []string{"publish", "yank", "owner", "login", "logout", "install"}, why: "publishing, registry accounts, and installing crates outside the project"},
 		},
@@ -148,6 +153,7 @@ var starters = []starter{
 		deny:     []string{"**/.env.production", "**/production.yaml", "**/production.yml", "**/staging.yaml", "**/staging.yml"},
 		env:      []string{"GOPATH", "GOROOT", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOOS", "GOARCH", "CGO_ENABLED", "GOPROXY"},
 		commands: []string{"go", "gofmt", "goimports", "golangci-lint", "staticcheck", "dlv", "git", "make"},
+		approve:  []string{"go test", "go build", "go vet"},
 		denyArgs: []argsRule{
 			{cmd: "go", patterns: []string{"generate", "-exec", "-toolexec", "env -w"}, why: "directives and flags that run arbitrary programs, and persistent settings"},
 		},
@@ -165,6 +171,7 @@ var starters = []starter{
 			"**/application-prod.*", "**/application-production.*", "**/.env.production"},
 		env:      []string{"JAVA_HOME", "MAVEN_OPTS", "GRADLE_OPTS", "GRADLE_USER_HOME", "M2_HOME"},
 		commands: []string{"java", "javac", "mvn", "gradle", "./gradlew", "./mvnw", "git", "make"},
+		approve:  []string{"mvn test", "./gradlew test"},
 		denyArgs: []argsRule{
 			{cmd: "mvn", patterns: []string{"deploy", "release:prepare", "release:perform", "site:deploy"}, why: "publishing artifacts"},
 			{cmd: "./mvnw", patterns: []string{"deploy", "release:prepare", "release:perform", "site:deploy"}, why: "the same through the wrapper"},
@@ -184,6 +191,7 @@ var starters = []starter{
 			"~/.microsoft/usersecrets/**", "~/.nuget/NuGet/NuGet.Config"},
 		env:      []string{"DOTNET_ROOT", "DOTNET_CLI_TELEMETRY_OPTOUT", "NUGET_PACKAGES", "ASPNETCORE_ENVIRONMENT"},
 		commands: []string{"dotnet", "git", "make"},
+		approve:  []string{"dotnet test", "dotnet build"},
 		denyArgs: []argsRule{
 			{cmd: "dotnet", patterns: []string{"nuget push", "nuget delete", "user-secrets", "ef database update", "ef database drop",
 				"workload install", "tool install"}, why: "publishing packages, reading user secrets, changing databases, installing tools"},
@@ -241,7 +249,8 @@ inherits = "secure-defaults"
 `)
 	w("name = %q\n\n", name)
 	w(`# The preset asks the operator before every fs.delete and subprocess.exec.
-# To run the toolchain without a prompt, uncomment:
+# To approve the commands you run all day, uncomment approve_prefixes under
+# [subprocess] below. To run every command without a prompt, uncomment:
 # requires_approval = ["!subprocess.exec"]
 `)
 	for _, n := range s.notes {
@@ -285,6 +294,9 @@ sandbox = "auto"
 		w("# secure-defaults denies interpreters; the toolchain needs these back.\n")
 		list(&b, "deny_commands", bangs(s.undeny))
 	}
+	w("# Commands approved without asking: each entry is a program and the words its\n" +
+		"# arguments must start with; anything may follow (so deny_args still matters).\n# ")
+	list(&b, "approve_prefixes", s.approve)
 	w(`
 [subprocess.deny_args]
 # A pattern matches when each of its words appears in the command line, in any
