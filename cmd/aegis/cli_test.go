@@ -367,7 +367,7 @@ func TestExamplesRunAsWritten(t *testing.T) {
 				if args[0] == "init" {
 					dir = project(t, map[string]string{"go.mod": "module x\n"})
 				} else {
-					dir = project(t, map[string]string{"go.mod": "module x\n", "src/main.go": "package main\n"})
+					dir = project(t, map[string]string{"go.mod": "module x\n", "src/main.go": "package main\n", "task.star": "print('x')\n"})
 					if code, _, errOut := aegis(t, dir, "init", "--lang", "go"); code != 0 {
 						t.Fatalf("setup: %s", errOut)
 					}

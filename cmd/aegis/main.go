@@ -31,14 +31,21 @@ func newRootCmd() *cobra.Command {
 through a small set of capabilities (fs, net, env, subprocess), each call judged by the
 operator's policy file, and with local-only data kept from leaving the machine.
 
-Start with a policy for your project, check it, and ask it questions:
+Start with a policy for your project, check it, ask it questions, run a script, and check
+the whole setup:
 
   aegis init --lang auto
-  aegis policy validate aegis.toml
-  aegis policy explain --policy aegis.toml fs.read src/main.go
+  aegis policy validate
+  aegis policy explain fs.read src/main.go
+  aegis run task.star
+  aegis doctor
 
-Exit codes: 0 ok, 2 denied by the policy, 5 I/O or configuration error
-(run-specific codes are listed under "aegis run --help").`,
+Without --policy, commands use the aegis.toml in the working directory or the nearest
+parent (up to the repository root or $HOME) and name it on stderr. With --json, every
+command prints exactly one JSON object on every exit (docs/cli.md).
+
+Exit codes: 0 ok, 1 a failed check, 2 denied by the policy, 5 I/O, configuration or usage
+error (run-specific codes are listed under "aegis run --help").`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}

@@ -394,7 +394,8 @@ func TestE2EAuditVerify(t *testing.T) {
 }
 
 func TestRunAndAuditCommandsTeach(t *testing.T) {
-	for _, c := range []*cobra.Command{newRunCmd(), newAuditCmd(), newAuditVerifyCmd()} {
+	for _, c := range []*cobra.Command{newRunCmd(), newAuditCmd(), newAuditVerifyCmd(), newAuditShowCmd(), newAuditTailCmd(),
+		newDoctorCmd(), newVersionCmd(), newCompletionCmd(), newProbeCmd()} {
 		if c.Short == "" || strings.Contains(c.Short, "\n") || len(c.Short) > 90 {
 			t.Errorf("%s: Short must be one line: %q", c.Name(), c.Short)
 		}
@@ -452,6 +453,39 @@ print(subprocess.exec(["cat", "out/copy/private/key"]))`,
 		noSecret(t, dir, r)
 		if r.code == 0 && !strings.Contains(r.stdout, "[REDACTED]") {
 			t.Fatalf("%s: exit 0 with unlabelled output %q", script, r.stdout)
+		}
+	}
+}
+
+// The examples of the new read-only commands run as written in a project
+// made by init (tail -f and probe are left out: one waits, one takes minutes).
+func TestNewCommandExamplesRun(t *testing.T) {
+	dir := project(t, map[string]string{"go.mod": "module x\n", "task.star": "print('x')\n"})
+	t.Setenv("HOME", t.TempDir())
+	if code, _, errOut := aegis(t, dir, "init", "--lang", "go"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, _, errOut := aegis(t, dir, "run", "task.star"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, c := range []*cobra.Command{newAuditShowCmd(), newAuditTailCmd(), newAuditVerifyCmd(), newVersionCmd(), newCompletionCmd(), newDoctorCmd()} {
+		for _, line := range strings.Split(c.Example, "\n") {
+			line = strings.TrimSpace(line)
+			if !strings.HasPrefix(line, "aegis ") || strings.Contains(line, " -f") {
+				continue
+			}
+			line, _, _ = strings.Cut(line, ">") // the shell's redirection is not aegis's
+			args := strings.Fields(line)[1:]
+			for i, a := range args {
+				if a == ".aegis/audit.jsonl" {
+					args[i] = filepath.Join(dir, a)
+				}
+			}
+			code, out, errOut := aegis(t, dir, args...)
+			// doctor exits 1 when a check fails (here: no aegis-mcp built next to the test binary).
+			if code != 0 && !(c.Name() == "doctor" && code == exitCheckFailed) && !(c.Name() == "verify" && strings.Contains(line, "--min-seq")) {
+				t.Errorf("%s: exit %d\n%s\n%s", line, code, out, errOut)
+			}
 		}
 	}
 }
