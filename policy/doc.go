@@ -8,6 +8,9 @@
 //	Load(path, opts...)               a policy file; root = its directory
 //	LoadBytes(name, data, root, ...)  a policy held in memory
 //	Preset(name, root, ...)           a built-in policy ("secure-defaults")
+//	Discover(dir, home)               the aegis.toml a command started in dir
+//	                                  uses: the nearest up to the repository
+//	                                  root or home (discover.go)
 //
 // Loading is strict: an unknown key or section, a wrong type, a bad glob or
 // CIDR, a negation that removes nothing, or a major version other than 1 is
@@ -36,7 +39,9 @@
 // must act on: ResolvedPath (the real path, symlinks followed; the real
 // program for subprocess.exec) and Addr (the vetted address for net.*, to
 // dial without resolving again). Decision.Err turns a denial into a
-// *DeniedError.
+// *DeniedError. An allowed call whose capability is in requires_approval
+// has RequiresApproval set, and PreApproved when a
+// [subprocess].approve_prefixes entry answers for it (approve.go).
 //
 // The rules per section live in fs.go, net.go, env.go and exec.go (with the
 // argument matching in argv.go); paths.go defines how patterns are anchored
