@@ -20,11 +20,13 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/aegisdev/aegis/audit"
 )
 
 // Redacted is what the builtins pass as the target of a call whose target
-// depends on local-only data (audit.Redacted).
-const Redacted = "[REDACTED]"
+// depends on local-only data.
+const Redacted = audit.Redacted
 
 // Request describes one call that needs approval.
 type Request struct {
