@@ -24,19 +24,21 @@ inserted, removed or reordered record breaks the chain. A chain cannot show that
 were cut off its end: keep the last sequence number (or hash) somewhere else and pass it
 to 'aegis audit verify --min-seq'.
 
-  show    prints the records, filtered by kind, status, time and task
-  tail    prints the last records, and with -f follows new ones
-  verify  checks the chain
+  show          prints the records, filtered by kind, status, time and task
+  tail          prints the last records, and with -f follows new ones
+  verify        checks the chain
+  reset-budget  starts the leakage budget of local-only principals over, on the record
 
-Each takes the log file as an argument; without one, it reads the audit log of the policy
-(--policy, or the aegis.toml found from the working directory).`,
+show, tail and verify take the log file as an argument (reset-budget as --log); without
+one, they use the audit log of the policy (--policy, or the aegis.toml found from the
+working directory).`,
 		Example: `  aegis audit show --status denied --since 1h
   aegis audit tail -f
   aegis audit verify .aegis/audit.jsonl --min-seq 120`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newAuditShowCmd(), newAuditTailCmd(), newAuditVerifyCmd())
+	cmd.AddCommand(newAuditShowCmd(), newAuditTailCmd(), newAuditVerifyCmd(), newAuditResetBudgetCmd())
 	return cmd
 }
 

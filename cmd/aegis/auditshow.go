@@ -54,7 +54,7 @@ func (f *auditFilter) match(r *auditRecord) bool {
 }
 
 var (
-	auditKinds    = []string{audit.KindCall, audit.KindFlow, audit.KindVerifier, audit.KindSecretAbort}
+	auditKinds    = []string{audit.KindCall, audit.KindFlow, audit.KindVerifier, audit.KindSecretAbort, audit.KindBudgetReset}
 	auditStatuses = []string{string(audit.Allowed), string(audit.Denied), string(audit.Errored)}
 )
 

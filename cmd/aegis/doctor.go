@@ -541,7 +541,7 @@ func doctorAudit(rep *doctorReport, p *policy.Policy) {
 		case !b.Readable:
 			c.Status = checkFail
 			c.Message += ": reads of this source are refused"
-			c.Fix = "rotate the secret if a script may have been probing it, then reset or raise the budget (docs/audit-log.md, the leakage budget)"
+			c.Fix = "rotate the secret if a script may have been probing it, then aegis audit reset-budget " + pr + " (or raise the limits)"
 		case abortsLeft*4 <= b.MaxAborts || bitsLeft*4 <= b.MaxBits:
 			c.Status = checkWarn
 			c.Message += ": most of it is spent; look at the charges (aegis audit show --kind secret_abort)"

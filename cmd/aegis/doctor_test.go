@@ -166,7 +166,7 @@ func TestDoctorAuditAndBudget(t *testing.T) {
 	if c := findCheck(rep, "audit", ""); c.Status != checkInfo {
 		t.Errorf("no log yet: %+v", c)
 	}
-	if len(rep.Budgets) != 2 || rep.Budgets[0].Remaining != 4 {
+	if len(rep.Budgets) != 2 || rep.Budgets[0].Aborts != 0 || rep.Budgets[0].MaxAborts != 4 || !rep.Budgets[0].Readable {
 		t.Errorf("budgets before any run: %+v", rep.Budgets)
 	}
 	log := filepath.Join(dir, ".aegis", "audit.jsonl")
@@ -175,19 +175,30 @@ func TestDoctorAuditAndBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 4; i++ {
-		l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"env:API_KEY"}})
+		l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"env:API_KEY"}, Bits: 4})
 	}
-	l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"file:private/**"}})
+	l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"file:private/**"}, Bits: 4})
 	l.Close()
 	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
 	if c := findCheck(rep, "audit", ""); c.Status != checkOK {
 		t.Errorf("intact log: %+v", c)
 	}
-	if c := findCheck(rep, "budget", "env:API_KEY"); c.Status != checkFail || !strings.Contains(c.Message, "4 of 4") {
-		t.Errorf("spent budget: %+v", c)
+	if c := findCheck(rep, "budget", "env:API_KEY"); c.Status != checkFail || !strings.Contains(c.Message, "4 of 4 secret-dependent aborts") || !strings.Contains(c.Message, "refused") {
+		t.Errorf("spent budget (aborts): %+v", c)
 	}
-	if c := findCheck(rep, "budget", "file:private/**"); c.Status != checkOK || !strings.Contains(c.Message, "3 left") {
+	if c := findCheck(rep, "budget", "file:private/**"); c.Status != checkOK || !strings.Contains(c.Message, "4 of 64 bits and 1 of 4") {
 		t.Errorf("budget: %+v", c)
+	}
+	// The bits run out too: 62 of 64 bits leaves less than one abort's charge.
+	l, err = audit.Open(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(audit.Event{Kind: audit.KindSecretAbort, Status: audit.Errored, Labels: []string{"file:private/**"}, Bits: 58})
+	l.Close()
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "budget", "file:private/**"); c.Status != checkFail || !strings.Contains(c.Message, "62 of 64 bits") {
+		t.Errorf("spent budget (bits): %+v", c)
 	}
 	b, _ := os.ReadFile(log)
 	os.WriteFile(log, []byte(strings.Replace(string(b), `"seq":2`, `"seq":9`, 1)), 0o644)

@@ -395,7 +395,7 @@ func TestE2EAuditVerify(t *testing.T) {
 
 func TestRunAndAuditCommandsTeach(t *testing.T) {
 	for _, c := range []*cobra.Command{newRunCmd(), newAuditCmd(), newAuditVerifyCmd(), newAuditShowCmd(), newAuditTailCmd(),
-		newDoctorCmd(), newVersionCmd(), newCompletionCmd(), newProbeCmd()} {
+		newDoctorCmd(), newVersionCmd(), newCompletionCmd(), newProbeCmd(), newAuditResetBudgetCmd()} {
 		if c.Short == "" || strings.Contains(c.Short, "\n") || len(c.Short) > 90 {
 			t.Errorf("%s: Short must be one line: %q", c.Name(), c.Short)
 		}
