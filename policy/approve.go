@@ -114,20 +114,29 @@ func (p *Policy) preApproval(argv []string, prog string) *Entry {
 }
 
 // suggestPrefix is the approve_prefixes entry that would cover argv, run by
-// the allow entry program: the entry, and the first argument when it reads
-// as a subcommand ("test" in go test ./...), not an option or a path.
+// the allow entry program: the entry and the words that start its
+// arguments, up to two, while they read as a subcommand or a plain option
+// ("go test" for go test ./..., "python3 --version"), so that the
+// suggestion covers no more than the call's own kind.
 func suggestPrefix(program string, argv []string) string {
 	if program == "" {
 		return ""
 	}
-	if len(argv) > 1 && isSubcommand(argv[1]) {
-		return program + " " + argv[1]
+	words := []string{program}
+	for _, w := range argv[min(1, len(argv)):] {
+		if len(words) == 3 || !isPlainWord(w) {
+			break
+		}
+		words = append(words, w)
 	}
-	return program
+	return strings.Join(words, " ")
 }
 
-func isSubcommand(w string) bool {
-	if w == "" || len(w) > 32 || w[0] == '-' {
+// isPlainWord: a subcommand ("test", "run:dev") or an option without a
+// value ("--version", "-v").
+func isPlainWord(w string) bool {
+	w = strings.TrimLeft(w, "-")
+	if w == "" || len(w) > 32 {
 		return false
 	}
 	for _, r := range w {

@@ -52,11 +52,22 @@ func TestApprovePrefixes(t *testing.T) {
 			t.Errorf("%s: needs approval and suggests no prefix", c.argv)
 		}
 	}
-	if d := p.Decide(SubprocessExec, "go", "vet", "./..."); d.SuggestedPrefix != "go vet" {
-		t.Errorf("suggestion %q", d.SuggestedPrefix)
-	}
-	if d := p.Decide(SubprocessExec, "go", "-v"); d.SuggestedPrefix != "go" {
-		t.Errorf("a flag is not a subcommand: suggestion %q", d.SuggestedPrefix)
+	// A suggestion covers the call's own kind, never the whole program when
+	// the call has plain words to narrow it.
+	for argv, want := range map[string]string{
+		"go vet ./...":           "go vet",
+		"go version":             "go version",
+		"go -v":                  "go -v",
+		"go mod tidy -v":         "go mod tidy",
+		"go env GOPATH":          "go env",
+		"go run src/x.go":        "go run",
+		"go src/x":               "go",
+		"git log --oneline -n 3": "git log --oneline",
+		"git diff --stat=80":     "git diff",
+	} {
+		if d := p.Decide(SubprocessExec, strings.Fields(argv)...); d.Allowed && d.SuggestedPrefix != want {
+			t.Errorf("%s: suggestion %q, want %q", argv, d.SuggestedPrefix, want)
+		}
 	}
 	// A denied call stays denied whatever its prefix.
 	_, q := approveWorld(t, `"git status"`)
