@@ -49,6 +49,7 @@ type ttyRun struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	master *os.File
+	slave  *os.File
 	mu     sync.Mutex
 	screen bytes.Buffer // everything written to the terminal
 	stdout bytes.Buffer
@@ -60,7 +61,7 @@ func startTTYRun(t *testing.T, dir string, args ...string) *ttyRun {
 	t.Helper()
 	master, slave := openPTY(t)
 	raw, _ := json.Marshal(append([]string{"run"}, args...))
-	r := &ttyRun{t: t, master: master, done: make(chan struct{})}
+	r := &ttyRun{t: t, master: master, slave: slave, done: make(chan struct{})}
 	r.cmd = exec.Command(os.Args[0], "-test.run=^TestAegisProcess$")
 	r.cmd.Dir = dir
 	r.cmd.Env = []string{e2eArgsEnv + "=" + string(raw), "PATH=" + os.Getenv("PATH"), "HOME=" + dir}
@@ -206,6 +207,27 @@ print("written")
 `})
 	r := startTTYRun(t, dir, "task.star")
 	r.answer("o\n")
+	// Wait until aegis has read the line from the terminal, while the
+	// script is still counting: the line is then typed-ahead for sure.
+	for i := 0; ; i++ {
+		n, err := unix.IoctlGetInt(int(r.slave.Fd()), unix.TIOCINQ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if i > 2000 {
+			t.Fatal("aegis never read the terminal")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.mu.Lock()
+	early := strings.Contains(r.screen.String(), "Allow it?")
+	r.mu.Unlock()
+	if early {
+		t.Fatal("the question came before the typed-ahead line was read: the script must run longer for this test")
+	}
 	r.waitFor("Allow it?", 1)
 	r.answer("n\n")
 	if code := r.exit(30 * time.Second); code != 4 {
