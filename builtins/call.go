@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
-	"github.com/aegisdev/aegis/internal/approval"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"

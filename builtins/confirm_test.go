@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aegisdev/aegis/internal/approval"
+	"github.com/aegisdev/aegis/approval"
 )
 
 // The approval protocol of call.confirm: what the hook is shown, what

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
-	"github.com/aegisdev/aegis/internal/approval"
 )
 
 // DeniedError: the policy refused a capability call. Its message says what

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
-	"github.com/aegisdev/aegis/internal/approval"
+	"github.com/aegisdev/aegis/approval"
 )
 
 // Approvals in aegis-mcp. With --confirm elicit the user is asked through

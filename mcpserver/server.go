@@ -15,7 +15,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
-	"github.com/aegisdev/aegis/internal/approval"
+	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/internal/suggest"
 	"github.com/aegisdev/aegis/internal/version"
 )

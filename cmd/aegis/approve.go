@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/aegisdev/aegis/internal/approval"
+	"github.com/aegisdev/aegis/approval"
 )
 
 // confirmFunc is the requires_approval hook of a run.

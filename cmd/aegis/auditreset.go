@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
-	"github.com/aegisdev/aegis/internal/approval"
 	"github.com/aegisdev/aegis/policy"
 )
 

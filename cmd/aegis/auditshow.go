@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
-	"github.com/aegisdev/aegis/internal/approval"
 )
 
 // `aegis audit show` and `aegis audit tail`: read the audit log, filtered.
