@@ -29,7 +29,9 @@ allow_commands = ["git"]
 max_secret_dependent_aborts = 4
 `
 
-// fakeDoctorEnv: bwrap and Landlock as told, aegis-mcp on PATH at bin.
+// fakeDoctorEnv: bubblewrap present or not, no Landlock, aegis-mcp on PATH
+// at mcpOnPath; the policy's jail decided the way runner.JailWarning does
+// for "auto", "bwrap" and "none".
 func fakeDoctorEnv(bwrap bool, mcpOnPath string) doctorEnv {
 	return doctorEnv{
 		lookPath: func(name string) (string, error) {
@@ -38,13 +40,23 @@ func fakeDoctorEnv(bwrap bool, mcpOnPath string) doctorEnv {
 			}
 			return "", errors.New("not found")
 		},
-		bwrap: func() (string, error) {
-			if bwrap {
-				return "/usr/bin/bwrap", nil
+		sandbox: func(mode string) (string, error) {
+			if mode == "bwrap" && bwrap {
+				return "bubblewrap (/usr/bin/bwrap)", nil
 			}
-			return "", errors.New("bwrap (bubblewrap) is not installed")
+			return "", errors.New(mode + " is not available")
 		},
-		landlock:   func() (int, error) { return 0, errors.New("no Landlock") },
+		jail: func(p *policy.Policy) (string, string, error) {
+			switch mode := p.Sandbox(); {
+			case mode == "bwrap" && !bwrap:
+				return "", "", errors.New("bwrap (bubblewrap) is not installed")
+			case (mode == "auto" || mode == "bwrap") && bwrap:
+				return "", "bubblewrap", nil
+			case p.Enabled(policy.SubprocessExec):
+				return "commands run without a sandbox", "", nil
+			}
+			return "", "", nil
+		},
 		self:       func() (string, error) { return "/nonexistent/aegis", nil },
 		mcpVersion: func(context.Context, string) (string, error) { return version.Get().Short(), nil },
 	}
@@ -77,7 +89,13 @@ func TestDoctorPolicyAndSandbox(t *testing.T) {
 	if c := findCheck(rep, "policy", "policy"); c.Status != checkOK {
 		t.Errorf("policy: %+v", c)
 	}
-	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkWarn || !strings.Contains(c.Fix, `"bwrap"`) {
+	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkOK || !strings.Contains(c.Message, "commands run in bubblewrap") {
+		t.Errorf("auto with bubblewrap here: %+v", c)
+	}
+	none := strings.Replace(doctorTOML, `allow_commands = ["git"]`, "allow_commands = [\"git\"]\nsandbox = \"none\"", 1)
+	os.WriteFile(filepath.Join(dir, "none.toml"), []byte(none), 0o644)
+	rep = doctorIn(t, dir, "none.toml", fakeDoctorEnv(true, ""))
+	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkWarn || !strings.Contains(c.Fix, `"auto"`) {
 		t.Errorf("commands without a sandbox where bwrap works: %+v", c)
 	}
 	rep = doctorIn(t, dir, "bare.toml", fakeDoctorEnv(false, ""))
@@ -90,7 +108,7 @@ func TestDoctorPolicyAndSandbox(t *testing.T) {
 	jail := strings.Replace(doctorTOML, `allow_commands = ["git"]`, "allow_commands = [\"git\"]\nsandbox = \"bwrap\"", 1)
 	os.WriteFile(filepath.Join(dir, "jail.toml"), []byte(jail), 0o644)
 	rep = doctorIn(t, dir, "jail.toml", fakeDoctorEnv(false, ""))
-	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkFail || !strings.Contains(c.Message, "every run that executes a command fails") {
+	if c := findCheck(rep, "sandbox", "policy sandbox"); c.Status != checkFail || !strings.Contains(c.Message, "every run that executes a command fails") || !strings.Contains(c.Message, "not installed") {
 		t.Errorf("bwrap required and missing: %+v", c)
 	}
 }

@@ -96,8 +96,9 @@ func TestUnjailedPolicyWarns(t *testing.T) {
 	if r.code != 0 || r.stdout != "hi\n\n" || !strings.Contains(r.stderr, "warning: "+effect.UnjailedWarning) {
 		t.Fatalf("run: %+v", r)
 	}
-	// The sandbox on: no warning.
-	os.WriteFile(filepath.Join(dir, "aegis.toml"), []byte("[subprocess]\nallow_commands = [\"echo\"]\n"), 0o644)
+	// The sandbox on: no warning (inherits = "none" says the missing
+	// preset is deliberate, which silences that other warning).
+	os.WriteFile(filepath.Join(dir, "aegis.toml"), []byte("inherits = \"none\"\n[subprocess]\nallow_commands = [\"echo\"]\n"), 0o644)
 	if _, _, stderr := aegis(t, dir, "policy", "validate", "aegis.toml"); strings.Contains(stderr, "warning") {
 		t.Fatalf("validate warns with the sandbox on: %s", stderr)
 	}
