@@ -149,6 +149,20 @@ func Visible(s string) string {
 	return b.String()
 }
 
+// VisibleText is Visible for a message of several lines: newlines and tabs
+// are kept, everything else Visible escapes is escaped.
+func VisibleText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j, p := range parts {
+			parts[j] = Visible(p)
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return strings.Join(lines, "\n")
+}
+
 func shown(r rune) bool {
 	return r != utf8.RuneError && (r == ' ' || unicode.IsPrint(r))
 }

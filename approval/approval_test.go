@@ -105,3 +105,11 @@ func TestRefusal(t *testing.T) {
 		t.Errorf("%q", r.Error())
 	}
 }
+
+func TestVisibleTextKeepsLines(t *testing.T) {
+	in := "Traceback:\n\tat x.star:1: fs.read of \"a\x1b[2Jb\" (/p/a\x1b[2Jb) denied\r"
+	want := "Traceback:\n\tat x.star:1: fs.read of \"a\\x1b[2Jb\" (/p/a\\x1b[2Jb) denied\\r"
+	if got := VisibleText(in); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/runner"
 )
@@ -127,11 +128,14 @@ Exit codes:
 				if res.Error != "" {
 					// Result.Error is self-contained for MCP and --json; some
 					// messages already open with their kind ("flow denied at …").
+					// It may quote what a script chose (a path, a URL): on the
+					// terminal, control characters are shown, not sent.
+					msg := approval.VisibleText(res.Error)
 					kind := strings.ReplaceAll(res.ExitKind, "_", " ")
-					if strings.HasPrefix(res.Error, kind+" ") {
-						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s\n", res.Error)
+					if strings.HasPrefix(msg, kind+" ") {
+						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s\n", msg)
 					} else {
-						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s: %s\n", kind, res.Error)
+						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s: %s\n", kind, msg)
 					}
 				}
 			}
