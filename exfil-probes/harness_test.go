@@ -412,7 +412,7 @@ func TestMarkdownTableHasOneColumnPerPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"| probe | category | sink | fake | other | what differed |", "| 01-raw-print | predecessor | print | BLOCKED | BLOCKED |", "| c05-canary-exit | canary |  | TERM | TERM |", "via other: 2 blocked, 0 term, 0 leak of 2"} {
+	for _, want := range []string{"| probe | category | sink | fake | other | what differed |", "| 01-raw-print | predecessor | print | BLOCKED | BLOCKED |", "| c05-canary-exit | canary |  | caught (expected) | caught (expected) |", "via other: 2 blocked, 0 term, 0 leak of 2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
 		}
@@ -458,5 +458,31 @@ func TestWithheldOutputNeedsRuntimeEvidence(t *testing.T) {
 		if r.ControlOK != c.ok || !strings.Contains(r.Control, c.words) {
 			t.Errorf("%s: control ok=%v %q", c.name, r.ControlOK, r.Control)
 		}
+	}
+}
+
+// A caught canary reads "caught (expected)", a missed one "MISSED", never
+// LEAK: the table is read by people new to the suite. JSON keeps the raw
+// verdict.
+func TestCanaryDisplay(t *testing.T) {
+	caught := ScriptResult{Kind: KindCanary, Verdict: VerdictLeak, ControlOK: true}
+	missed := ScriptResult{Kind: KindCanary, Verdict: VerdictBlocked, ControlOK: false}
+	probe := ScriptResult{Kind: KindProbe, Verdict: VerdictLeak, ControlOK: true}
+	if caught.Shown() != "caught (expected)" || missed.Shown() != "MISSED" || probe.Shown() != "LEAK" {
+		t.Errorf("shown: %q %q %q", caught.Shown(), missed.Shown(), probe.Shown())
+	}
+	rep := &Report{Via: "x", Results: []ScriptResult{caught}}
+	var table, js bytes.Buffer
+	if err := rep.WriteTable(&table, ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(table.String(), "LEAK  ") || !strings.Contains(table.String(), "caught (expected)") {
+		t.Errorf("table:\n%s", table.String())
+	}
+	if err := WriteJSON(&js, []*Report{rep}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"verdict": "LEAK"`) {
+		t.Errorf("JSON must keep the raw verdict: %s", js.String())
 	}
 }
