@@ -46,10 +46,7 @@ func (s *session) confirmer(conn *jsonrpc2.Conn, taskID string, log *approvalLog
 			log.deny(capability, "aegis-mcp runs with --confirm auto-deny")
 			return false, nil
 		}
-		s.mu.Lock()
-		canElicit := s.clientElicit
-		s.mu.Unlock()
-		if !canElicit {
+		if !s.canElicit(ctx) {
 			log.deny(capability, "the MCP client did not declare the elicitation capability, so the user cannot be asked")
 			return false, nil
 		}
@@ -71,11 +68,6 @@ type elicitResult struct {
 // accept with approved=true is a no: decline, cancel, timeout, error or a
 // malformed answer.
 func (s *session) elicit(ctx context.Context, conn *jsonrpc2.Conn, taskID, capability, target string) (bool, string) {
-	s.mu.Lock()
-	s.elicitSeq++
-	id := jsonrpc2.ID{Str: fmt.Sprintf("aegis-elicit-%d", s.elicitSeq), IsString: true}
-	s.mu.Unlock()
-
 	summary, _ := clip(target, 400, 2400)
 	params := map[string]any{
 		"message": fmt.Sprintf("Aegis: a script (task %q) asks to use %s.\n\nCall: %s\n\nApprove this single call?", taskID, capability, summary),
@@ -95,16 +87,7 @@ func (s *session) elicit(ctx context.Context, conn *jsonrpc2.Conn, taskID, capab
 	ectx, cancel := context.WithTimeout(ctx, s.opts.ElicitTimeout)
 	defer cancel()
 	var res elicitResult
-	waiter, err := conn.DispatchCall(ectx, "elicitation/create", params, jsonrpc2.PickID(id))
-	if err == nil {
-		err = waiter.Wait(ectx, &res)
-	}
-	if err != nil {
-		if ectx.Err() != nil {
-			// Tell the client to take the question down.
-			_ = conn.Notify(context.Background(), "notifications/cancelled",
-				map[string]any{"requestId": id.Str, "reason": "aegis-mcp no longer needs this answer"})
-		}
+	if err := s.askClient(ectx, conn, "elicitation/create", params, &res); err != nil {
 		var rpcErr *jsonrpc2.Error
 		switch {
 		case errors.Is(ectx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
