@@ -16,8 +16,8 @@ import (
 
 type resource struct {
 	uri, name, title, description, mimeType string
-	scope                                    string
-	read                                     func(s *session) (string, error)
+	scope                                   string
+	read                                    func(s *session) (string, error)
 }
 
 var resources = []resource{

@@ -121,7 +121,7 @@ type session struct {
 	initialized  bool
 	version      string
 	clientElicit bool
-	inflight     map[string]*call // by canonical wire id
+	inflight     map[string]*call           // by canonical wire id
 	runs         map[*run]struct{}          // tools/call runs not yet ended
 	parked       map[string]*parkedQuestion // modern questions awaiting a retry, by requestState
 	taskSeq      uint64
