@@ -37,10 +37,10 @@ func isDenyList(key string) bool {
 	return strings.HasSuffix(key, "].deny") || strings.Contains(key, "].deny_")
 }
 
-// briefPolicy renders the summary within maxPolicySummaryBytes: allow-type
-// lists keep as many entries as fit, deny-type lists a few; the number
-// left out is reported per key.
-func briefPolicy(p PolicySummary) []byte {
+// PolicyBrief is aegis_policy's default answer: the summary as JSON within
+// 2 KB. Allow-type lists keep as many entries as fit, deny-type lists a
+// few; the number left out is reported per key.
+func PolicyBrief(p PolicySummary) []byte {
 	desc := p.Description
 	if len(desc) > 200 {
 		cut := 197

@@ -524,7 +524,7 @@ func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDe
 		if a.strs["detail"] == "full" {
 			return jsonText(s.opts.Backend.PolicySummary()), nil
 		}
-		return &callResult{Content: []textContent{text(string(briefPolicy(s.opts.Backend.PolicySummary())))}}, nil
+		return &callResult{Content: []textContent{text(string(PolicyBrief(s.opts.Backend.PolicySummary())))}}, nil
 	case toolRouting:
 		recs := s.opts.Backend.ToolRouting()
 		if recs == nil {

@@ -2,8 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/mcpserver/mcppolicy"
 )
 
 const hostPolicy = `version = "1"
@@ -67,6 +72,40 @@ func TestHostConfigErrors(t *testing.T) {
 		code, out, errOut := aegis(t, dir, c.args...)
 		if code == 0 || out != "" || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a failure mentioning %q", c.args, code, out, errOut, c.want)
+		}
+	}
+}
+
+// aegis_policy's default answer stays under 2 KB for every starter policy
+// (the server's instructions send the model there first), and still shows
+// the starter's own allow lists whole.
+func TestPolicyBriefOfEveryStarter(t *testing.T) {
+	for _, lang := range languageNames() {
+		s, _ := starterFor(lang)
+		dir := project(t, map[string]string{"aegis.toml": s.render("proj")})
+		p, err := mcppolicy.LoadPolicy(filepath.Join(dir, "aegis.toml"), "", io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		summary := mcppolicy.Summary(p)
+		brief := mcpserver.PolicyBrief(summary)
+		var got struct {
+			Capabilities []string
+			Rules        map[string][]string
+			Omitted      map[string]int
+		}
+		if err := json.Unmarshal(brief, &got); err != nil || len(brief) > 2048 {
+			t.Errorf("%s: %d bytes (limit 2048), %v", lang, len(brief), err)
+		}
+		full, _ := json.Marshal(summary)
+		t.Logf("%s: summary %d bytes, full %d bytes", lang, len(brief), len(full))
+		if len(got.Capabilities) == 0 {
+			t.Errorf("%s: no capabilities in %s", lang, brief)
+		}
+		for _, r := range summary.Rules {
+			if strings.HasSuffix(r.Key, "_allow") && got.Omitted[r.Key] > 0 {
+				t.Errorf("%s: %s abridged although the brief has room: %s", lang, r.Key, brief)
+			}
 		}
 	}
 }
