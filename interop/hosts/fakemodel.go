@@ -21,12 +21,14 @@ import (
 type Request struct {
 	Method, Path string
 	Body         []byte
+	At           time.Time
 }
 
 // Turn is the fake model's answer to one request: a tool call, or a final
 // text when Tool is empty.
 type Turn struct {
 	Tool  string         // the tool name as the host lists it
+	ID    string         // the tool_use id; "" numbers it
 	Input map[string]any // the tool's arguments
 	Text  string
 }
@@ -91,7 +93,7 @@ func (f *FakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Body: body})
+	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Body: body, At: time.Now()})
 	f.seq++
 	seq := f.seq
 	f.mu.Unlock()
@@ -101,28 +103,14 @@ func (f *FakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Model    string `json:"model"`
-		Stream   bool   `json:"stream"`
-		Tools    []struct {
-			Name string `json:"name"`
-		} `json:"tools"`
-		Messages []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
+		Model  string `json:"model"`
+		Stream bool   `json:"stream"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		http.Error(w, `{"type":"error","error":{"type":"invalid_request_error","message":"bad JSON"}}`, http.StatusBadRequest)
 		return
 	}
-	var c Conversation
-	for _, t := range req.Tools {
-		c.Tools = append(c.Tools, t.Name)
-	}
-	c.HasTools = len(req.Tools) > 0
-	for _, m := range req.Messages {
-		c.ToolResults = append(c.ToolResults, toolResults(m.Content)...)
-	}
+	c := Decode(body)
 	turn := Turn{Text: "ok"}
 	if c.HasTools {
 		turn = f.script(c)
@@ -133,6 +121,30 @@ func (f *FakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeStream(w, msgID, req.Model, turn, seq)
+}
+
+// Decode reads what a Messages API request shows the model.
+func Decode(body []byte) Conversation {
+	var req struct {
+		Tools []struct {
+			Name string `json:"name"`
+		} `json:"tools"`
+		Messages []struct {
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	var c Conversation
+	if json.Unmarshal(body, &req) != nil {
+		return c
+	}
+	for _, t := range req.Tools {
+		c.Tools = append(c.Tools, t.Name)
+	}
+	c.HasTools = len(req.Tools) > 0
+	for _, m := range req.Messages {
+		c.ToolResults = append(c.ToolResults, toolResults(m.Content)...)
+	}
+	return c
 }
 
 // toolResults extracts the tool_result blocks of one message's content.
@@ -180,7 +192,11 @@ func contentText(raw json.RawMessage) string {
 
 func block(turn Turn, seq int) map[string]any {
 	if turn.Tool != "" {
-		return map[string]any{"type": "tool_use", "id": fmt.Sprintf("toolu_fake_%d", seq), "name": turn.Tool, "input": turn.Input}
+		id := turn.ID
+		if id == "" {
+			id = fmt.Sprintf("toolu_fake_%d", seq)
+		}
+		return map[string]any{"type": "tool_use", "id": id, "name": turn.Tool, "input": turn.Input}
 	}
 	return map[string]any{"type": "text", "text": turn.Text}
 }
