@@ -95,7 +95,7 @@ func applyHostFiles(root string, files []HostFile, write bool) ([]FileChange, er
 		if f.trustCheck != nil {
 			if problems := claudeTrustProblems(root, f.trustCheck.server, merged[".claude/settings.json"]); len(problems) > 0 {
 				c.Status = FileSkipped
-				c.Note = "not marking the project trusted, because trusting it would also enable " + strings.Join(problems, "; ") +
+				c.Note = "not marking the project trusted: trusting it would also put into effect settings host-config does not manage (" + strings.Join(problems, "; ") + ")" +
 					". Review those entries, then trust the project by running `claude` there once and accepting the dialog, " +
 					"or give `claude -p` the Aegis tools on the command line: --allowedTools " + ClaudeAllowedTools(files)
 				plan = append(plan, planned{change: c})

@@ -231,7 +231,11 @@ func mergeValue(existing, desired any, path []string, rules mergeRules, changes 
 			ev, present := e.get(k)
 			if !present {
 				e.set(k, d.vals[k])
-				*changes = append(*changes, fmt.Sprintf("+ %s", keyPath(sub)))
+				if _, isObj := d.vals[k].(*object); isObj {
+					*changes = append(*changes, fmt.Sprintf("+ %s", keyPath(sub)))
+				} else {
+					*changes = append(*changes, fmt.Sprintf("+ %s: %s", keyPath(sub), short(d.vals[k])))
+				}
 				continue
 			}
 			e.set(k, mergeValue(ev, d.vals[k], sub, rules, changes))

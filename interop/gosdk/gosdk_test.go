@@ -1,6 +1,8 @@
 // Package gosdk_test drives aegis-mcp with the official Go SDK client
-// (github.com/modelcontextprotocol/go-sdk), in process over pipes. It lives
-// in its own module so the SDK's dependencies stay out of Aegis' go.mod.
+// (github.com/modelcontextprotocol/go-sdk), in process over pipes, in both
+// protocol eras: unpinned (the SDK probes server/discover and speaks
+// 2026-07-28) and pinned to 2025-11-25 (initialize). It lives in its own
+// module so the SDK's dependencies stay out of Aegis' go.mod.
 //
 // The backend is the scripted fake from mcpserver/mcptest. To run the same
 // checks against the real runner, build the backend with the runner
