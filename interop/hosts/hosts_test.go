@@ -421,11 +421,11 @@ func jsonStrings(v any, out []string) []string {
 // Host-generated identifiers and clocks, which differ between any two runs.
 var noise = []*regexp.Regexp{
 	regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`), // UUIDs
-	regexp.MustCompile(`\b(ses|msg|prt|call|toolu)_[0-9A-Za-z]{10,}`),                                // opencode and API ids
+	regexp.MustCompile(`\b(ses|msg|prt|call|toolu)_[0-9A-Za-z]{10,}`),                                 // opencode and API ids
 	regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?`),                               // timestamps
 	regexp.MustCompile(`\b1[6-9]\d{11}\b`),                                                            // epoch milliseconds
-	regexp.MustCompile(`"user_id":"(\\.|[^"\\])*"`), // Claude Code: device and session ids as a JSON string
-	regexp.MustCompile(`in \d+(\.\d+)?m?s\b`), // durations
+	regexp.MustCompile(`"user_id":"(\\.|[^"\\])*"`),                                                   // Claude Code: device and session ids as a JSON string
+	regexp.MustCompile(`in \d+(\.\d+)?m?s\b`),                                                         // durations
 }
 
 func normalize(reqs []Request) []string {
