@@ -75,6 +75,9 @@ func applyHostFiles(root string, files []HostFile, write bool) ([]FileChange, er
 		}
 		var existing any
 		mode := fs.FileMode(0o644)
+		if filepath.IsAbs(f.Path) {
+			mode = 0o600 // a user's own configuration (Claude Code's state) is theirs alone
+		}
 		old, err := os.ReadFile(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
