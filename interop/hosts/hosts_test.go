@@ -118,8 +118,8 @@ var opencode = host{
 	},
 }
 
-func TestClaudeCode(t *testing.T) { testHost(t, claudeCode) }
-func TestOpencode(t *testing.T)   { testHost(t, opencode) }
+func TestClaudeCode(t *testing.T) { t.Parallel(); testHost(t, claudeCode) }
+func TestOpencode(t *testing.T)   { t.Parallel(); testHost(t, opencode) }
 
 // binDir holds aegis and aegis-mcp built from this tree, side by side as
 // `go install` leaves them.
