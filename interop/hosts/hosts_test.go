@@ -203,15 +203,22 @@ func testHost(t *testing.T, h host) {
 			t.Errorf("%s: tool result %d depends on the secret:\n%s: %q\n%s: %q", h.name, i, a.secret.ID, a.results[i].Text, b.secret.ID, b.results[i].Text)
 		}
 	}
-	na, nb := normalize(a.requests), normalize(b.requests)
-	if len(na) != len(nb) {
-		t.Errorf("%s: %d requests with %s, %d with %s", h.name, len(na), a.secret.ID, len(nb), b.secret.ID)
+	// The whole conversation of the last request of each run, without what
+	// the host decides by timing alone (which of its tools are loaded yet,
+	// ToolSearch round trips, ids, clocks).
+	ca, cb := canonical(last(a.requests)), canonical(last(b.requests))
+	if ca != cb {
+		t.Errorf("%s: the conversations differ between the runs: %s", h.name, firstDifference(ca, cb))
 	}
-	for i := range min(len(na), len(nb)) {
-		if na[i] != nb[i] {
-			t.Errorf("%s: request %d differs between the runs: %s", h.name, i, firstDifference(na[i], nb[i]))
+}
+
+func last(reqs []Request) []byte {
+	for i := len(reqs) - 1; i >= 0; i-- {
+		if Decode(reqs[i].Body).HasTools {
+			return reqs[i].Body
 		}
 	}
+	return nil
 }
 
 func runHost(t *testing.T, h host, bin, base string, s exfilprobes.Secret) run {
@@ -424,20 +431,82 @@ var noise = []*regexp.Regexp{
 	regexp.MustCompile(`\b(ses|msg|prt|call|toolu)_[0-9A-Za-z]{10,}`),                                 // opencode and API ids
 	regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?`),                               // timestamps
 	regexp.MustCompile(`\b1[6-9]\d{11}\b`),                                                            // epoch milliseconds
-	regexp.MustCompile(`"user_id":"(\\.|[^"\\])*"`),                                                   // Claude Code: device and session ids as a JSON string
-	regexp.MustCompile(`in \d+(\.\d+)?m?s\b`),                                                         // durations
 }
 
-func normalize(reqs []Request) []string {
-	var out []string
-	for _, r := range reqs {
-		s := string(r.Body)
+// Paragraphs a host writes about its own state, which depend on timing
+// (Claude Code lists the tools ToolSearch can load, and the MCP servers
+// still connecting, as of each request).
+var hostState = []string{"The following deferred tools are now available", "still connecting"}
+
+// canonical renders a Messages API request for comparison: the host's
+// metadata (device and session ids) dropped, ToolSearch calls and results
+// dropped, host-state paragraphs dropped, ids and clocks normalised, keys
+// sorted. Everything Aegis sent (tool definitions, instructions, results)
+// stays.
+func canonical(body []byte) string {
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) != nil {
+		return string(body)
+	}
+	delete(doc, "metadata")
+	if msgs, ok := doc["messages"].([]any); ok {
+		var kept []any
+		for _, m := range msgs {
+			msg, _ := m.(map[string]any)
+			blocks, isList := msg["content"].([]any)
+			if !isList {
+				kept = append(kept, m)
+				continue
+			}
+			var keep []any
+			for _, b := range blocks {
+				blk, _ := b.(map[string]any)
+				id, _ := blk["id"].(string)
+				useID, _ := blk["tool_use_id"].(string)
+				if strings.HasPrefix(id, "toolu_search_") || strings.HasPrefix(useID, "toolu_search_") {
+					continue
+				}
+				keep = append(keep, b)
+			}
+			if len(keep) > 0 {
+				msg["content"] = keep
+				kept = append(kept, msg)
+			}
+		}
+		doc["messages"] = kept
+	}
+	out, _ := json.Marshal(normalizeStrings(doc))
+	return string(out)
+}
+
+func normalizeStrings(v any) any {
+	switch x := v.(type) {
+	case string:
+		var paras []string
+		for _, p := range strings.Split(x, "\n\n") {
+			state := false
+			for _, h := range hostState {
+				state = state || strings.Contains(p, h)
+			}
+			if !state {
+				paras = append(paras, p)
+			}
+		}
+		s := strings.Join(paras, "\n\n")
 		for _, re := range noise {
 			s = re.ReplaceAllString(s, "<noise>")
 		}
-		out = append(out, r.Path+" "+s)
+		return s
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normalizeStrings(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normalizeStrings(e)
+		}
 	}
-	return out
+	return v
 }
 
 func firstDifference(a, b string) string {
