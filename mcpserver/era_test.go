@@ -391,3 +391,22 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// A run parked at a question holds no request, but stdin closing still
+// ends it: the server exits promptly.
+func TestParkedRunEndsAtEOF(t *testing.T) {
+	b := mcptest.New()
+	b.Finished = make(chan string, 1)
+	w := startWire(t, mcpserver.Options{Backend: b, Confirm: mcpserver.ConfirmElicit})
+	r := w.modernRequest(1, "tools/call", map[string]any{"name": "aegis_run", "arguments": map[string]any{"script": confirmScript}}, elicitCaps)
+	w.askedInput(r)
+	if err := w.close(); err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	select {
+	case <-b.Finished:
+	case <-time.After(hangGuard):
+		t.Fatalf("the parked run was not stopped")
+	}
+	w.expectEnd()
+}
