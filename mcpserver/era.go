@@ -65,7 +65,7 @@ func (r reqInfo) atLeast(rev string) bool { return r.version >= rev }
 // requestMeta classifies a request by its params._meta. ok is false when
 // the request is legacy (no modern revision named); a non-nil error means
 // a modern request that cannot be served.
-func requestMeta(method string, params map[string]json.RawMessage) (reqInfo, bool, *jsonrpc2.Error) {
+func requestMeta(params map[string]json.RawMessage) (reqInfo, bool, *jsonrpc2.Error) {
 	raw, present := params["_meta"]
 	if !present || string(raw) == "null" {
 		return reqInfo{}, false, nil
@@ -125,7 +125,6 @@ var removedInModern = map[string]string{
 	"logging/setLevel":          "this server sends no log messages",
 	"resources/subscribe":       "this server's resources never change while it runs",
 	"resources/unsubscribe":     "this server's resources never change while it runs",
-	"notifications/initialized": "there is no handshake",
 }
 
 // serverInfo identifies this server in initialize results and in the

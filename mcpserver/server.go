@@ -182,7 +182,7 @@ func (s *session) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2
 		s.replyError(ctx, conn, req.ID, perr)
 		return
 	}
-	info, modern, merr := requestMeta(req.Method, params)
+	info, modern, merr := requestMeta(params)
 	if merr != nil {
 		s.replyError(ctx, conn, req.ID, merr)
 		return
