@@ -120,11 +120,11 @@ func unsupportedVersion(requested json.RawMessage, msg string, code int64) *json
 
 // removedInModern names the legacy methods a modern request may not use.
 var removedInModern = map[string]string{
-	"initialize":                "there is no handshake: every request carries its revision and capabilities in params._meta",
-	"ping":                      "liveness is the transport's business",
-	"logging/setLevel":          "this server sends no log messages",
-	"resources/subscribe":       "this server's resources never change while it runs",
-	"resources/unsubscribe":     "this server's resources never change while it runs",
+	"initialize":            "there is no handshake: every request carries its revision and capabilities in params._meta",
+	"ping":                  "liveness is the transport's business",
+	"logging/setLevel":      "this server sends no log messages",
+	"resources/subscribe":   "this server's resources never change while it runs",
+	"resources/unsubscribe": "this server's resources never change while it runs",
 }
 
 // serverInfo identifies this server in initialize results and in the
