@@ -166,8 +166,8 @@ func ResolveServerCommand(explicit string) (string, error) {
 		return filepath.Abs(found)
 	}
 	looked = append(looked, "on PATH")
-	return "", fmt.Errorf("cannot find aegis-mcp (looked %s): install it with `go install github.com/aegisdev/aegis/cmd/aegis-mcp@latest` "+
-		"(or `go build -o DIR ./cmd/aegis-mcp` in a clone), or name it with --command /path/to/aegis-mcp", strings.Join(looked, " and "))
+	return "", fmt.Errorf("cannot find aegis-mcp (looked %s): from a clone, `go install ./cmd/aegis ./cmd/aegis-mcp` puts both in $(go env GOPATH)/bin; "+
+		"or name it with --command /path/to/aegis-mcp", strings.Join(looked, " and "))
 }
 
 func isExecutable(p string) error {

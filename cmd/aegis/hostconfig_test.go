@@ -318,7 +318,7 @@ func TestHostConfigCommand(t *testing.T) {
 	}
 	t.Setenv("PATH", t.TempDir())
 	code, _, errOut = aegis(t, dir, "host-config", "opencode", "--policy", "aegis.toml")
-	if code != 5 || !strings.Contains(errOut, "cannot find aegis-mcp") || !strings.Contains(errOut, "go install") {
+	if code != 5 || !strings.Contains(errOut, "cannot find aegis-mcp") || !strings.Contains(errOut, "go install ./cmd/aegis ./cmd/aegis-mcp") {
 		t.Errorf("no aegis-mcp anywhere: exit %d %q", code, errOut)
 	}
 }
