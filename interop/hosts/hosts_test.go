@@ -436,7 +436,8 @@ var noise = []*regexp.Regexp{
 // Paragraphs a host writes about its own state, which depend on timing
 // (Claude Code lists the tools ToolSearch can load, and the MCP servers
 // still connecting, as of each request).
-var hostState = []string{"The following deferred tools are now available", "still connecting"}
+// Aegis never writes these words, so a paragraph holding one is the host's.
+var hostState = []string{"deferred tool", "toolsearch", "still connecting"}
 
 // canonical renders a Messages API request for comparison: the host's
 // metadata (device and session ids) dropped, ToolSearch calls and results
@@ -486,7 +487,7 @@ func normalizeStrings(v any) any {
 		for _, p := range strings.Split(x, "\n\n") {
 			state := false
 			for _, h := range hostState {
-				state = state || strings.Contains(p, h)
+				state = state || strings.Contains(strings.ToLower(p), h)
 			}
 			if !state {
 				paras = append(paras, p)
@@ -514,8 +515,8 @@ func firstDifference(a, b string) string {
 	for i < len(a) && i < len(b) && a[i] == b[i] {
 		i++
 	}
-	from := max(0, i-80)
-	return fmt.Sprintf("at byte %d:\n  %q\n  %q", i, a[from:min(len(a), i+80)], b[from:min(len(b), i+80)])
+	from := max(0, i-200)
+	return fmt.Sprintf("at byte %d:\n  %q\n  %q", i, a[from:min(len(a), i+400)], b[from:min(len(b), i+400)])
 }
 
 func writeFile(t *testing.T, path, content string) {
