@@ -31,6 +31,7 @@ type Turn struct {
 	ID    string         // the tool_use id; "" numbers it
 	Input map[string]any // the tool's arguments
 	Text  string
+	Delay time.Duration // how long to think before answering
 }
 
 // Conversation is what the model has been shown so far, decoded from an
@@ -114,6 +115,13 @@ func (f *FakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	turn := Turn{Text: "ok"}
 	if c.HasTools {
 		turn = f.script(c)
+	}
+	if turn.Delay > 0 {
+		select {
+		case <-time.After(turn.Delay):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	msgID := fmt.Sprintf("msg_fake_%d", seq)
 	if !req.Stream {

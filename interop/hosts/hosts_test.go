@@ -317,8 +317,14 @@ func script(c Conversation) Turn {
 		}
 	}
 	if run == "" || policy == "" {
-		if slices.Contains(c.Tools, "ToolSearch") && searches < 10 {
-			return Turn{Tool: "ToolSearch", ID: fmt.Sprintf("toolu_search_%d", searches),
+		// The MCP server may still be connecting (slowly, on a loaded
+		// machine): search again, a second apart, for up to a minute.
+		if slices.Contains(c.Tools, "ToolSearch") && searches < 60 {
+			var wait time.Duration
+			if searches > 0 {
+				wait = time.Second
+			}
+			return Turn{Tool: "ToolSearch", ID: fmt.Sprintf("toolu_search_%d", searches), Delay: wait,
 				Input: map[string]any{"query": "select:mcp__aegis__aegis_run,mcp__aegis__aegis_policy", "max_results": 5}}
 		}
 		return Turn{Text: "the Aegis tools never appeared"}
