@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Drives aegis-mcp over real stdio pipes with independent clients:
-#   - the official TypeScript SDK client (node/client.mjs, @modelcontextprotocol/sdk pinned by node/package-lock.json)
-#   - a raw-wire probe that sends malformed, oversized and out-of-order messages (node/rawprobe.mjs)
+#   - the official TypeScript SDK v1 client (node/client.mjs, @modelcontextprotocol/sdk, legacy era)
+#   - the official TypeScript SDK v2 client (node/client2.mjs, @modelcontextprotocol/client) pinned to
+#     2026-07-28, in auto mode, and pinned to the legacy 2025-11-25 handshake
+#     (both SDKs pinned by node/package-lock.json)
+#   - a raw-wire probe that sends malformed, oversized and out-of-order messages in both eras (node/rawprobe.mjs)
 # plus negative controls: the same harnesses must FAIL against a server that prints one stray
 # line to stdout. The Go SDK client runs in process: (cd interop/gosdk && go test ./...).
 #
@@ -38,6 +41,9 @@ expect() { # expect pass|fail NAME CMD...
 cd "$here/node"
 expect pass "TypeScript SDK client vs aegis-mcp (fake backend)" node client.mjs "${fake[@]}"
 expect pass "raw-wire probe vs aegis-mcp (fake backend)" node rawprobe.mjs "${fake[@]}"
+for mode in pin auto legacy; do
+	expect pass "TypeScript SDK v2 client ($mode) vs aegis-mcp (fake backend)" node client2.mjs "$mode" "${fake[@]}"
+done
 expect fail "negative control: TypeScript SDK client vs a server with one stray stdout line" node client.mjs "${stray[@]}"
 expect fail "negative control: raw-wire probe vs a server with one stray stdout line" node rawprobe.mjs "${stray[@]}"
 
@@ -48,6 +54,9 @@ if [ "${1:-}" = "--real" ]; then
 	cd "$here/testdata"
 	expect pass "TypeScript SDK client vs aegis-mcp (real runner)" node "$here/node/client.mjs" --backend real "${real[@]}"
 	expect pass "raw-wire probe vs aegis-mcp (real runner)" node "$here/node/rawprobe.mjs" --backend real "${real[@]}"
+	for mode in pin auto legacy; do
+		expect pass "TypeScript SDK v2 client ($mode) vs aegis-mcp (real runner)" node "$here/node/client2.mjs" "$mode" --backend real "${real[@]}"
+	done
 fi
 
 echo "interop: $passed passed, $failed failed"

@@ -61,14 +61,30 @@ type RunResult struct {
 	Calls    int
 }
 
-// PolicySummary is what aegis_policy returns.
+// PolicySummary describes the effective policy: aegis_policy returns a
+// compact form of it by default and all of it on request, and host-config
+// derives the host's permissions from it.
 type PolicySummary struct {
-	Source           string   `json:"source"`              // policy file path, or "secure-defaults"
-	Name             string   `json:"name"`                // the policy's name key, may be empty
-	Description      string   `json:"description"`         // the policy's description key, may be empty
-	Capabilities     []string `json:"capabilities"`        // enabled capabilities, sorted
-	RequiresApproval []string `json:"requires_approval"`   // capabilities that need a human yes
-	Effective        any      `json:"effective,omitempty"` // the effective policy with provenance (`aegis policy show --json`), a JSON object
+	Source           string     `json:"source"`              // policy file path, or "secure-defaults"
+	Name             string     `json:"name"`                // the policy's name key, may be empty
+	Description      string     `json:"description"`         // the policy's description key, may be empty
+	Capabilities     []string   `json:"capabilities"`        // enabled capabilities, sorted
+	RequiresApproval []string   `json:"requires_approval"`   // capabilities that need a human yes
+	Rules            []RuleList `json:"rules,omitempty"`     // the non-empty list keys of the effective policy, in schema order
+	Limits           []Limit    `json:"limits,omitempty"`    // the [runtime] limits in effect
+	Effective        any        `json:"effective,omitempty"` // the effective policy with provenance (`aegis policy show --json`), a JSON object
+}
+
+// RuleList is one list key of the effective policy, without provenance.
+type RuleList struct {
+	Key     string   `json:"key"` // as the docs write it: "[filesystem].read_allow"
+	Entries []string `json:"entries"`
+}
+
+// Limit is one [runtime] limit in effect.
+type Limit struct {
+	Key   string `json:"key"` // "max_seconds"
+	Value any    `json:"value"`
 }
 
 // ExplainResult is one policy decision with its reason.

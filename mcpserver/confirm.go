@@ -71,10 +71,7 @@ func (s *session) confirmer(conn *jsonrpc2.Conn, taskID string, log *approvalLog
 		if s.approvals.Approved(req) {
 			return true, nil
 		}
-		s.mu.Lock()
-		canElicit := s.clientElicit
-		s.mu.Unlock()
-		if !canElicit {
+		if !s.canElicit(ctx) {
 			return false, log.refuse(&approval.Refusal{
 				Reason: "the MCP client cannot ask the user: it did not declare the elicitation capability", Unasked: true}, mode)
 		}
@@ -101,11 +98,6 @@ type elicitResult struct {
 // malformed answer. session=true with it approves the call for the rest of
 // the session, when the call may be remembered.
 func (s *session) elicit(ctx context.Context, conn *jsonrpc2.Conn, taskID string, req approval.Request) (approval.Answer, *approval.Refusal) {
-	s.mu.Lock()
-	s.elicitSeq++
-	id := jsonrpc2.ID{Str: fmt.Sprintf("aegis-elicit-%d", s.elicitSeq), IsString: true}
-	s.mu.Unlock()
-
 	props := map[string]any{
 		"approved": map[string]any{
 			"type":        "boolean",
@@ -136,16 +128,7 @@ func (s *session) elicit(ctx context.Context, conn *jsonrpc2.Conn, taskID string
 	ectx, cancel := context.WithTimeout(ctx, s.opts.ElicitTimeout)
 	defer cancel()
 	var res elicitResult
-	waiter, err := conn.DispatchCall(ectx, "elicitation/create", params, jsonrpc2.PickID(id))
-	if err == nil {
-		err = waiter.Wait(ectx, &res)
-	}
-	if err != nil {
-		if ectx.Err() != nil {
-			// Tell the client to take the question down.
-			_ = conn.Notify(context.Background(), "notifications/cancelled",
-				map[string]any{"requestId": id.Str, "reason": "aegis-mcp no longer needs this answer"})
-		}
+	if err := s.askClient(ectx, conn, "elicitation/create", params, &res); err != nil {
 		var rpcErr *jsonrpc2.Error
 		switch {
 		case errors.Is(ectx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:

@@ -2,7 +2,10 @@ package mcpserver_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,5 +125,86 @@ func TestHostConfigErrors(t *testing.T) {
 	}
 	if _, err := mcpserver.HostConfig(mcpserver.HostConfigOptions{Host: "cursor"}); err == nil {
 		t.Errorf("a missing policy path must be an error")
+	}
+}
+
+func TestHostConfigDeniesEveryEffectingBuiltin(t *testing.T) {
+	perms := hostFiles(t, "claude-code", readOnlyCaps)[".claude/settings.json"]["permissions"].(map[string]any)
+	deny := strs(perms["deny"])
+	// Claude Code 2.1.328's own tools that read, write, run or fetch
+	// (what its tools list and ToolSearch's deferred list show), plus
+	// PowerShell (Windows) and older names.
+	for _, b := range []string{"Bash", "PowerShell", "Edit", "MultiEdit", "Write", "NotebookEdit", "Read", "Glob", "Grep", "LS",
+		"WebFetch", "WebSearch", "EnterWorktree", "ExitWorktree"} {
+		if !slices.Contains(deny, b) {
+			t.Errorf("claude-code deny lacks %s", b)
+		}
+	}
+	perm := hostFiles(t, "opencode", readOnlyCaps)["opencode.json"]["permission"].(map[string]any)
+	for _, b := range []string{"bash", "edit", "read", "glob", "grep", "list", "lsp", "webfetch", "websearch", "codesearch", "external_directory"} {
+		if perm[b] != "deny" {
+			t.Errorf("opencode permission %s = %v, want deny", b, perm[b])
+		}
+	}
+}
+
+func TestHostConfigTrustEntry(t *testing.T) {
+	s := mcptest.New().Summary
+	dir := t.TempDir()
+	files, err := mcpserver.HostConfig(mcpserver.HostConfigOptions{Host: "claude-code", PolicyPath: "/p/aegis.toml", Summary: s,
+		ProjectDir: dir, ClaudeConfig: "/home/u/.claude.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 || files[2].Path != "/home/u/.claude.json" || !strings.Contains(files[2].Content, `"hasTrustDialogAccepted": true`) ||
+		!strings.Contains(files[2].Content, strconv.Quote(dir)) {
+		t.Fatalf("want the trust entry for %s: %+v", dir, files)
+	}
+	files, _ = mcpserver.HostConfig(mcpserver.HostConfigOptions{Host: "claude-code", PolicyPath: "/p", Summary: s, ProjectDir: dir, ClaudeConfig: "/c", NoTrust: true})
+	if len(files) != 2 {
+		t.Errorf("NoTrust must leave trust alone: %+v", files)
+	}
+	if got := mcpserver.ClaudeAllowedTools(files); !strings.HasPrefix(got, "mcp__aegis__aegis_run,") || strings.Contains(got, "Bash") {
+		t.Errorf("ClaudeAllowedTools = %q", got)
+	}
+	for _, host := range []string{"opencode", "cursor"} {
+		files, _ := mcpserver.HostConfig(mcpserver.HostConfigOptions{Host: host, PolicyPath: "/p", Summary: s, ProjectDir: dir, ClaudeConfig: "/c"})
+		for _, f := range files {
+			if strings.Contains(f.Content, "hasTrustDialogAccepted") {
+				t.Errorf("%s has no trust step: %+v", host, f)
+			}
+		}
+	}
+}
+
+// PlanHostFiles reports drift without writing: what doctor shows.
+func TestPlanHostFiles(t *testing.T) {
+	dir := t.TempDir()
+	s := mcptest.New().Summary
+	files, err := mcpserver.HostConfig(mcpserver.HostConfigOptions{Host: "opencode", PolicyPath: "/p/aegis.toml", Command: "/bin/aegis-mcp", Summary: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := mcpserver.PlanHostFiles(dir, files)
+	if err != nil || len(plan) != 1 || plan[0].Status != mcpserver.FileCreated || plan[0].File != filepath.Join(dir, "opencode.json") {
+		t.Fatalf("plan: %+v %v", plan, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "opencode.json")); err == nil {
+		t.Fatalf("planning wrote a file")
+	}
+	if _, err := mcpserver.WriteHostFiles(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	if plan, _ := mcpserver.PlanHostFiles(dir, files); plan[0].Status != mcpserver.FileUnchanged {
+		t.Errorf("after writing, the plan must be empty: %+v", plan)
+	}
+	// Drift: someone lets bash back in.
+	b, _ := os.ReadFile(filepath.Join(dir, "opencode.json"))
+	if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(strings.Replace(string(b), `"bash": "deny"`, `"bash": "allow"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, _ = mcpserver.PlanHostFiles(dir, files)
+	if plan[0].Status != mcpserver.FileUpdated || !slices.Contains(plan[0].Changes, `~ permission.bash: "allow" -> "deny"`) {
+		t.Errorf("drift: %+v", plan)
 	}
 }

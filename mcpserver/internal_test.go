@@ -2,9 +2,13 @@ package mcpserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
 )
 
 func TestClipBoundsTheEncodedSize(t *testing.T) {
@@ -149,5 +153,70 @@ func TestToolTableInvariants(t *testing.T) {
 				t.Errorf("%s: a wrapper must name the capability it exercises", tool.name)
 			}
 		}
+	}
+}
+
+// The cheat sheet in aegis_run's description must name every member of
+// every predeclared module, so a builtin added later cannot be missing.
+func TestScriptAPICheatSheetCoversTheBuiltins(t *testing.T) {
+	for name, v := range (&builtins.Host{}).Modules() {
+		m, ok := v.(*starlarkstruct.Module)
+		if !ok {
+			if !strings.Contains(scriptAPI, name+"(") {
+				t.Errorf("the cheat sheet does not show %s(...)", name)
+			}
+			continue
+		}
+		for member := range m.Members {
+			// net.http_post/http_put/http_patch(...) share one entry.
+			if !strings.Contains(scriptAPI, name+"."+member) && !strings.Contains(scriptAPI, "/"+member+"/") && !strings.Contains(scriptAPI, "/"+member+"(") {
+				t.Errorf("the cheat sheet does not show %s.%s", name, member)
+			}
+		}
+	}
+	desc := tools[0].description
+	if tools[0].name != "aegis_run" || !strings.Contains(desc, scriptAPI) {
+		t.Fatalf("aegis_run's description must carry the cheat sheet")
+	}
+	// What Claude Code shows the model of a successful call is the
+	// structuredContent, so the description names its fields.
+	for _, field := range []string{"stdout", "exit_kind", "error"} {
+		if !strings.Contains(desc, field) {
+			t.Errorf("aegis_run's description does not mention %s", field)
+		}
+	}
+}
+
+func TestPolicyBriefFitsTheBudget(t *testing.T) {
+	big := PolicySummary{Source: "/p/aegis.toml", Name: "n", Description: strings.Repeat("é", 400),
+		Capabilities: []string{"fs.read", "subprocess.exec"}, RequiresApproval: []string{"subprocess.exec"}}
+	for i := 0; i < 6; i++ {
+		var entries []string
+		for j := 0; j < 200; j++ {
+			entries = append(entries, fmt.Sprintf("some/long/path/pattern-%d-%d/**", i, j))
+		}
+		big.Rules = append(big.Rules, RuleList{Key: fmt.Sprintf("[filesystem].read_allow%d", i), Entries: entries})
+	}
+	big.Rules = append(big.Rules, RuleList{Key: "[subprocess].deny_commands", Entries: []string{"sh", "bash", "zsh", "dash", "curl", "wget"}})
+	b := PolicyBrief(big)
+	var got struct {
+		Rules   map[string][]string
+		Omitted map[string]int
+		More    string
+	}
+	if len(b) > maxPolicySummaryBytes || json.Unmarshal(b, &got) != nil || !utf8.Valid(b) {
+		t.Fatalf("%d bytes, valid %v: %s", len(b), json.Valid(b), b)
+	}
+	for key, n := range got.Omitted {
+		if len(got.Rules[key])+n != map[bool]int{true: 6, false: 200}[key == "[subprocess].deny_commands"] {
+			t.Errorf("%s: %d shown + %d omitted does not add up", key, len(got.Rules[key]), n)
+		}
+	}
+	if len(got.Omitted) == 0 || !strings.Contains(got.More, "omitted") {
+		t.Errorf("an abridged summary must say so: %s", b)
+	}
+	small := PolicyBrief(PolicySummary{Source: "s", Rules: []RuleList{{Key: "[filesystem].read_allow", Entries: []string{"src/**"}}}})
+	if strings.Contains(string(small), "omitted") {
+		t.Errorf("nothing was left out, so nothing should be said to be: %s", small)
 	}
 }

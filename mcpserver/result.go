@@ -9,6 +9,7 @@ import (
 
 // callResult is an MCP CallToolResult.
 type callResult struct {
+	ResultType        string         `json:"resultType,omitempty"` // "complete" in a modern answer
 	Content           []textContent  `json:"content"`
 	StructuredContent any            `json:"structuredContent,omitempty"`
 	IsError           bool           `json:"isError,omitempty"`
@@ -33,24 +34,13 @@ func toolError(msg string) *callResult {
 	return &callResult{Content: []textContent{text(msg)}, IsError: true}
 }
 
-// structured returns a read-only tool's value as structuredContent plus
-// the same JSON as text, which is what pre-2025-06-18 clients read.
-func (s *session) structured(v any) *callResult {
+// jsonText returns a read-only tool's value as one JSON text block.
+func jsonText(v any) *callResult {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return toolError("aegis-mcp: cannot encode the result: " + err.Error())
 	}
-	r := &callResult{Content: []textContent{text(string(b))}}
-	if s.structuredOK() {
-		r.StructuredContent = v
-	}
-	return r
-}
-
-func (s *session) structuredOK() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return versionAtLeast(s.version, "2025-06-18")
+	return &callResult{Content: []textContent{text(string(b))}}
 }
 
 // runOutput is the structuredContent of a script run (runOutputSchema).
@@ -71,7 +61,7 @@ const (
 	maxErrorEncoded  = 256 << 10
 )
 
-func (s *session) runResult(tool *toolDef, r RunResult, approvals *approvalLog) *callResult {
+func (s *session) runResult(tool *toolDef, r RunResult, approvals *approvalLog, info reqInfo) *callResult {
 	stdout := r.Stdout
 	if tool.trimPrint && r.ExitKind == ExitOK {
 		stdout = strings.TrimSuffix(stdout, "\n")
@@ -96,7 +86,7 @@ func (s *session) runResult(tool *toolDef, r RunResult, approvals *approvalLog) 
 	if res.IsError {
 		res.Content = append(res.Content, text(fmt.Sprintf("aegis: %s (exit %d): %s", r.ExitKind, r.ExitCode, errText)))
 	}
-	if s.structuredOK() {
+	if info.atLeast("2025-06-18") {
 		res.StructuredContent = runOutput{
 			ExitKind: r.ExitKind, ExitCode: r.ExitCode,
 			Stdout: stdout, Error: errText,

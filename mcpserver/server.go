@@ -91,14 +91,6 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// Protocol revisions this server speaks, newest first. 2026-07-28 is left
-// out on purpose: its stateless era (server/discover, per-request _meta)
-// is all-or-nothing, and half of it makes clients pick the wrong era.
-var supportedVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
-
-// versionAtLeast compares revision dates; they sort as strings.
-func versionAtLeast(v, min string) bool { return v >= min }
-
 // Serve runs one MCP session over in/out until in reaches EOF or ctx is
 // cancelled. It returns nil on a clean end of input. out is closed on
 // return, which tells the client the server is gone.
@@ -131,7 +123,9 @@ type session struct {
 	initialized  bool
 	version      string
 	clientElicit bool
-	inflight     map[string]*call // by canonical wire id
+	inflight     map[string]*call           // by canonical wire id
+	runs         map[*run]struct{}          // tools/call runs not yet ended
+	parked       map[string]*parkedQuestion // modern questions awaiting a retry, by requestState
 	taskSeq      uint64
 	elicitSeq    uint64
 	draining     bool
@@ -159,6 +153,8 @@ func newSession(opts Options) *session {
 		log:      opts.Logger,
 		caps:     caps,
 		inflight: map[string]*call{},
+		runs:     map[*run]struct{}{},
+		parked:   map[string]*parkedQuestion{},
 		sem:      make(chan struct{}, opts.MaxConcurrentRuns),
 	}
 }
@@ -189,29 +185,80 @@ func (s *session) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2
 		s.replyError(ctx, conn, req.ID, perr)
 		return
 	}
+	info, modern, merr := requestMeta(params)
+	if merr != nil {
+		s.replyError(ctx, conn, req.ID, merr)
+		return
+	}
+	if modern {
+		s.handleModern(ctx, conn, req, params, info)
+		return
+	}
 	switch req.Method {
 	case "initialize":
 		s.handleInitialize(ctx, conn, req, params)
 	case "ping":
 		s.reply(ctx, conn, req.ID, struct{}{})
-	case "tools/list":
-		if !s.requireInit(ctx, conn, req) {
+	case "tools/list", "tools/call", "resources/list", "resources/read", "resources/templates/list":
+		info, ok := s.legacyInfo()
+		if !ok {
+			s.replyError(ctx, conn, req.ID, rpcError(codeInvalidRequest, fmt.Sprintf(
+				"Invalid Request: %s before initialize; send initialize first, or name the revision in params._meta[%q] (%s)",
+				req.Method, metaProtocolVersion, modernVersions[0])))
 			return
 		}
-		s.handleToolsList(ctx, conn, req, params)
-	case "tools/call":
-		if !s.requireInit(ctx, conn, req) {
-			return
-		}
-		s.handleToolsCall(ctx, conn, req, params)
+		s.handleShared(ctx, conn, req, params, info)
 	case "server/discover":
-		// Dual-era clients probe this first; any prompt error makes them
-		// fall back to initialize, which is what this server speaks.
-		s.replyError(ctx, conn, req.ID, rpcError(codeMethodNotFound,
-			"Method not found: server/discover (this server speaks MCP "+supportedVersions[0]+" and earlier; use initialize)"))
+		// A discover without the modern _meta is malformed. Dual-era
+		// clients fall back to initialize on any error here.
+		s.replyError(ctx, conn, req.ID, unsupportedVersion(nil, fmt.Sprintf(
+			"Invalid params: server/discover needs params._meta[%q] (%s) and params._meta[%q]; legacy clients use initialize",
+			metaProtocolVersion, modernVersions[0], metaClientCapabilities), codeInvalidParams))
 	default:
 		s.replyError(ctx, conn, req.ID, rpcError(codeMethodNotFound, fmt.Sprintf("Method not found: %q", req.Method)))
 	}
+}
+
+// handleModern serves one 2026-07-28 request: no session state, the
+// revision and the client's capabilities come with the request.
+func (s *session) handleModern(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage, info reqInfo) {
+	if why, removed := removedInModern[req.Method]; removed {
+		s.replyError(ctx, conn, req.ID, rpcError(codeMethodNotFound, fmt.Sprintf(
+			"Method not found: %s does not exist in MCP %s (%s)", req.Method, info.version, why)))
+		return
+	}
+	switch req.Method {
+	case "server/discover":
+		s.reply(ctx, conn, req.ID, s.discover(info))
+	case "tools/list", "tools/call", "resources/list", "resources/read", "resources/templates/list":
+		s.handleShared(ctx, conn, req, params, info)
+	default:
+		s.replyError(ctx, conn, req.ID, rpcError(codeMethodNotFound, fmt.Sprintf("Method not found: %q", req.Method)))
+	}
+}
+
+// handleShared serves the methods both eras have; info says how to answer.
+func (s *session) handleShared(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage, info reqInfo) {
+	switch req.Method {
+	case "tools/list":
+		s.handleToolsList(ctx, conn, req, params, info)
+	case "tools/call":
+		s.handleToolsCall(ctx, conn, req, params, info)
+	case "resources/list":
+		s.handleResourcesList(ctx, conn, req, params, info)
+	case "resources/templates/list":
+		s.handleResourceTemplatesList(ctx, conn, req, params, info)
+	case "resources/read":
+		s.handleResourcesRead(ctx, conn, req, params, info)
+	}
+}
+
+// legacyInfo is how a legacy request is answered: by what initialize
+// negotiated. ok is false before initialize.
+func (s *session) legacyInfo() (reqInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return reqInfo{version: s.version, elicit: s.clientElicit}, s.initialized
 }
 
 // objectParams decodes params as an object; absent or null means empty.
@@ -226,17 +273,6 @@ func objectParams(req *jsonrpc2.Request) (map[string]json.RawMessage, *jsonrpc2.
 	return params, nil
 }
 
-func (s *session) requireInit(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request) bool {
-	s.mu.Lock()
-	ok := s.initialized
-	s.mu.Unlock()
-	if !ok {
-		s.replyError(ctx, conn, req.ID, rpcError(codeInvalidRequest,
-			fmt.Sprintf("Invalid Request: %s before initialize; send initialize first", req.Method)))
-	}
-	return ok
-}
-
 func (s *session) handleNotification(req *jsonrpc2.Request) {
 	switch req.Method {
 	case "notifications/cancelled":
@@ -248,17 +284,21 @@ func (s *session) handleNotification(req *jsonrpc2.Request) {
 	}
 }
 
+// instructions are sent at initialize and server/discover.
+const instructions = "Aegis runs your Starlark scripts under the operator's policy. Call aegis_policy to see what is allowed, " +
+	"aegis_explain to ask whether one call would be, and aegis_run (or the aegis_fs_*/aegis_exec/aegis_http_get wrappers) to act. " +
+	"Values from local-only sources print as [REDACTED]; a denial names the rule and how the operator could allow it."
+
 func (s *session) handleInitialize(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage) {
 	var requested string
 	raw, present := params["protocolVersion"]
 	if !present || json.Unmarshal(raw, &requested) != nil || requested == "" {
-		e := rpcError(codeInvalidParams, "Unsupported protocol version: initialize needs params.protocolVersion as a string")
-		data := map[string]any{"supported": supportedVersions}
+		var requestedRaw json.RawMessage
 		if present {
-			data["requested"] = raw
+			requestedRaw = raw
 		}
-		e.SetError(data)
-		s.replyError(ctx, conn, req.ID, e)
+		s.replyError(ctx, conn, req.ID, unsupportedVersion(requestedRaw,
+			"Unsupported protocol version: initialize needs params.protocolVersion as a string", codeInvalidParams))
 		return
 	}
 	var caps struct {
@@ -279,47 +319,51 @@ func (s *session) handleInitialize(ctx context.Context, conn *jsonrpc2.Conn, req
 	s.initialized = true
 	s.version = version
 	// Elicitation exists from 2025-06-18; an older session cannot use it.
-	s.clientElicit = versionAtLeast(version, "2025-06-18") && len(caps.Elicitation) > 0 && string(caps.Elicitation) != "null"
+	s.clientElicit = version >= "2025-06-18" && len(caps.Elicitation) > 0 && string(caps.Elicitation) != "null"
 	s.mu.Unlock()
 
 	s.reply(ctx, conn, req.ID, map[string]any{
 		"protocolVersion": version,
-		"capabilities":    map[string]any{"tools": map[string]any{"listChanged": false}},
-		"serverInfo":      map[string]any{"name": "aegis-mcp", "version": s.opts.Version},
-		"instructions": "Aegis runs your Starlark scripts under the operator's policy. Call aegis_policy to see what is enabled, " +
-			"aegis_explain to ask whether a call would be allowed, and aegis_run (or the aegis_fs_*/aegis_exec/aegis_http_get wrappers) to act. " +
-			"Values from local-only sources print as [REDACTED]; a denial names the rule and how the operator could allow it.",
+		"capabilities":    serverCapabilities(),
+		"serverInfo":      s.serverInfo(),
+		"instructions":    instructions,
 	})
 }
 
-// negotiate echoes a supported version and otherwise offers the newest one
-// (never an unknown or newer version: the client decides whether to stay).
+// negotiate echoes a supported legacy revision and otherwise offers the
+// newest one (never an unknown, newer or modern revision: initialize is
+// the legacy handshake, and the client decides whether to stay).
 func negotiate(requested string) string {
-	for _, v := range supportedVersions {
+	for _, v := range legacyVersions {
 		if v == requested {
 			return v
 		}
 	}
-	return supportedVersions[0]
+	return legacyVersions[0]
 }
 
-func (s *session) handleToolsList(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage) {
+// noCursor refuses a pagination cursor: every list fits one page.
+func (s *session) noCursor(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage) bool {
 	if c, ok := params["cursor"]; ok && string(c) != "null" {
 		s.replyError(ctx, conn, req.ID, rpcError(codeInvalidParams,
-			"Invalid params: unknown cursor (this server returns every tool in one page and never issues cursors)"))
-		return
+			"Invalid params: unknown cursor (this server returns every item in one page and never issues cursors)"))
+		return false
 	}
-	s.mu.Lock()
-	version := s.version
-	s.mu.Unlock()
-	list := make([]map[string]any, 0, len(tools))
-	for i := range tools {
-		list = append(list, tools[i].listEntry(version, s.caps))
-	}
-	s.reply(ctx, conn, req.ID, map[string]any{"tools": list})
+	return true
 }
 
-func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage) {
+func (s *session) handleToolsList(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage, info reqInfo) {
+	if !s.noCursor(ctx, conn, req, params) {
+		return
+	}
+	list := make([]map[string]any, 0, len(tools))
+	for i := range tools {
+		list = append(list, tools[i].listEntry(info, s.caps))
+	}
+	s.reply(ctx, conn, req.ID, s.complete(info, map[string]any{"tools": list}, scopePublic))
+}
+
+func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.Request, params map[string]json.RawMessage, info reqInfo) {
 	var name string
 	if err := json.Unmarshal(params["name"], &name); err != nil || name == "" {
 		s.replyError(ctx, conn, req.ID, rpcError(codeInvalidParams, "Invalid params: tools/call needs params.name as a string"))
@@ -341,6 +385,15 @@ func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req 
 			return
 		}
 	}
+	var state string
+	if info.modern {
+		if raw, ok := params["requestState"]; ok && string(raw) != "null" {
+			if json.Unmarshal(raw, &state) != nil || state == "" {
+				s.replyError(ctx, conn, req.ID, rpcError(codeInvalidParams, "Invalid params: requestState must be the non-empty string an input_required result gave"))
+				return
+			}
+		}
+	}
 	key, ok := idKey(s.st.wireID(req.ID))
 	if !ok {
 		s.replyError(ctx, conn, req.ID, rpcError(codeInvalidRequest, "Invalid Request: unusable id"))
@@ -358,47 +411,106 @@ func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req 
 		s.mu.Unlock()
 		s.replyError(ctx, conn, req.ID, rpcError(codeInternalError, "Internal error: the server is shutting down"))
 		return
-	case len(s.inflight) >= s.opts.MaxPendingCalls:
+	case len(s.inflight) >= s.opts.MaxPendingCalls && state == "":
 		n := len(s.inflight)
 		s.mu.Unlock()
-		s.reply(ctx, conn, req.ID, toolError(fmt.Sprintf(
-			"aegis-mcp is busy: %d calls are already running or queued; wait for some to finish and retry", n)))
+		s.reply(ctx, conn, req.ID, s.completeCall(info, toolError(fmt.Sprintf(
+			"aegis-mcp is busy: %d calls are already running or queued; wait for some to finish and retry", n))))
 		return
 	}
-	// The call runs on the connection's context: it ends when the
-	// connection does, or when the client cancels this one request.
-	cctx, cancel := context.WithCancel(ctx)
+	akey := argsKey(argsRaw)
+	if state != "" {
+		// A retry of a modern call that asked a question: deliver the
+		// answer to the parked run and wait for what it does next.
+		q, why := s.resume(state, name, akey)
+		if q == nil {
+			s.mu.Unlock()
+			s.reply(ctx, conn, req.ID, s.completeCall(info, toolError(why)))
+			return
+		}
+		c := &call{id: req.ID, cancel: q.run.cancel}
+		s.inflight[key] = c
+		s.wg.Add(1)
+		s.mu.Unlock()
+		w := q.run.wait()
+		var answer json.RawMessage
+		var responses map[string]json.RawMessage
+		if raw, ok := params["inputResponses"]; ok && json.Unmarshal(raw, &responses) == nil {
+			answer = responses[q.key]
+		}
+		q.answer <- answer
+		go s.await(ctx, conn, req.ID, key, c, w, info)
+		return
+	}
+	// The run has its own context: it ends when the connection does, or
+	// when the client cancels the request waiting for it.
+	rctx, cancel := context.WithCancel(ctx)
+	r := &run{cancel: cancel}
+	rctx = withCall(rctx, &callCtx{info: info, run: r, tool: name, argsKey: akey})
 	c := &call{id: req.ID, cancel: cancel}
 	s.inflight[key] = c
+	s.runs[r] = struct{}{}
 	s.taskSeq++
 	seq := s.taskSeq
-	s.wg.Add(1)
+	s.wg.Add(2)
 	s.mu.Unlock()
+	w := r.wait()
 
 	go func() {
 		defer s.wg.Done()
 		defer cancel()
-		res, rerr := s.runTool(cctx, conn, tool, argsRaw, seq)
+		res, rerr := s.runTool(rctx, conn, tool, argsRaw, seq, info)
 		s.mu.Lock()
-		delete(s.inflight, key)
-		cancelled := c.cancelled
-		c.replying = !cancelled
+		delete(s.runs, r)
 		s.mu.Unlock()
-		if cancelled {
-			s.st.forget(req.ID) // nobody will answer it, so drop its id mapping
-			return
+		var out any
+		if res != nil {
+			out = s.completeCall(info, res)
 		}
-		if rerr != nil {
-			s.replyError(ctx, conn, req.ID, rerr)
-			return
+		if !r.emit(runEvent{res: out, rerr: rerr, final: true}) {
+			s.log.Printf("tools/call %s task=mcp-%d ended while no request waited for it (its question went unanswered)", tool.name, seq)
 		}
-		s.reply(ctx, conn, req.ID, res)
 	}()
+	go s.await(ctx, conn, req.ID, key, c, w, info)
+}
+
+// await answers one tools/call request with the next event of its run: an
+// interim input_required result or the run's end. A cancelled request is
+// never answered.
+func (s *session) await(ctx context.Context, conn *jsonrpc2.Conn, id jsonrpc2.ID, key string, c *call, w chan runEvent, info reqInfo) {
+	defer s.wg.Done()
+	ev := <-w
+	s.mu.Lock()
+	delete(s.inflight, key)
+	cancelled := c.cancelled
+	c.replying = !cancelled
+	s.mu.Unlock()
+	if cancelled {
+		s.st.forget(id) // nobody will answer it, so drop its id mapping
+		return
+	}
+	if ev.rerr != nil {
+		s.replyError(ctx, conn, id, ev.rerr)
+		return
+	}
+	s.reply(ctx, conn, id, ev.res)
+}
+
+// completeCall marks a modern CallToolResult (see complete).
+func (s *session) completeCall(info reqInfo, r *callResult) *callResult {
+	if info.modern {
+		r.ResultType = "complete"
+		if r.Meta == nil {
+			r.Meta = map[string]any{}
+		}
+		r.Meta[metaServerInfo] = s.serverInfo()
+	}
+	return r
 }
 
 // runTool runs one tool call and never panics: a panic in the backend
 // becomes a JSON-RPC internal error.
-func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDef, raw map[string]json.RawMessage, seq uint64) (res *callResult, rerr *jsonrpc2.Error) {
+func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDef, raw map[string]json.RawMessage, seq uint64, info reqInfo) (res *callResult, rerr *jsonrpc2.Error) {
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
@@ -412,19 +524,22 @@ func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDe
 	}
 	switch tool.kind {
 	case toolPolicy:
-		return s.structured(s.opts.Backend.PolicySummary()), nil
+		if a.strs["detail"] == "full" {
+			return jsonText(s.opts.Backend.PolicySummary()), nil
+		}
+		return &callResult{Content: []textContent{text(string(PolicyBrief(s.opts.Backend.PolicySummary())))}}, nil
 	case toolRouting:
 		recs := s.opts.Backend.ToolRouting()
 		if recs == nil {
 			recs = []ToolRecord{}
 		}
-		return s.structured(map[string]any{"tools": recs}), nil
+		return jsonText(map[string]any{"tools": recs}), nil
 	case toolExplain:
 		ex, err := s.opts.Backend.Explain(a.strs["capability"], a.lists["target"])
 		if err != nil {
 			return toolError("aegis_explain: " + err.Error()), nil
 		}
-		return s.structured(ex), nil
+		return jsonText(ex), nil
 	}
 
 	req := RunRequest{Filename: tool.name + ".star"}
@@ -454,7 +569,7 @@ func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDe
 	result := s.opts.Backend.Run(ctx, req)
 	// Only public facts go to the log: never script text, output or errors.
 	s.log.Printf("tools/call %s task=%q exit=%s calls=%d in %s", tool.name, req.TaskID, result.ExitKind, result.Calls, time.Since(start).Round(time.Millisecond))
-	return s.runResult(tool, result, approvals), nil
+	return s.runResult(tool, result, approvals, info), nil
 }
 
 // handleCancel stops an in-flight tools/call. The cancelled request is
@@ -498,6 +613,8 @@ func (s *session) drain() {
 	}
 }
 
+// cancelAll stops every run: those a request waits for (which then get
+// no answer) and those parked at a question no retry answered yet.
 func (s *session) cancelAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -506,6 +623,9 @@ func (s *session) cancelAll() {
 			c.cancelled = true
 			c.cancel()
 		}
+	}
+	for r := range s.runs {
+		r.cancel()
 	}
 }
 

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -22,7 +23,8 @@ type param struct {
 	name        string
 	kind        paramKind
 	required    bool
-	maxLen      int // strings: byte limit (0 = none)
+	maxLen      int      // strings: byte limit (0 = none)
+	enum        []string // strings: the accepted values (nil = any)
 	description string
 }
 
@@ -64,14 +66,14 @@ var tools = []toolDef{
 	{
 		name:  "aegis_run",
 		title: "Run a Starlark script under the Aegis policy",
-		description: "Run a Starlark script under the operator's Aegis policy, exactly like `aegis run`: " +
-			"every effect (fs.*, net.*, env.read, subprocess.exec) is checked against the policy at the call, " +
-			"and values read from local-only sources are replaced by [REDACTED] wherever they would leave. " +
-			"The result text is what the script printed; structuredContent carries exit_kind, exit_code, stdout and error. " +
-			"A denial says which rule decided and how the operator could allow it. Call aegis_policy first to see what is enabled.",
+		description: "Run a Starlark script under the operator's Aegis policy, as `aegis run` does. Every effect is checked against the policy when it is called; " +
+			"values read from local-only sources stay usable inside the script but print as [REDACTED]. Call aegis_policy first to see what is allowed.\n" +
+			scriptAPI + "\n" +
+			"Result: stdout is what the script printed. On failure (isError) exit_kind says why (policy_denied, flow_denied, confirm_denied, script_error, limit, ...) " +
+			"and error names the rule that decided and how the operator could allow it.",
 		kind: toolRun,
 		params: []param{
-			{name: "script", kind: kindString, required: true, description: "Starlark source. Predeclared: fs, net, env, subprocess, json, base64, hex, sha256, print, fail."},
+			{name: "script", kind: kindString, required: true, description: "Starlark source, e.g. print(fs.read(\"README.md\"))"},
 			{name: "task_id", kind: kindString, maxLen: 128, description: "Optional label recorded in the audit log for this run."},
 		},
 	},
@@ -125,10 +127,14 @@ var tools = []toolDef{
 		inputs:    map[string]string{"url": "url", "headers": "headers_json"},
 	},
 	{
-		name:        "aegis_policy",
-		title:       "Show the effective Aegis policy",
-		description: "Show the effective policy (after inheritance): which capabilities are enabled, which need approval, and every rule. Read-only.",
-		kind:        toolPolicy,
+		name:  "aegis_policy",
+		title: "Show the effective Aegis policy",
+		description: "Show what the operator's policy allows (after inheritance): the enabled capabilities, those that need approval, and the rules, " +
+			"abridged to under 2 KB. {\"detail\":\"full\"} returns every rule with the file and line it comes from. Read-only.",
+		kind: toolPolicy,
+		params: []param{
+			{name: "detail", kind: kindString, enum: []string{"summary", "full"}, description: "summary (default) or full."},
+		},
 	},
 	{
 		name:        "aegis_explain",
@@ -178,6 +184,9 @@ func (t *toolDef) inputSchema() map[string]any {
 			if p.maxLen > 0 {
 				s["maxLength"] = p.maxLen
 			}
+			if p.enum != nil {
+				s["enum"] = p.enum
+			}
 		case kindStringList:
 			s = map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "minItems": 1}
 		case kindStringMap:
@@ -217,69 +226,14 @@ func runOutputSchema() map[string]any {
 	}
 }
 
-func stringListSchema() map[string]any {
-	return map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
-}
-
-func policyOutputSchema() map[string]any {
-	str := map[string]any{"type": "string"}
-	return map[string]any{
-		"type": "object",
-		"properties": map[string]any{
-			"source": str, "name": str, "description": str,
-			"effective":         map[string]any{"type": "object", "description": "the effective policy after inheritance, each entry with its origin"},
-			"capabilities":      stringListSchema(),
-			"requires_approval": stringListSchema(),
-		},
-		"required": []string{"source", "capabilities", "requires_approval"},
-	}
-}
-
-func explainOutputSchema() map[string]any {
-	str := map[string]any{"type": "string"}
-	return map[string]any{
-		"type": "object",
-		"properties": map[string]any{
-			"capability": str, "rule": str, "section": str, "reason": str, "hint": str,
-			"target":  stringListSchema(),
-			"allowed": map[string]any{"type": "boolean"},
-		},
-		"required": []string{"capability", "target", "allowed", "reason"},
-	}
-}
-
-func routingOutputSchema() map[string]any {
-	str := map[string]any{"type": "string"}
-	return map[string]any{
-		"type": "object",
-		"properties": map[string]any{
-			"tools": map[string]any{
-				"type": "array",
-				"items": map[string]any{
-					"type": "object",
-					"properties": map[string]any{
-						"name": str, "backend_url": str, "backend_method": str, "description": str, "reason": str,
-						"capabilities": stringListSchema(),
-						"allowed":      map[string]any{"type": "boolean"},
-					},
-					"required": []string{"name", "capabilities", "allowed"},
-				},
-			},
-		},
-		"required": []string{"tools"},
-	}
-}
-
+// outputSchema declares structuredContent, which only the tools that run
+// a script return. The read-only tools answer with one JSON text block and
+// no structuredContent: hosts show a model either the text or the
+// structuredContent, so a second copy only doubles the bytes.
 func (t *toolDef) outputSchema() map[string]any {
 	switch t.kind {
 	case toolRun, toolScript:
 		return runOutputSchema()
-	case toolPolicy:
-		return policyOutputSchema()
-	case toolExplain:
-		return explainOutputSchema()
-	case toolRouting:
-		return routingOutputSchema()
 	}
 	return nil
 }
@@ -341,16 +295,16 @@ func (t *toolDef) toolDescription(caps map[string]bool) string {
 
 // listEntry renders one tool for tools/list under the negotiated version:
 // fields a revision does not define are left out for its clients.
-func (t *toolDef) listEntry(version string, caps map[string]bool) map[string]any {
+func (t *toolDef) listEntry(info reqInfo, caps map[string]bool) map[string]any {
 	e := map[string]any{
 		"name":        t.name,
 		"description": t.toolDescription(caps),
 		"inputSchema": t.inputSchema(),
 	}
-	if versionAtLeast(version, "2025-03-26") {
+	if info.atLeast("2025-03-26") {
 		e["annotations"] = t.annotations(caps)
 	}
-	if versionAtLeast(version, "2025-06-18") {
+	if info.atLeast("2025-06-18") {
 		e["title"] = t.title
 		if out := t.outputSchema(); out != nil {
 			e["outputSchema"] = out
@@ -407,6 +361,9 @@ func (t *toolDef) validate(raw map[string]json.RawMessage) (args, error) {
 			}
 			if p.maxLen > 0 && len(s) > p.maxLen {
 				return a, &argError{fmt.Sprintf("%s: argument %q is %d bytes; the limit is %d", t.name, p.name, len(s), p.maxLen)}
+			}
+			if p.enum != nil && !slices.Contains(p.enum, s) {
+				return a, &argError{fmt.Sprintf("%s: argument %q must be one of %s", t.name, p.name, quoteList(p.enum))}
 			}
 			a.strs[p.name] = s
 		case kindStringList:

@@ -186,24 +186,28 @@ func TestReadOnlyTools(t *testing.T) {
 	w.initialize("2025-11-25", nil)
 
 	res := w.callTool(1, "aegis_policy", nil)
-	if res.IsError || res.StructuredContent["source"] != "fake.toml" {
-		t.Fatalf("aegis_policy: %+v", res)
+	policy := jsonOf(t, res)
+	if res.IsError || policy["source"] != "fake.toml" || policy["name"] != "fake" || res.StructuredContent != nil || len(res.Content) != 1 {
+		t.Fatalf("aegis_policy: want the summary once, as one JSON text block: %+v", res)
 	}
-	var fromText map[string]any
-	if err := json.Unmarshal([]byte(res.text()), &fromText); err != nil || fromText["name"] != "fake" {
-		t.Errorf("aegis_policy text must be the same JSON: %q", res.text())
+	caps, _ := policy["capabilities"].([]any)
+	if len(caps) != 4 || policy["effective"] != nil {
+		t.Errorf("aegis_policy summary: %v", policy)
 	}
-	caps, _ := res.StructuredContent["capabilities"].([]any)
-	if len(caps) != 4 {
-		t.Errorf("capabilities: %v", caps)
+	full := jsonOf(t, w.callTool(11, "aegis_policy", map[string]any{"detail": "full"}))
+	if full["effective"] == nil || full["source"] != "fake.toml" {
+		t.Errorf("aegis_policy full: want the effective policy: %v", full)
+	}
+	if res := w.callTool(12, "aegis_policy", map[string]any{"detail": "everything"}); !res.IsError || !strings.Contains(res.text(), `"summary", "full"`) {
+		t.Errorf("aegis_policy with a bad detail: %+v", res)
 	}
 
 	res = w.callTool(2, "aegis_explain", map[string]any{"capability": "fs.delete", "target": []any{"a.txt"}})
-	if res.IsError || res.StructuredContent["allowed"] != false || res.StructuredContent["hint"] == "" {
+	if ex := jsonOf(t, res); res.IsError || ex["allowed"] != false || ex["hint"] == "" {
 		t.Errorf("explain denied: %+v", res)
 	}
 	res = w.callTool(3, "aegis_explain", map[string]any{"capability": "fs.read", "target": []any{"a.txt"}})
-	if res.StructuredContent["allowed"] != true {
+	if jsonOf(t, res)["allowed"] != true {
 		t.Errorf("explain allowed: %+v", res)
 	}
 	res = w.callTool(4, "aegis_explain", map[string]any{"capability": "fs.raed", "target": []any{"a"}})
@@ -212,7 +216,7 @@ func TestReadOnlyTools(t *testing.T) {
 	}
 
 	res = w.callTool(5, "aegis_tool_routing", map[string]any{})
-	tools, _ := res.StructuredContent["tools"].([]any)
+	tools, _ := jsonOf(t, res)["tools"].([]any)
 	if res.IsError || len(tools) != 2 {
 		t.Errorf("aegis_tool_routing: %+v", res)
 	}
@@ -259,4 +263,14 @@ func TestAnnotationsFollowThePolicy(t *testing.T) {
 	if full["aegis_fs_write"]["destructiveHint"] != true || full["aegis_exec"]["openWorldHint"] != true {
 		t.Errorf("effecting wrappers: write %v exec %v", full["aegis_fs_write"], full["aegis_exec"])
 	}
+}
+
+// jsonOf decodes a read-only tool's one JSON text block.
+func jsonOf(t *testing.T, res toolResult) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if len(res.Content) != 1 || json.Unmarshal([]byte(res.Content[0].Text), &m) != nil {
+		t.Fatalf("want one JSON text block, got %+v", res)
+	}
+	return m
 }

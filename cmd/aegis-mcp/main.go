@@ -65,11 +65,16 @@ the same verifier, limits, audit log and redaction of local-only values.
 
 Tools: aegis_run (a Starlark script), aegis_fs_read, aegis_fs_write, aegis_exec and
 aegis_http_get (policy-gated replacements for a host's own Read/Write/Bash/WebFetch),
-and the read-only aegis_policy, aegis_explain and aegis_tool_routing.
+and the read-only aegis_policy, aegis_explain and aegis_tool_routing. Resources: the
+script API reference (aegis://docs/script-api) and the effective policy (aegis://policy).
+
+It speaks MCP 2026-07-28 (server/discover, per-request _meta) and the initialize-era
+revisions 2025-11-25, 2025-06-18, 2025-03-26 and 2024-11-05, per request.
 
 Calls whose capability is listed in requires_approval are confirmed according to
---confirm: "elicit" asks the user through the client (MCP elicitation) and denies
-when the client cannot ask; "auto-allow" and "auto-deny" are for unattended runs.
+--confirm: "elicit" asks the user through the client (MCP elicitation: a server request
+in the legacy revisions, an input_required result in 2026-07-28) and denies when the
+client cannot ask; "auto-allow" and "auto-deny" are for unattended runs.
 
 Without --policy, the policy is aegis.toml in the working directory (where the host
 starts the server: usually the project) or the nearest parent, up to the repository root

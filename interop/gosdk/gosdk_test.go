@@ -1,6 +1,8 @@
 // Package gosdk_test drives aegis-mcp with the official Go SDK client
-// (github.com/modelcontextprotocol/go-sdk), in process over pipes. It lives
-// in its own module so the SDK's dependencies stay out of Aegis' go.mod.
+// (github.com/modelcontextprotocol/go-sdk), in process over pipes, in both
+// protocol eras: unpinned (the SDK probes server/discover and speaks
+// 2026-07-28) and pinned to 2025-11-25 (initialize). It lives in its own
+// module so the SDK's dependencies stay out of Aegis' go.mod.
 //
 // The backend is the scripted fake from mcpserver/mcptest. To run the same
 // checks against the real runner, build the backend with the runner
@@ -9,12 +11,14 @@
 package gosdk_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,14 +41,65 @@ func (w logWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// eras are the protocol revisions the SDK client is pinned to: its
+// default (2026-07-28, reached through server/discover) and the newest
+// legacy revision (initialize).
+var eras = []struct {
+	name string
+	opts *mcp.ClientSessionOptions
+}{
+	{"2026-07-28", nil},
+	{"2025-11-25", &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}},
+}
+
+// wireLog keeps every line the server wrote.
+type wireLog struct {
+	mu    sync.Mutex
+	lines []string
+	buf   []byte
+}
+
+func (l *wireLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, b...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.lines = append(l.lines, string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	return len(b), nil
+}
+
+// count returns how many server lines contain every one of subs.
+func (l *wireLog) count(subs ...string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		all := true
+		for _, s := range subs {
+			all = all && strings.Contains(line, s)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
 // connect starts aegis-mcp on a pair of pipes and connects an SDK client.
-func connect(t *testing.T, b mcpserver.Backend, mode mcpserver.ConfirmMode, copts *mcp.ClientOptions, sopts *mcp.ClientSessionOptions) *mcp.ClientSession {
+func connect(t *testing.T, b mcpserver.Backend, mode mcpserver.ConfirmMode, copts *mcp.ClientOptions, sopts *mcp.ClientSessionOptions) (*mcp.ClientSession, *wireLog) {
 	t.Helper()
 	c2sR, c2sW := io.Pipe()
 	s2cR, s2cW := io.Pipe()
+	wire := &wireLog{}
 	served := make(chan error, 1)
 	go func() {
-		served <- mcpserver.Serve(context.Background(), c2sR, s2cW, mcpserver.Options{
+		served <- mcpserver.Serve(context.Background(), c2sR, teeCloser{s2cW, wire}, mcpserver.Options{
 			Backend: b, Confirm: mode, Logger: log.New(logWriter{t}, "aegis-mcp: ", 0),
 		})
 	}()
@@ -66,8 +121,20 @@ func connect(t *testing.T, b mcpserver.Backend, mode mcpserver.ConfirmMode, copt
 			t.Errorf("server did not stop when the client closed")
 		}
 	})
-	return cs
+	return cs, wire
 }
+
+// teeCloser copies what the server writes to a log.
+type teeCloser struct {
+	w   *io.PipeWriter
+	log *wireLog
+}
+
+func (t teeCloser) Write(b []byte) (int, error) {
+	_, _ = t.log.Write(b)
+	return t.w.Write(b)
+}
+func (t teeCloser) Close() error { return t.w.Close() }
 
 func textOf(t *testing.T, res *mcp.CallToolResult) string {
 	t.Helper()
@@ -101,21 +168,31 @@ func schemaOf(t *testing.T, name string, v any) *jsonschema.Resolved {
 }
 
 func TestGoSDKClientCallsEveryTool(t *testing.T) {
+	for _, era := range eras {
+		t.Run(era.name, func(t *testing.T) { callEveryTool(t, era.name, era.opts) })
+	}
+}
+
+func callEveryTool(t *testing.T, era string, sopts *mcp.ClientSessionOptions) {
 	b := newBackend()
-	cs := connect(t, b, mcpserver.ConfirmAutoDeny, nil, nil)
+	cs, wire := connect(t, b, mcpserver.ConfirmAutoDeny, nil, sopts)
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
 
-	// The SDK probes server/discover (2026-07-28) first; -32601 makes it
-	// fall back to initialize with the newest legacy revision.
-	if got := cs.InitializeResult().ProtocolVersion; got != "2025-11-25" {
-		t.Fatalf("negotiated %q, want 2025-11-25", got)
+	// Unpinned, the SDK probes server/discover and takes 2026-07-28; pinned
+	// to 2025-11-25 it skips the probe and initializes.
+	if got := cs.InitializeResult().ProtocolVersion; got != era {
+		t.Fatalf("negotiated %q, want %s", got, era)
 	}
 	if info := cs.InitializeResult().ServerInfo; info == nil || info.Name != "aegis-mcp" {
 		t.Fatalf("serverInfo: %+v", info)
 	}
-	if err := cs.Ping(ctx, nil); err != nil {
-		t.Fatalf("ping: %v", err)
+	modern := era >= "2026-07-28"
+	if n := wire.count(`"resultType":"complete"`); modern != (n > 0) {
+		t.Errorf("%s: %d results carry resultType", era, n)
+	}
+	if n := wire.count(`"protocolVersion":"2025-11-25"`, `"serverInfo"`); modern == (n > 0) {
+		t.Errorf("%s: %d initialize results", era, n)
 	}
 
 	lt, err := cs.ListTools(ctx, nil)
@@ -125,10 +202,32 @@ func TestGoSDKClientCallsEveryTool(t *testing.T) {
 	outputSchemas := map[string]*jsonschema.Resolved{}
 	for _, tool := range lt.Tools {
 		schemaOf(t, tool.Name+" input", tool.InputSchema)
-		outputSchemas[tool.Name] = schemaOf(t, tool.Name+" output", tool.OutputSchema)
+		if tool.OutputSchema != nil {
+			outputSchemas[tool.Name] = schemaOf(t, tool.Name+" output", tool.OutputSchema)
+		}
 		if tool.Annotations == nil {
 			t.Errorf("%s: no annotations", tool.Name)
 		}
+	}
+	if modern && wire.count(`"ttlMs"`, `"cacheScope"`, `"tools"`) == 0 {
+		t.Errorf("a 2026-07-28 tools/list carries cache hints")
+	}
+
+	// Resources: the script API reference and the effective policy.
+	lr, err := cs.ListResources(ctx, nil)
+	if err != nil || len(lr.Resources) != 2 {
+		t.Fatalf("resources/list: %v %+v", err, lr)
+	}
+	for _, r := range lr.Resources {
+		rr, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: r.URI})
+		if err != nil || len(rr.Contents) != 1 || rr.Contents[0].Text == "" || rr.Contents[0].MIMEType != r.MIMEType {
+			t.Errorf("resources/read %s: %v %+v", r.URI, err, rr)
+		}
+	}
+	_, err = cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "aegis://nope"})
+	var rerr *jsonrpc.Error
+	if !errors.As(err, &rerr) {
+		t.Errorf("unknown resource: want a JSON-RPC error, got %v", err)
 	}
 
 	calls := []struct {
@@ -160,11 +259,15 @@ func TestGoSDKClientCallsEveryTool(t *testing.T) {
 		if res.IsError != c.isError || !strings.Contains(textOf(t, res), c.text) {
 			t.Errorf("%s %v: isError=%v text=%q; want isError=%v containing %q", c.tool, c.args, res.IsError, textOf(t, res), c.isError, c.text)
 		}
-		if res.StructuredContent != nil {
-			if err := outputSchemas[c.tool].Validate(res.StructuredContent); err != nil {
+		schema := outputSchemas[c.tool]
+		switch {
+		case res.StructuredContent != nil && schema == nil:
+			t.Errorf("%s: structuredContent without an outputSchema", c.tool)
+		case res.StructuredContent != nil:
+			if err := schema.Validate(res.StructuredContent); err != nil {
 				t.Errorf("%s: structuredContent does not match the outputSchema: %v", c.tool, err)
 			}
-		} else if !res.IsError {
+		case schema != nil && !res.IsError:
 			t.Errorf("%s: declares an outputSchema but returned no structuredContent", c.tool)
 		}
 	}
@@ -182,8 +285,14 @@ func TestGoSDKClientCallsEveryTool(t *testing.T) {
 }
 
 func TestRedactedValue(t *testing.T) {
+	for _, era := range eras {
+		t.Run(era.name, func(t *testing.T) { redactedValue(t, era.opts) })
+	}
+}
+
+func redactedValue(t *testing.T, sopts *mcp.ClientSessionOptions) {
 	b := newBackend()
-	cs := connect(t, b, mcpserver.ConfirmAutoDeny, nil, nil)
+	cs, _ := connect(t, b, mcpserver.ConfirmAutoDeny, nil, sopts)
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
 	for _, c := range []struct {
@@ -205,10 +314,16 @@ func TestRedactedValue(t *testing.T) {
 }
 
 func TestCancellationThroughContext(t *testing.T) {
+	for _, era := range eras {
+		t.Run(era.name, func(t *testing.T) { cancellation(t, era.opts) })
+	}
+}
+
+func cancellation(t *testing.T, sopts *mcp.ClientSessionOptions) {
 	b := newBackend()
 	b.Started = make(chan string, 1)
 	b.Finished = make(chan string, 1)
-	cs := connect(t, b, mcpserver.ConfirmAutoDeny, nil, nil)
+	cs, _ := connect(t, b, mcpserver.ConfirmAutoDeny, nil, sopts)
 	cctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -227,43 +342,59 @@ func TestCancellationThroughContext(t *testing.T) {
 	}
 	ctx, cancel2 := context.WithTimeout(context.Background(), guard)
 	defer cancel2()
-	if err := cs.Ping(ctx, nil); err != nil {
-		t.Fatalf("ping after cancel: %v", err)
+	if _, err := cs.ListTools(ctx, nil); err != nil {
+		t.Fatalf("tools/list after cancel: %v", err)
 	}
 }
 
+// In a legacy session the server asks with its own elicitation/create
+// request; in a 2026-07-28 one it answers input_required and the SDK
+// retries the call with the user's answer (multi round-trip requests).
+// Either way the SDK's ElicitationHandler is what the user sees.
 func TestElicitationApproval(t *testing.T) {
-	for _, c := range []struct {
-		answer  *mcp.ElicitResult
-		allowed bool
-	}{
-		{&mcp.ElicitResult{Action: "accept", Content: map[string]any{"approved": true}}, true},
-		{&mcp.ElicitResult{Action: "accept", Content: map[string]any{"approved": false}}, false},
-		{&mcp.ElicitResult{Action: "decline"}, false},
-	} {
-		var asked string
-		copts := &mcp.ClientOptions{ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
-			asked = req.Params.Message
-			return c.answer, nil
-		}}
-		cs := connect(t, newBackend(), mcpserver.ConfirmElicit, copts, nil)
-		ctx, cancel := context.WithTimeout(context.Background(), guard)
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "aegis_run", Arguments: map[string]any{"script": `confirm("fs.delete", "delete build/out")`}})
-		cancel()
-		if err != nil {
-			t.Fatalf("%s: %v", c.answer.Action, err)
-		}
-		if !strings.Contains(asked, "fs.delete") || !strings.Contains(asked, "delete build/out") {
-			t.Errorf("the user was asked %q", asked)
-		}
-		if res.IsError == c.allowed {
-			t.Errorf("%s %v: isError=%v, text %q", c.answer.Action, c.answer.Content, res.IsError, textOf(t, res))
+	for _, era := range eras {
+		for _, c := range []struct {
+			answer  *mcp.ElicitResult
+			allowed bool
+		}{
+			{&mcp.ElicitResult{Action: "accept", Content: map[string]any{"approved": true}}, true},
+			{&mcp.ElicitResult{Action: "accept", Content: map[string]any{"approved": false}}, false},
+			{&mcp.ElicitResult{Action: "decline"}, false},
+		} {
+			t.Run(era.name+"/"+c.answer.Action, func(t *testing.T) {
+				var asked string
+				copts := &mcp.ClientOptions{ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+					asked = req.Params.Message
+					return c.answer, nil
+				}}
+				b := newBackend()
+				cs, wire := connect(t, b, mcpserver.ConfirmElicit, copts, era.opts)
+				ctx, cancel := context.WithTimeout(context.Background(), guard)
+				res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "aegis_run", Arguments: map[string]any{"script": "print(\"before\")\nconfirm(\"fs.delete\", \"delete build/out\")"}})
+				cancel()
+				if err != nil {
+					t.Fatalf("%v", err)
+				}
+				if !strings.Contains(asked, "fs.delete") || !strings.Contains(asked, "delete build/out") {
+					t.Errorf("the user was asked %q", asked)
+				}
+				if res.IsError == c.allowed || strings.Count(textOf(t, res), "before") != 1 {
+					t.Errorf("isError=%v, text %q", res.IsError, textOf(t, res))
+				}
+				if n := len(b.Runs()); n != 1 {
+					t.Errorf("the script ran %d times; a retry must resume it, not replay it", n)
+				}
+				modern := era.name >= "2026-07-28"
+				if asks, interim := wire.count(`"method":"elicitation/create"`, `"id":"aegis-elicit`), wire.count(`"resultType":"input_required"`); modern != (interim == 1) || modern == (asks == 1) {
+					t.Errorf("%s: %d server requests, %d input_required results", era.name, asks, interim)
+				}
+			})
 		}
 	}
 }
 
 func TestOlderRevisionWithoutProbe(t *testing.T) {
-	cs := connect(t, newBackend(), mcpserver.ConfirmAutoDeny, nil, &mcp.ClientSessionOptions{ProtocolVersion: "2025-06-18"})
+	cs, _ := connect(t, newBackend(), mcpserver.ConfirmAutoDeny, nil, &mcp.ClientSessionOptions{ProtocolVersion: "2025-06-18"})
 	if got := cs.InitializeResult().ProtocolVersion; got != "2025-06-18" {
 		t.Fatalf("negotiated %q, want 2025-06-18", got)
 	}

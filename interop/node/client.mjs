@@ -68,11 +68,21 @@ try {
   const secret = await client.callTool({ name: 'aegis_run', arguments: { script: SECRET_SCRIPT } });
   check('local-only value comes back [REDACTED]', textOf(secret).includes('[REDACTED]') && !JSON.stringify(secret).includes('sk-live'), JSON.stringify(secret));
 
+  // The read-only tools answer with one JSON text block (no second copy as structuredContent).
+  const json = (res) => { try { return JSON.parse(textOf(res)); } catch { return null; } };
   const pol = await client.callTool({ name: 'aegis_policy', arguments: {} });
-  check('aegis_policy', !pol.isError && Array.isArray(pol.structuredContent?.capabilities), textOf(pol).slice(0, 120));
+  check('aegis_policy: the summary, once, under 2 KB', !pol.isError && pol.content.length === 1 && pol.structuredContent === undefined &&
+    Array.isArray(json(pol)?.capabilities) && textOf(pol).length <= 2048, textOf(pol).slice(0, 120));
+  const full = await client.callTool({ name: 'aegis_policy', arguments: { detail: 'full' } });
+  check('aegis_policy {detail: full}: the effective policy', !full.isError && typeof json(full)?.effective === 'object', textOf(full).slice(0, 120));
 
   const ex = await client.callTool({ name: 'aegis_explain', arguments: { capability: 'fs.read', target: ['README.md'] } });
-  check('aegis_explain', !ex.isError && typeof ex.structuredContent?.allowed === 'boolean', textOf(ex).slice(0, 200));
+  check('aegis_explain', !ex.isError && typeof json(ex)?.allowed === 'boolean', textOf(ex).slice(0, 200));
+
+  const { resources } = await client.listResources();
+  const api = await client.readResource({ uri: 'aegis://docs/script-api' });
+  check('resources: the script API reference and the policy', resources.length === 2 && api.contents?.[0]?.text?.includes('subprocess.exec(argv)'),
+    resources.map((r) => r.uri).join(','));
 
   const invalid = await client.callTool({ name: 'aegis_run', arguments: { script: 5 } });
   check('schema-invalid arguments -> isError (SEP-1303)', invalid.isError === true, textOf(invalid));

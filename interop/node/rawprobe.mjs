@@ -20,6 +20,8 @@ if (!cmd) {
   process.exit(2);
 }
 const SLOW = backend === 'real' ? 'while True:\n    pass\n' : 'sleep()';
+// A call that needs approval (the real fixture lists fs.delete in requires_approval).
+const APPROVAL = backend === 'real' ? 'print("before")\nfs.delete("scratch/none.txt")\n' : 'print("before")\nconfirm("fs.delete", "delete scratch/none.txt")\n';
 
 let passed = 0;
 let failed = 0;
@@ -102,7 +104,7 @@ for (const [asked, want] of [['2025-11-25', '2025-11-25'], ['2025-06-18', '2025-
   check('tools/list before initialize -> prompt error', !!r?.error, JSON.stringify(r));
   s.send({ jsonrpc: '2.0', id: 'disc', method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } });
   r = await s.byId('disc', 2000);
-  check('server/discover -> -32601', r?.error?.code === -32601, JSON.stringify(r));
+  check('server/discover without clientCapabilities -> -32602 (a legacy client falls back on it)', r?.error?.code === -32602, JSON.stringify(r));
   s.send({ jsonrpc: '2.0', id: 2, method: 'initialize', params: { capabilities: {} } });
   r = await s.byId(2);
   check('initialize without protocolVersion -> -32602 with data.supported', r?.error?.code === -32602 && Array.isArray(r?.error?.data?.supported), JSON.stringify(r));
@@ -192,6 +194,62 @@ for (const [asked, want] of [['2025-11-25', '2025-11-25'], ['2025-06-18', '2025-
   const t1 = Date.now();
   const ex = await stop(s);
   check('exit status 0 within a second of stdin EOF', ex?.code === 0 && Date.now() - t1 < 1000, `${JSON.stringify(ex)} after ${Date.now() - t1}ms`);
+}
+
+// MCP 2026-07-28: no handshake; every request carries its revision and the
+// client's capabilities in _meta.
+{
+  const meta = (caps = {}) => ({
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'rawprobe', version: '0' },
+    'io.modelcontextprotocol/clientCapabilities': caps,
+  });
+  const modernOK = (r) => r?.result?.resultType === 'complete' && r?.result?._meta?.['io.modelcontextprotocol/serverInfo']?.name === 'aegis-mcp';
+  const cached = (r) => Number.isInteger(r?.result?.ttlMs) && ['public', 'private'].includes(r?.result?.cacheScope);
+  const s = launch();
+  s.send({ jsonrpc: '2.0', id: 'd', method: 'server/discover', params: { _meta: meta() } });
+  let r = await s.byId('d');
+  check('2026-07-28 server/discover -> supportedVersions, capabilities, resultType, cache hints, serverInfo',
+    modernOK(r) && cached(r) && r.result.supportedVersions?.[0] === '2026-07-28' && r.result.supportedVersions.includes('2025-11-25') &&
+    !!r.result.capabilities?.tools && !!r.result.capabilities?.resources, JSON.stringify(r));
+  s.send({ jsonrpc: '2.0', id: 'v', method: 'tools/list', params: { _meta: { ...meta(), 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } });
+  r = await s.byId('v');
+  check('unknown revision in _meta -> -32022 with data.supported and data.requested',
+    r?.error?.code === -32022 && r.error.data?.supported?.includes('2026-07-28') && r.error.data?.requested === '2099-01-01', JSON.stringify(r));
+  s.send({ jsonrpc: '2.0', id: 'l', method: 'tools/list', params: { _meta: meta() } });
+  r = await s.byId('l');
+  check('2026-07-28 tools/list without initialize -> tools, resultType, cache hints', modernOK(r) && cached(r) && r.result.tools?.length === 8, JSON.stringify(r).slice(0, 300));
+  s.send({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'aegis_run', arguments: { script: 'print("modern")' }, _meta: meta() } });
+  r = await s.byId('c');
+  check('2026-07-28 tools/call -> complete result with structuredContent', modernOK(r) && r.result.structuredContent?.stdout === 'modern\n', JSON.stringify(r));
+  s.send({ jsonrpc: '2.0', id: 'p', method: 'ping', params: { _meta: meta() } });
+  r = await s.byId('p');
+  check('2026-07-28 ping -> -32601 (removed in that revision)', r?.error?.code === -32601, JSON.stringify(r));
+  s.send({ jsonrpc: '2.0', id: 'rr', method: 'resources/read', params: { uri: 'aegis://docs/script-api', _meta: meta() } });
+  r = await s.byId('rr');
+  check('2026-07-28 resources/read -> the script API reference', modernOK(r) && cached(r) && r.result.contents?.[0]?.text?.includes('fs.read(path)'), JSON.stringify(r).slice(0, 200));
+
+  // Approval by multi round-trip request: input_required, then a retry
+  // with the answer and the echoed requestState. The server never sends a
+  // request of its own to a 2026-07-28 client.
+  const elicit = { elicitation: { form: {} } };
+  for (const [action, approved] of [['accept', true], ['decline', false]]) {
+    s.send({ jsonrpc: '2.0', id: `a-${action}`, method: 'tools/call', params: { name: 'aegis_run', arguments: { script: APPROVAL }, _meta: meta(elicit) } });
+    r = await s.byId(`a-${action}`);
+    const [key, q] = Object.entries(r?.result?.inputRequests ?? {})[0] ?? [];
+    check(`2026-07-28 approval (${action}): input_required with an elicitation/create and a requestState`,
+      r?.result?.resultType === 'input_required' && q?.method === 'elicitation/create' && q.params?.message?.includes('fs.delete') &&
+      typeof r.result.requestState === 'string' && r.result.content === undefined, JSON.stringify(r));
+    const answer = action === 'accept' ? { action, content: { approved } } : { action };
+    s.send({ jsonrpc: '2.0', id: `b-${action}`, method: 'tools/call', params: { name: 'aegis_run', arguments: { script: APPROVAL },
+      inputResponses: { [key]: answer }, requestState: r?.result?.requestState, _meta: meta(elicit) } });
+    r = await s.byId(`b-${action}`);
+    const sc = r?.result?.structuredContent;
+    const wentPast = approved ? sc?.exit_kind !== 'confirm_denied' : sc?.exit_kind === 'confirm_denied';
+    check(`2026-07-28 approval (${action}): the retry resumes the run`, modernOK(r) && wentPast && sc?.stdout?.startsWith('before\n'), JSON.stringify(r));
+  }
+  check('2026-07-28: the server sent no request of its own', s.queue.every((m) => m.method === undefined) && s.junk.length === 0);
+  await stop(s);
 }
 
 // A request that arrives just before EOF is still answered.

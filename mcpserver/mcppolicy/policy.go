@@ -59,6 +59,19 @@ func Summary(p *policy.Policy) mcpserver.PolicySummary {
 	if s.Source == "" {
 		s.Source = "secure-defaults"
 	}
+	for _, l := range d.Lists {
+		if len(l.Entries) == 0 {
+			continue
+		}
+		r := mcpserver.RuleList{Key: l.Key}
+		for _, e := range l.Entries {
+			r.Entries = append(r.Entries, e.Value)
+		}
+		s.Rules = append(s.Rules, r)
+	}
+	for _, l := range d.Runtime {
+		s.Limits = append(s.Limits, mcpserver.Limit{Key: strings.TrimPrefix(l.Key, "[runtime]."), Value: l.Value})
+	}
 	for _, c := range p.Capabilities() {
 		s.Capabilities = append(s.Capabilities, string(c))
 	}

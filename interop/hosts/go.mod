@@ -1,0 +1,7 @@
+module github.com/aegisdev/aegis/interop/hosts
+
+go 1.26.0
+
+require github.com/aegisdev/aegis v0.0.0
+
+replace github.com/aegisdev/aegis => ../..
