@@ -1,8 +1,9 @@
 // Package builtins is everything an Aegis script can do to the world: the
 // predeclared modules fs, net, env and subprocess (capabilities, checked
-// against the policy at every call) and json, base64, hex and sha256 (pure
-// helpers). Each builtin is an entry of Rules, which states its label rule;
-// a coverage test checks that every member of every module has one.
+// against the policy at every call) and json, base64, hex, hmac, sha256,
+// struct, time and math (pure helpers). Each builtin is an entry of Rules,
+// which states its label rule; a coverage test checks that every member of
+// every module has one.
 //
 // A capability call follows one protocol (call.go), in this order:
 //
@@ -138,7 +139,10 @@ func (h *Host) Modules() starlark.StringDict {
 		"json":       jsonModule(),
 		"base64":     module("base64", base64Members()),
 		"hex":        module("hex", hexMembers()),
+		"hmac":       module("hmac", hmacMembers()),
 		"sha256":     sha256Builtin(),
+		"time":       timeModule(),
+		"math":       mathModule(),
 		"struct":     starlark.NewLabelAwareBuiltin("struct", structMake),
 	}
 }
