@@ -34,6 +34,8 @@ package builtins
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -145,6 +147,12 @@ func (h *Host) Modules() starlark.StringDict {
 		"math":       mathModule(),
 		"struct":     starlark.NewLabelAwareBuiltin("struct", structMake),
 	}
+}
+
+// ModuleNames returns the names Modules predeclares, sorted: what a script
+// can use without import (errors and help texts name them from here).
+func ModuleNames() []string {
+	return slices.Sorted(maps.Keys((&Host{}).Modules()))
 }
 
 func module(name string, members starlark.StringDict) *starlarkstruct.Module {

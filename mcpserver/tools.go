@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/aegisdev/aegis/builtins"
 )
 
 // paramKind is the JSON type of one tool argument. The tool table below is
@@ -71,7 +73,7 @@ var tools = []toolDef{
 			"A denial says which rule decided and how the operator could allow it. Call aegis_policy first to see what is enabled.",
 		kind: toolRun,
 		params: []param{
-			{name: "script", kind: kindString, required: true, description: "Starlark source. Predeclared: fs, net, env, subprocess, json, base64, hex, sha256, print, fail."},
+			{name: "script", kind: kindString, required: true, description: "Starlark source. Predeclared: " + strings.Join(builtins.ModuleNames(), ", ") + ", print, fail."},
 			{name: "task_id", kind: kindString, maxLen: 128, description: "Optional label recorded in the audit log for this run."},
 		},
 	},

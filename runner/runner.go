@@ -36,10 +36,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -308,7 +306,6 @@ func (r *run) exec(ctx context.Context) error {
 		r.warn(effect.UnjailedWarning)
 	}
 	predeclared := r.host.Modules()
-	modules := slices.Sorted(maps.Keys(predeclared)) // named in the verifier's advice
 	for name, v := range r.req.Inputs {
 		if _, clash := predeclared[name]; clash {
 			return &ConfigError{Err: fmt.Errorf("input %q would hide the predeclared %s module: rename it", name, name)}
@@ -321,7 +318,7 @@ func (r *run) exec(ctx context.Context) error {
 		IsPredeclared: predeclared.Has,
 		IsUniversal:   starlark.Universe.Has,
 		Grant:         grant(p),
-		Predeclared:   modules,
+		Predeclared:   builtins.ModuleNames(),
 	}); err != nil {
 		var rej *verify.Rejection
 		if errors.As(err, &rej) {

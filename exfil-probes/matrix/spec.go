@@ -116,6 +116,8 @@ var templates = []template{
 	strM("find", P(`"b"`, `","`), P("0", "3")),
 	M("string", "format", recv(`"{} and {x}"`, `"{0}{0}{1}"`), P("1", "[2]"), K("x", "2", "3")),
 	M("string", "format", recv(`"{}"`, `"{:q}"`), P("1", `"s"`)),
+	M("string", "format", recv(`"{:>6}|{:.2f}"`, `"{:d}|{:,}"`), P(`"ab"`, `2.5`), P("1.5", "12345")),
+	M("string", "format", recv(`"{:5d}"`, `"{:1001}"`), P("42", `"x"`)),
 	strM("index", P(`"b"`, `"q"`)),
 	strM("isalnum"),
 	strM("isalpha"),

@@ -110,7 +110,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		z, err = call()
 		b := &t.b
 		zl = b.pc | b.res | b.acc
-		if kind == RuleAware && err == nil && z != nil && !isScalar(z) {
+		if kind == RuleAware && err == nil && z != nil && !isAtomic(z) {
 			// A host's label-aware builtin may build labelled containers
 			// (NewListLabeled) without declaring a result label. Walked
 			// even after the first label, so that SeenLabel misses none.
@@ -131,7 +131,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		fallthrough
 	default:
 		z, zl, err = thread.conservativeCall(call)
-		if err == nil && z != nil && !isScalar(z) {
+		if err == nil && z != nil && !isAtomic(z) {
 			// A host builtin may return a value holding labels made on
 			// another thread (walked even after the first label, for
 			// SeenLabel).
