@@ -56,11 +56,11 @@ print("{:>30}".format(s), "%.3s" % s)`)
 // or one raised under a labelled pc, gets none.
 func TestDescribeHintsOnlyPublicMessages(t *testing.T) {
 	msg := `key "k" not in dict`
-	if got := describe(&starlark.EvalError{Msg: msg}, ScriptError); !strings.Contains(got, "hint: check first") {
+	if got := describe(&starlark.EvalError{Msg: msg}, ScriptError, advice{}); !strings.Contains(got, "hint: check first") {
 		t.Fatalf("public message without its hint: %s", got)
 	}
 	for _, ev := range []*starlark.EvalError{{Msg: msg, Label: 1}, {Msg: msg, PC: 1}} {
-		if got := describe(ev, ScriptError); strings.Contains(got, "hint") || strings.Contains(got, "d.get") {
+		if got := describe(ev, ScriptError, advice{}); strings.Contains(got, "hint") || strings.Contains(got, "d.get") {
 			t.Errorf("label %v pc %v: advice from a withheld message: %s", ev.Label, ev.PC, got)
 		}
 	}
