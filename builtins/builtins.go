@@ -1,8 +1,9 @@
 // Package builtins is everything an Aegis script can do to the world: the
 // predeclared modules fs, net, env and subprocess (capabilities, checked
-// against the policy at every call) and json, base64, hex and sha256 (pure
-// helpers). Each builtin is an entry of Rules, which states its label rule;
-// a coverage test checks that every member of every module has one.
+// against the policy at every call) and json, base64, hex, hmac, sha256,
+// struct, time and math (pure helpers). Each builtin is an entry of Rules,
+// which states its label rule; a coverage test checks that every member of
+// every module has one.
 //
 // A capability call follows one protocol (call.go), in this order:
 //
@@ -33,6 +34,8 @@ package builtins
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -138,9 +141,18 @@ func (h *Host) Modules() starlark.StringDict {
 		"json":       jsonModule(),
 		"base64":     module("base64", base64Members()),
 		"hex":        module("hex", hexMembers()),
+		"hmac":       module("hmac", hmacMembers()),
 		"sha256":     sha256Builtin(),
+		"time":       timeModule(),
+		"math":       mathModule(),
 		"struct":     starlark.NewLabelAwareBuiltin("struct", structMake),
 	}
+}
+
+// ModuleNames returns the names Modules predeclares, sorted: what a script
+// can use without import (errors and help texts name them from here).
+func ModuleNames() []string {
+	return slices.Sorted(maps.Keys((&Host{}).Modules()))
 }
 
 func module(name string, members starlark.StringDict) *starlarkstruct.Module {

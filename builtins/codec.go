@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,8 +20,9 @@ import (
 
 func base64Members() starlark.StringDict {
 	return starlark.StringDict{
-		"encode": starlark.NewShallowBuiltin("base64.encode", base64Encode),
-		"decode": starlark.NewShallowBuiltin("base64.decode", base64Decode),
+		"encode":       starlark.NewShallowBuiltin("base64.encode", base64Encode),
+		"decode":       starlark.NewShallowBuiltin("base64.decode", decoder(base64DecodeRaw, asString)),
+		"decode_bytes": starlark.NewShallowBuiltin("base64.decode_bytes", decoder(base64DecodeRaw, asBytes)),
 	}
 }
 
@@ -49,8 +51,9 @@ func base64Encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return starlark.String(base64Encoding(urlsafe, padding).EncodeToString(raw)), nil
 }
 
-// base64.decode(text, urlsafe=False) -> str (accepts text with or without padding)
-func base64Decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// base64.decode(text, urlsafe=False) -> str, base64.decode_bytes(text,
+// urlsafe=False) -> bytes. The text may come with or without padding.
+func base64DecodeRaw(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) ([]byte, error) {
 	var text string
 	urlsafe := false
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text, "urlsafe?", &urlsafe); err != nil {
@@ -61,13 +64,29 @@ func base64Decode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err != nil {
 		return nil, fmt.Errorf("%s: not valid base64: %w", b.Name(), err)
 	}
-	return starlark.String(out), nil
+	return out, nil
 }
+
+// decoder makes a decoding builtin: decode parses the arguments and decodes,
+// as turns the raw result into a str (decode) or bytes (decode_bytes).
+func decoder(decode func(*starlark.Builtin, starlark.Tuple, []starlark.Tuple) ([]byte, error), as func([]byte) starlark.Value) starlark.BuiltinFunc {
+	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		raw, err := decode(b, args, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		return as(raw), nil
+	}
+}
+
+func asString(b []byte) starlark.Value { return starlark.String(b) }
+func asBytes(b []byte) starlark.Value  { return starlark.Bytes(b) }
 
 func hexMembers() starlark.StringDict {
 	return starlark.StringDict{
-		"encode": starlark.NewShallowBuiltin("hex.encode", hexEncode),
-		"decode": starlark.NewShallowBuiltin("hex.decode", hexDecode),
+		"encode":       starlark.NewShallowBuiltin("hex.encode", hexEncode),
+		"decode":       starlark.NewShallowBuiltin("hex.decode", decoder(hexDecodeRaw, asString)),
+		"decode_bytes": starlark.NewShallowBuiltin("hex.decode_bytes", decoder(hexDecodeRaw, asBytes)),
 	}
 }
 
@@ -84,8 +103,8 @@ func hexEncode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	return starlark.String(hex.EncodeToString(raw)), nil
 }
 
-// hex.decode(text) -> str
-func hexDecode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// hex.decode(text) -> str, hex.decode_bytes(text) -> bytes
+func hexDecodeRaw(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) ([]byte, error) {
 	var text string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "text", &text); err != nil {
 		return nil, err
@@ -94,7 +113,7 @@ func hexDecode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err != nil {
 		return nil, fmt.Errorf("%s: not valid hex: %w", b.Name(), err)
 	}
-	return starlark.String(out), nil
+	return out, nil
 }
 
 // sha256(data) -> lowercase hex digest
@@ -111,6 +130,36 @@ func sha256Builtin() *starlark.Builtin {
 		sum := sha256.Sum256(raw)
 		return starlark.String(hex.EncodeToString(sum[:])), nil
 	})
+}
+
+func hmacMembers() starlark.StringDict {
+	return starlark.StringDict{
+		"sha256":       starlark.NewShallowBuiltin("hmac.sha256", hmacSHA256(func(sum []byte) starlark.Value { return starlark.String(hex.EncodeToString(sum)) })),
+		"sha256_bytes": starlark.NewShallowBuiltin("hmac.sha256_bytes", hmacSHA256(asBytes)),
+	}
+}
+
+// hmac.sha256(key, message) -> lowercase hex, hmac.sha256_bytes(key,
+// message) -> the 32-byte digest. Shallow: the result is labelled by the key
+// and the message (a MAC under a local-only key is local-only).
+func hmacSHA256(as func([]byte) starlark.Value) starlark.BuiltinFunc {
+	return func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var key, msg starlark.Value
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "key", &key, "message", &msg); err != nil {
+			return nil, err
+		}
+		k, err := bytesOf(b.Name()+": key", key)
+		if err != nil {
+			return nil, err
+		}
+		m, err := bytesOf(b.Name()+": message", msg)
+		if err != nil {
+			return nil, err
+		}
+		mac := hmac.New(sha256.New, k)
+		mac.Write(m)
+		return as(mac.Sum(nil)), nil
+	}
 }
 
 func bytesOf(name string, v starlark.Value) ([]byte, error) {

@@ -3,6 +3,7 @@ package builtins
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aegisdev/aegis/builtins/verify"
@@ -30,7 +31,11 @@ func TestEveryBuiltinIsClassified(t *testing.T) {
 			for member, mv := range v.Members {
 				b, ok := mv.(*starlark.Builtin)
 				if !ok {
-					t.Errorf("%s.%s is a %s, not a builtin", name, member, mv.Type())
+					// A constant (math.pi, time.second): immutable, and
+					// nothing a script can call.
+					if _, callable := mv.(starlark.Callable); callable || !isConstant(mv) {
+						t.Errorf("%s.%s is a %s, neither a builtin nor a constant", name, member, mv.Type())
+					}
 					continue
 				}
 				found[name+"."+member] = b
@@ -71,6 +76,18 @@ func TestEveryBuiltinIsClassified(t *testing.T) {
 		}
 	}
 	for _, r := range Rules {
+		if mod, ok := strings.CutSuffix(r.Name, ".*"); ok {
+			n := 0
+			for name := range found {
+				if strings.HasPrefix(name, mod+".") {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Errorf("Rules lists %s, but module %s has no builtins", r.Name, mod)
+			}
+			continue
+		}
 		if found[r.Name] == nil {
 			t.Errorf("Rules lists %s, which no module provides", r.Name)
 		}
@@ -94,6 +111,16 @@ func TestEveryBuiltinIsClassified(t *testing.T) {
 			t.Errorf("capability %s is missing from the verifier's table", r.Name)
 		}
 	}
+}
+
+// isConstant reports whether a module member is an immutable constant.
+func isConstant(v starlark.Value) bool {
+	switch v.(type) {
+	case starlark.Float, starlark.Int, starlark.String, starlark.Bool:
+		return true
+	}
+	// lib/time's durations
+	return v.Type() == "time.duration"
 }
 
 func splitName(s string) (string, string) {

@@ -292,7 +292,7 @@ func TestModernApprovalByInputRequired(t *testing.T) {
 		why     string
 	}{
 		{"accept", map[string]any{"action": "accept", "content": map[string]any{"approved": true}}, true, ""},
-		{"decline", map[string]any{"action": "decline"}, false, `chose "decline"`},
+		{"decline", map[string]any{"action": "decline"}, false, `the user declined it`},
 		{"no answer", nil, false, "did not answer"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

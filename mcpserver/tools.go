@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/aegisdev/aegis/builtins"
 )
 
 // paramKind is the JSON type of one tool argument. The tool table below is
@@ -73,7 +75,7 @@ var tools = []toolDef{
 			"and error names the rule that decided and how the operator could allow it.",
 		kind: toolRun,
 		params: []param{
-			{name: "script", kind: kindString, required: true, description: "Starlark source, e.g. print(fs.read(\"README.md\"))"},
+			{name: "script", kind: kindString, required: true, description: "Starlark source, e.g. print(fs.read(\"README.md\")). Predeclared: " + strings.Join(builtins.ModuleNames(), ", ") + ", print, fail."},
 			{name: "task_id", kind: kindString, maxLen: 128, description: "Optional label recorded in the audit log for this run."},
 		},
 	},

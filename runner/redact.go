@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/builtins/verify"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -37,6 +38,10 @@ func describe(err error, kind Kind, adv advice) string {
 		return fmt.Sprintf("flow denied %s: %s. %s", where, flow.Error(), adv.flow(flow.Sink))
 	}
 	if kind == ScriptError {
+		// The message is public here, and so is the advice drawn from it.
+		if h := verify.Hint(ev.Msg, "", nil); h != "" {
+			return ev.Backtrace() + "\nhint: " + h
+		}
 		return ev.Backtrace()
 	}
 	// A denial, a refused approval, a limit: the call that hit it is enough.

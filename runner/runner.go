@@ -318,6 +318,7 @@ func (r *run) exec(ctx context.Context) error {
 		IsPredeclared: predeclared.Has,
 		IsUniversal:   starlark.Universe.Has,
 		Grant:         grant(p),
+		Predeclared:   builtins.ModuleNames(),
 	}); err != nil {
 		var rej *verify.Rejection
 		if errors.As(err, &rej) {

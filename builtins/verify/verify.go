@@ -109,6 +109,9 @@ type Options struct {
 	IsPredeclared func(string) bool // names predeclared for the script (modules, inputs)
 	IsUniversal   func(string) bool // the interpreter's universe (len, getattr, ...)
 	Grant         Grant
+	// Predeclared lists the modules and functions a script sees without
+	// import, in the order errors name them (the advice on import and load).
+	Predeclared []string
 }
 
 // Finding is one capability a script refers to without a grant.
@@ -144,17 +147,55 @@ func (r *Rejection) Error() string {
 }
 
 // ScriptError is a script that does not parse or resolve. Each entry carries
-// its position.
+// its position, and a hint when it looks like a Python habit (Hint).
 type ScriptError struct {
-	Errs []error
+	Errs  []error
+	Hints []string // Hints[i] is the advice for Errs[i], or ""
 }
 
 func (e *ScriptError) Error() string {
 	msgs := make([]string, len(e.Errs))
 	for i, err := range e.Errs {
 		msgs[i] = err.Error()
+		if i < len(e.Hints) && e.Hints[i] != "" {
+			msgs[i] += "\n  hint: " + e.Hints[i]
+		}
 	}
 	return strings.Join(msgs, "\n")
+}
+
+// scriptError builds the ScriptError of errs (syntax.Error or resolve.Error
+// values) in src, with their hints.
+func scriptError(src []byte, errs []error, predeclared []string) *ScriptError {
+	e := &ScriptError{Errs: errs, Hints: make([]string, len(errs))}
+	for i, err := range errs {
+		var pos syntax.Position
+		var msg string
+		switch x := err.(type) {
+		case syntax.Error:
+			pos, msg = x.Pos, x.Msg
+		case resolve.Error:
+			pos, msg = x.Pos, x.Msg
+		default:
+			continue
+		}
+		e.Hints[i] = Hint(msg, sourceLine(src, pos), predeclared)
+	}
+	return e
+}
+
+// sourceLine returns line pos.Line of src ("" if there is none).
+func sourceLine(src []byte, pos syntax.Position) string {
+	n := int(pos.Line)
+	if n < 1 {
+		return ""
+	}
+	for line := range strings.Lines(string(src)) {
+		if n--; n == 0 {
+			return strings.TrimRight(line, "\r\n")
+		}
+	}
+	return ""
 }
 
 // Unwrap exposes the underlying syntax.Error or resolve.Error values.
@@ -170,7 +211,7 @@ func Check(filename string, src []byte, opts Options) (*syntax.File, error) {
 	}
 	f, err := fopts.Parse(filename, src, 0)
 	if err != nil {
-		return nil, &ScriptError{Errs: []error{err}}
+		return nil, scriptError(src, []error{err}, opts.Predeclared)
 	}
 	isPre, isUni := opts.IsPredeclared, opts.IsUniversal
 	if isPre == nil {
@@ -186,15 +227,18 @@ func Check(filename string, src []byte, opts Options) (*syntax.File, error) {
 			for i, e := range list {
 				errs[i] = e
 			}
-			return nil, &ScriptError{Errs: errs}
+			return nil, scriptError(src, errs, opts.Predeclared)
 		}
-		return nil, &ScriptError{Errs: []error{err}}
+		return nil, scriptError(src, []error{err}, opts.Predeclared)
 	}
 	var loads []error
 	for _, st := range f.Stmts {
 		if ld, ok := st.(*syntax.LoadStmt); ok {
-			loads = append(loads, syntax.Error{Pos: ld.Load,
-				Msg: "load is not available to Aegis scripts: fs, net, env, subprocess, json, base64, hex and sha256 are predeclared"})
+			msg := "load is not available to Aegis scripts: every module is predeclared"
+			if len(opts.Predeclared) > 0 {
+				msg = "load is not available to Aegis scripts: " + strings.Join(opts.Predeclared, ", ") + " are predeclared"
+			}
+			loads = append(loads, syntax.Error{Pos: ld.Load, Msg: msg})
 		}
 	}
 	if len(loads) > 0 {

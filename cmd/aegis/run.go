@@ -31,7 +31,8 @@ func newRunCmd() *cobra.Command {
 		Short: "Run a Starlark script under a policy, with local-only data kept local",
 		Long: `run executes a Starlark script (a file, or - for standard input) with the capability
 modules fs, net, env and subprocess, each call judged by the policy, and json, base64,
-hex and sha256 for plain computation. Values read from local-only sources (local_only_read
+hex, hmac, sha256, struct, time and math for plain computation (no import: all are
+predeclared; time.now() read after a local-only read is itself local-only). Values read from local-only sources (local_only_read
 files, local_only_vars, local_only_hosts, local_only_commands) are labelled: print shows
 them as [REDACTED], and no effect may send them anywhere but a local-only destination.
 

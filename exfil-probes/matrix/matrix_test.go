@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aegisdev/aegis/builtins"
+	starlarktime "github.com/aegisdev/aegis/starlark-ifc/lib/time"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
 )
@@ -45,14 +46,32 @@ func callables(t *testing.T) []string {
 		}
 	}
 	for typ, sample := range map[string]starlark.Value{
-		"string": starlark.String(""),
-		"bytes":  starlark.Bytes(""),
-		"list":   starlark.NewList(nil),
-		"dict":   starlark.NewDict(0),
-		"set":    starlark.NewSet(0),
+		"string":    starlark.String(""),
+		"bytes":     starlark.Bytes(""),
+		"list":      starlark.NewList(nil),
+		"dict":      starlark.NewDict(0),
+		"set":       starlark.NewSet(0),
+		"time.time": starlarktime.Time{},
 	} {
-		for _, m := range sample.(starlark.HasAttrs).AttrNames() {
-			out = append(out, typ+"."+m)
+		x := sample.(starlark.HasAttrs)
+		for _, m := range x.AttrNames() {
+			// Methods only: a time's year is a field, not a callable.
+			if v, err := x.Attr(m); err == nil {
+				if _, ok := v.(starlark.Callable); ok {
+					out = append(out, typ+"."+m)
+				}
+			}
+		}
+	}
+	// Values scripts get from builtins whose attributes are fields only
+	// (a time.duration's hours): the test fails if one grows a method.
+	for _, sample := range []starlark.HasAttrs{starlarktime.Duration(0)} {
+		for _, m := range sample.AttrNames() {
+			if v, err := sample.Attr(m); err == nil {
+				if _, ok := v.(starlark.Callable); ok {
+					t.Fatalf("%s.%s is a method: give %s a sample in callables", sample.Type(), m, sample.Type())
+				}
+			}
 		}
 	}
 	out = append(out, "def")

@@ -1598,6 +1598,24 @@ func interpolate(format string, x Value) (Value, error) {
 		// - optional minimum field width (number or *).
 		// - optional precision (.123 or *)
 		// - optional length modifier
+		// IFC: Aegis supports the flags, a numeric width and precision, and
+		// ignores the length modifier, as Python does (ifc_format.go). A
+		// conversion without them is formatted below, as upstream.
+		spec, rest, withSpec, err := parsePercentSpec(format)
+		if err != nil {
+			return nil, err
+		}
+		if withSpec {
+			if rest == "" {
+				return nil, fmt.Errorf("incomplete format")
+			}
+			if err := spec.writePercent(buf, arg, rest[0]); err != nil {
+				return nil, err
+			}
+			format = rest[1:]
+			index++
+			continue
+		}
 
 		// conversion type
 		if format == "" {

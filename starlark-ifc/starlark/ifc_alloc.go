@@ -178,28 +178,37 @@ func (t *ifcThread) binaryAlloc(op syntax.Token, x, y Value) error {
 
 // interpolateBound bounds the size of format % x.
 func (t *ifcThread) interpolateBound(format string, x Value) int64 {
-	size := int64(len(format))
+	size := addSize(int64(len(format)), percentSpecBound(format))
 	var sw sizeWalker
 	switch x := x.(type) {
 	case Tuple:
 		for _, a := range x {
-			size = addSize(size, sw.bound(a))
+			size = addSize(size, percentArgBound(&sw, a))
 		}
 	case Mapping:
 		// %(key)s may name the same key many times.
 		var most int64
 		if d, ok := x.(*Dict); ok {
 			for e := d.ht.head; e != nil; e = e.next {
-				most = max(most, sw.bound(e.value))
+				most = max(most, percentArgBound(&sw, e.value))
 			}
 		} else {
 			most = sw.bound(x)
 		}
 		size = addSize(size, mulSize(int64(strings.Count(format, "%")), most))
 	default:
-		size = addSize(size, sw.bound(x))
+		size = addSize(size, percentArgBound(&sw, x))
 	}
 	return size
+}
+
+// percentArgBound bounds the text % makes of one argument: its str, or for
+// a float, %d or %f of it written out in full (up to 309 digits).
+func percentArgBound(sw *sizeWalker, a Value) int64 {
+	if _, ok := a.(Float); ok {
+		return 330
+	}
+	return sw.bound(a)
 }
 
 // sizeWalker bounds the length of the text str or repr would produce,

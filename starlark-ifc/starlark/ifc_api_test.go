@@ -421,3 +421,50 @@ def n():
 		t.Errorf("thread C branched publicly on a secret from thread A's module: %v %q", err, out)
 	}
 }
+
+// SeenLabel is every label that has entered the thread: also labels made on
+// another thread and handed over after this one has seen its first label
+// (then deep walks are no longer what notices them).
+func TestSeenLabel(t *testing.T) {
+	thread := new(starlark.Thread)
+	if l := thread.SeenLabel(); l != 0 {
+		t.Fatalf("a new thread has seen %v", l)
+	}
+	// Thread A makes a module whose global holds a B-labelled secret.
+	g, _, err := execLabeled(t, new(starlark.Thread), `
+box = [sb]
+def peek():
+    return len(box)
+`, starlark.StringDict{"sb": starlark.Labeled{V: starlark.String("x"), L: labB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := execLabeled(t, thread, "x = sa\n", starlark.StringDict{"sa": starlark.Labeled{V: starlark.String("s"), L: labA}}); err != nil {
+		t.Fatal(err)
+	}
+	if l := thread.SeenLabel(); l != labA {
+		t.Fatalf("after reading sa: seen %v, want %v", l, labA)
+	}
+	// A call into A's module, on a thread that has seen a label already.
+	if _, err := starlark.Call(thread, g["peek"], nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := thread.SeenLabel(); l != labA|labB {
+		t.Errorf("after calling into a module holding a B label: seen %v, want %v", l, labA|labB)
+	}
+	// The arguments of a host call count too.
+	thread2 := new(starlark.Thread)
+	if _, _, err := execLabeled(t, thread2, "x = sa\n", starlark.StringDict{"sa": starlark.Labeled{V: starlark.String("s"), L: labA}}); err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := execLabeled(t, new(starlark.Thread), "def id(x):\n    return 1\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := starlark.Call(thread2, id["id"], starlark.Tuple{g["box"]}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := thread2.SeenLabel(); l != labA|labB {
+		t.Errorf("after a call with an argument holding a B label: seen %v, want %v", l, labA|labB)
+	}
+}

@@ -110,9 +110,10 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		z, err = call()
 		b := &t.b
 		zl = b.pc | b.res | b.acc
-		if kind == RuleAware && err == nil && !t.sawLabel && z != nil && !isScalar(z) {
+		if kind == RuleAware && err == nil && z != nil && !isAtomic(z) {
 			// A host's label-aware builtin may build labelled containers
-			// (NewListLabeled) without declaring a result label.
+			// (NewListLabeled) without declaring a result label. Walked
+			// even after the first label, so that SeenLabel misses none.
 			t.noteLabel(foreignLabel(z))
 		}
 	case RuleShallow:
@@ -130,9 +131,10 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		fallthrough
 	default:
 		z, zl, err = thread.conservativeCall(call)
-		if err == nil && !t.sawLabel && z != nil && !isScalar(z) {
+		if err == nil && z != nil && !isAtomic(z) {
 			// A host builtin may return a value holding labels made on
-			// another thread.
+			// another thread (walked even after the first label, for
+			// SeenLabel).
 			t.noteLabel(foreignLabel(z))
 		}
 	}

@@ -56,6 +56,9 @@ func TestAllocLimit(t *testing.T) {
 		"a = ['x' * 100] * 100\nb = [a] * 100\nc = [b] * 100\nx = '%s' % (c,)",
 		"a = ['x' * 100] * 100\nb = [a] * 100\nc = [b] * 100\nx = '{}'.format(c)",
 		`x = json.indent("[" * 1000 + "]" * 1000, indent = " " * 1000)`,
+		`x = ("{:1000}" * 2000).format(1)`,
+		`x = ("%1000d" * 2000) % tuple(range(2000))`,
+		`x = ("%(k)1000s" * 2000) % {"k": "y"}`,
 	} {
 		err := runLimited(t, src, limit, 0)
 		if err == nil || !strings.Contains(err.Error(), "allocation limit exceeded") {

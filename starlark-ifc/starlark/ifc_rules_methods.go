@@ -219,17 +219,7 @@ func ruleFormat(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 	t := &thread.ifc
 	t.b.res |= thread.callLabel()
 	if t.allocLimit > 0 {
-		format := string(b.Receiver().(String))
-		var sw sizeWalker
-		var most int64
-		for _, a := range args {
-			most = max(most, sw.bound(a))
-		}
-		for _, kv := range kwargs {
-			most = max(most, sw.bound(kv[1]))
-		}
-		n := addSize(int64(len(format)), mulSize(int64(strings.Count(format, "{")), most))
-		if err := t.fits(n); err != nil {
+		if err := t.fits(formatBound(string(b.Receiver().(String)), args, kwargs)); err != nil {
 			return nil, err
 		}
 	}
@@ -238,6 +228,20 @@ func ruleFormat(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, 
 		err = t.chargeResult(z)
 	}
 	return z, err
+}
+
+// formatBound bounds the size of format.format(*args, **kwargs).
+func formatBound(format string, args Tuple, kwargs []Tuple) int64 {
+	var sw sizeWalker
+	var most int64
+	for _, a := range args {
+		most = max(most, sw.bound(a))
+	}
+	for _, kv := range kwargs {
+		most = max(most, sw.bound(kv[1]))
+	}
+	n := addSize(int64(len(format)), mulSize(int64(strings.Count(format, "{")), most))
+	return addSize(n, formatSpecBound(format, most))
 }
 
 // ruleReplace: shallow, with the size of the result checked first.

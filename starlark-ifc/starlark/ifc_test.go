@@ -12,6 +12,11 @@
 //	label_of(x)        a Public sorted list of the principals of x (oracle)
 //	pc_is_public()     a Public bool: whether the pc at the call is public (oracle)
 //	catch(f)           f's error message (labelled with the error's label), or None
+//	secret_elems(l[, who])
+//	                   a new list of l's elements, each labelled with a test
+//	                   principal, the list itself public, declared with no
+//	                   result label (as a host source of names may build it)
+//	time               lib/time's module
 //
 // Every chunk runs with all dialect options on (while, set, top-level
 // control, global reassignment, recursion).
@@ -30,6 +35,7 @@ import (
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/starlark-ifc/internal/chunkedfile"
 	starlarkproto "github.com/aegisdev/aegis/starlark-ifc/lib/proto"
+	starlarktime "github.com/aegisdev/aegis/starlark-ifc/lib/time"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarktest"
@@ -128,8 +134,23 @@ func (e *ifcEnv) predeclared() starlark.StringDict {
 		}
 		return starlark.None, nil
 	})
+	secretElems := starlark.NewLabelAwareBuiltin("secret_elems", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var l *starlark.List
+		who := "a"
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &l, &who); err != nil {
+			return nil, err
+		}
+		elems := make([]starlark.Value, l.Len())
+		labs := make([]starlark.Label, l.Len())
+		for i := range elems {
+			elems[i], labs[i] = l.Index(i), e.principal(who)
+		}
+		return starlark.NewListLabeled(elems, labs, starlark.Public), nil
+	})
 	return starlark.StringDict{
 		"catch":        catch,
+		"secret_elems": secretElems,
+		"time":         starlarktime.Module,
 		"secret":       secret,
 		"sink":         check("sink", false),
 		"public_print": check("public_print", true),

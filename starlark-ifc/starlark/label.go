@@ -255,12 +255,17 @@ func NewConservativeBuiltin(name string, fn BuiltinFunc) *Builtin {
 type ifcThread struct {
 	larena   []Label     // LIFO arena of frame labels (locals and operand stack)
 	sawLabel bool        // a non-public label has entered this thread: deep walks are needed
+	seen     Label       // the join of every label that has entered this thread (SeenLabel)
 	pending  pendingCall // argument labels from the CALL in progress, for its callee
 	b        builtinCtx  // the builtin call in progress (thread API)
 	ret      Label       // label of the result the last callee returned to the interpreter
 	errLabel Label       // label for the next EvalError built by evalError
 	errPC    Label       // pc label for the next EvalError
 	highAt   CallStack   // call stack when the pc first became non-public (nil if never)
+
+	// lastModule is the module of the last toplevel call whose predeclared
+	// environment was walked (enterToplevel).
+	lastModule *Module
 
 	allocLimit int64 // SetMaxAllocBytes (0: none)
 	allocated  int64 // estimated bytes allocated so far
@@ -329,10 +334,11 @@ func (p *pendingCall) all() Label {
 	return l
 }
 
-// noteLabel records that a non-public label entered the thread.
+// noteLabel records that a label entered the thread.
 func (t *ifcThread) noteLabel(l Label) {
 	if l != Public {
 		t.sawLabel = true
+		t.seen |= l
 	}
 }
 
@@ -345,14 +351,17 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	if t.pending.fn != fn {
 		t.pending = pendingCall{}
 	}
-	if !t.sawLabel {
-		if f, ok := fn.(*Function); ok {
-			t.noteLabel(foreignLabel(f))
-			for _, v := range f.module.predeclared {
-				t.noteLabel(foreignLabel(v))
-			}
+	// After the first label, deep walks no longer need this, but SeenLabel
+	// does: the walk is repeated only for another module than last time.
+	if f, ok := fn.(*Function); ok && (!t.sawLabel || f.module != t.lastModule) {
+		t.noteLabel(foreignLabel(f))
+		for _, v := range f.module.predeclared {
+			t.noteLabel(foreignLabel(v))
 		}
-		for _, a := range args {
+		t.lastModule = f.module
+	}
+	for _, a := range args {
+		if !isScalar(a) {
 			t.noteLabel(foreignLabel(a))
 		}
 	}
@@ -415,6 +424,21 @@ func (thread *Thread) ShapeLabel() Label { return thread.ifc.b.shape }
 // the shallow and deep labels of every argument and of the receiver. It is the
 // label of anything the builtin may compute from its inputs.
 func (thread *Thread) CallLabel() Label { return thread.callLabel() }
+
+// SeenLabel returns the join of every label that has entered the thread so
+// far (through a source, a labelled predeclared or loaded value, a builtin
+// result, a host attribute, the arguments of a host call), Public while none
+// has. Labels are never removed: it only grows, for the thread's lifetime.
+//
+// It is the label of anything that measures the thread's own progress, such
+// as a clock read: after `if secret: loop()`, how late it is depends on the
+// secret, and on nothing the thread has not seen. Whether it is Public is
+// public (the first label to enter cannot have been decided by a label);
+// which labels it holds after that can depend on labelled data when the host
+// lets a source be read under a labelled pc or with a labelled target, so a
+// host that tells principals apart at its sinks must refuse such reads of a
+// principal the thread has not seen yet.
+func (thread *Thread) SeenLabel() Label { return thread.ifc.seen }
 
 // SetResultLabel declares, while a label-aware builtin runs, that its result
 // depends on data labelled l. Calls accumulate (join). The result's label is

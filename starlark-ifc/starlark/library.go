@@ -1810,7 +1810,11 @@ func string_format(_ *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, er
 
 		if spec != "" {
 			// Starlark does not support Python's format_spec features.
-			return nil, fmt.Errorf("format spec features not supported in replacement fields: %s", spec)
+			// IFC: Aegis supports them (ifc_format.go).
+			if err := writeFormatSpec(buf, arg, conv, spec); err != nil {
+				return nil, err
+			}
+			continue
 		}
 
 		switch conv {

@@ -53,8 +53,10 @@ import (
 //
 // Aegis: every function and method is shallow (starlark.NewShallowBuiltin):
 // the result is labelled with the pc and the arguments' and receiver's
-// labels; time.now() is public (a host that considers the clock secret sets
-// its own with SetNow and wraps it accordingly).
+// labels. time.now() is also labelled with every label that has entered the
+// thread so far (Thread.SeenLabel): the clock read after `if secret: loop()`
+// depends on the secret, so the time is public only before the thread has
+// seen any labelled data. No member sleeps or waits.
 var Module = &starlarkstruct.Module{
 	Name: "time",
 	Members: starlark.StringDict{
@@ -153,6 +155,9 @@ func fromTimestamp(thread *starlark.Thread, _ *starlark.Builtin, args starlark.T
 }
 
 func now(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	// Aegis: how late it is depends on everything the thread has computed
+	// on (a timing channel turned into data): label the result with it.
+	thread.SetResultLabel(thread.SeenLabel())
 	nowErrFunc := Now(thread)
 	if nowErrFunc != nil {
 		t, err := nowErrFunc()
