@@ -110,13 +110,14 @@ func (h *Host) Calls() int {
 // the run's thread.
 type SourceGate interface {
 	// Admit is asked before anything is read from a source whose result
-	// would carry principals. labelledPC says the call runs under a
-	// labelled pc: a principal the run has not read yet must then be
-	// refused with a *starlark.FlowError, since which principals a run has
-	// read must not depend on local-only data. A *BudgetError refuses a
+	// would carry principals. labelled says the read is decided by
+	// local-only data (the call runs under a labelled pc, or its target was
+	// computed from local-only data): a principal the run has not read yet
+	// must then be refused with a *starlark.FlowError, since which
+	// principals a run has read must not depend on local-only data. A *BudgetError refuses a
 	// principal whose budget is spent; any other error is a failure to
 	// read the ledger.
-	Admit(principals []string, labelledPC bool) error
+	Admit(principals []string, labelled bool) error
 	// Effect is asked before every capability call made under a public pc.
 	// After a local-only read such calls are public progress that an abort
 	// decided by local-only data would reveal; a *BudgetError refuses the

@@ -145,13 +145,20 @@ func (c *call) traverse(d policy.Decision) error {
 		// zone is for.
 		return nil
 	}
-	decision := c.h.principals(d.Steered) | c.h.principals(d.Decisive)
+	steered := c.h.principals(d.Steered)
+	decision := steered | c.h.principals(d.Decisive)
 	c.targetLabel |= decision
 	admitted := decision
 	if d.Allowed {
 		admitted = all
 	}
-	if err := c.admit(admitted); err != nil {
+	// A path the resolution reached only because of what another held
+	// (a symlink in the zone) is read by a decision of that data: such a
+	// principal must have been read before.
+	if err := c.admit(admitted &^ steered); err != nil {
+		return err
+	}
+	if err := c.admitDecided(admitted&steered, true); err != nil {
 		return err
 	}
 	if d.Allowed {
@@ -188,11 +195,22 @@ func (c *call) flow(what string, targets ...string) error {
 // refusal is recorded like a denial, with the principals as its labels;
 // which principals were refused depends on the target, so the error is as
 // labelled as the target.
+//
+// Which principals a run has read must not depend on local-only data (the
+// runner names them in messages and charges them): a principal the run has
+// not read yet may be read only where neither the pc nor the target's inputs
+// (other than the principals being read themselves) are labelled.
 func (c *call) admit(src labels.Label) error {
+	return c.admitDecided(src, c.thread.PC() != labels.Public || c.targetLabel&^src != labels.Public)
+}
+
+// admitDecided is admit, with byData saying whether reading src at all was
+// decided by local-only data.
+func (c *call) admitDecided(src labels.Label, byData bool) error {
 	if src == labels.Public || c.h.Gate == nil {
 		return nil
 	}
-	err := c.h.Gate.Admit(c.h.Registry.Names(src), c.thread.PC() != labels.Public)
+	err := c.h.Gate.Admit(c.h.Registry.Names(src), byData)
 	if err == nil {
 		return nil
 	}

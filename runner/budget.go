@@ -105,7 +105,7 @@ func (b *budget) spentLocked(p string) audit.Spent {
 }
 
 // Admit implements builtins.SourceGate.
-func (b *budget) Admit(principals []string, labelledPC bool) error {
+func (b *budget) Admit(principals []string, labelled bool) error {
 	if !b.countedLog {
 		// Read once, by runs that read something local-only.
 		b.countedLog = true
@@ -123,9 +123,10 @@ func (b *budget) Admit(principals []string, labelledPC bool) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	if labelledPC {
+	if labelled {
 		return &starlark.FlowError{Reason: "a local-only source this run has not read yet may not be read in code that runs " +
-			"only depending on local-only data (which sources a run has read must not depend on it); read it before the condition"}
+			"only depending on local-only data, or through a target computed from it (which sources a run has read must not " +
+			"depend on it); read it first, from a public target, before the condition"}
 	}
 	l := b.ledger
 	l.mu.Lock()
@@ -292,8 +293,9 @@ func containsString(list []string, s string) bool {
 //     secret) or its own label is (the inputs of the failing operation: int()
 //     of a secret, a division by a secret bit, a builtin's argument whose
 //     type, count or keyword name came from one, a read whose target came
-//     from one). The interpreter joins both into EvalError.Label and PC; the
-//     charge goes to their principals.
+//     from one). The interpreter joins both into EvalError.Label and PC. The
+//     charge goes to every principal the run read: which of them the label
+//     names may depend on the path taken.
 //   - A limit (steps, time, memory, output, call counts, call depth), a
 //     cancellation and an internal error are charged to every principal the
 //     run read: how much a run consumes can depend on a secret without any
@@ -315,21 +317,15 @@ func secretDependent(err error, b *budget, reg *labels.Registry) []string {
 		return b.holding()
 	case errors.As(err, &ev):
 		l := ev.PC | ev.Label | starlark.ErrorLabel(err)
-		if l == labels.Public || reg == nil {
+		if l == labels.Public {
 			return nil
 		}
-		var out []string
-		for _, p := range reg.Names(l) {
-			// A label names only principals the run read, but the
-			// charge must be one the run reserved for.
-			if b.held[p] {
-				out = append(out, p)
-			}
-		}
-		if len(out) == 0 {
-			return b.holding()
-		}
-		return out
+		// Which principals the error's label names may depend on the path
+		// the run took (x = a if secret else b), and the charge is seen (the
+		// message, the audit log, later refusals): it goes to every
+		// principal the run holds, a set fixed by public control (first
+		// reads decided by local-only data are refused).
+		return b.holding()
 	}
 	return nil
 }
