@@ -248,6 +248,9 @@ func TestAgentTasks(t *testing.T) {
 			current = &fx
 			work := t.TempDir()
 			copyTree(t, dir, work)
+			if err := os.MkdirAll(filepath.Join(work, "project", "vault"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			for f, content := range fx.vault {
 				if err := os.WriteFile(filepath.Join(work, "project", "vault", f), []byte(content), 0o644); err != nil {
 					t.Fatal(err)
