@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ type Script struct {
 	ExpectRequest []string // utility: "METHOD /path?query" the public server must have seen
 	ExpectVerdict Verdict  // canary: the verdict the harness must reach
 
+	// RequiresApproval lists capabilities the script's policy puts under requires_approval, so that
+	// an approval prompt (a terminal question, an MCP elicitation) is one of its observables.
+	RequiresApproval []string
+
 	Text string // the script text, placeholders unexpanded
 }
 
@@ -62,8 +67,11 @@ type Script struct {
 var headerKeys = map[string]bool{
 	"name": true, "category": true, "kind": true, "tries": true, "reveals": true, "sink": true,
 	"source": true, "runs": true, "expect-exit": true, "expect-stdout": true, "expect-file": true,
-	"expect-zone": true, "expect-request": true, "expect-verdict": true,
+	"expect-zone": true, "expect-request": true, "expect-verdict": true, "requires-approval": true,
 }
+
+// capabilityName is the shape of a capability in requires-approval ("fs.read", "net.http_get").
+var capabilityName = regexp.MustCompile(`^[a-z]+\.[a-z_]+$`)
 
 // ParseScript reads the header of one script. file is used for the name check and in errors.
 func ParseScript(file, text string) (*Script, error) {
@@ -129,6 +137,14 @@ func ParseScript(file, text string) (*Script, error) {
 			sc.ExpectRequest = append(sc.ExpectRequest, val)
 		case "expect-verdict":
 			sc.ExpectVerdict = Verdict(val)
+		case "requires-approval":
+			for _, c := range strings.Split(val, ",") {
+				c = strings.TrimSpace(c)
+				if !capabilityName.MatchString(c) {
+					return nil, fmt.Errorf("%s:%d: requires-approval wants capability names such as fs.read, got %q", file, i+1, c)
+				}
+				sc.RequiresApproval = append(sc.RequiresApproval, c)
+			}
 		}
 	}
 	if err := sc.validate(base, seen); err != nil {
@@ -242,6 +258,21 @@ func fileOrder(a, b string) bool {
 		return na < nb
 	}
 	return a < b
+}
+
+// PolicyFor is the policy one script runs under: the template with its placeholders filled and, when
+// the script declares requires-approval, a top-level requires_approval list in front of every
+// section (a template that already has one then fails to load, which fails the script visibly).
+func PolicyFor(sc *Script, template string, f Fixture) string {
+	text := Expand(template, f, 0)
+	if len(sc.RequiresApproval) == 0 {
+		return text
+	}
+	quoted := make([]string, len(sc.RequiresApproval))
+	for i, c := range sc.RequiresApproval {
+		quoted[i] = strconv.Quote(c)
+	}
+	return "# added by the harness for " + sc.Name + "\nrequires_approval = [" + strings.Join(quoted, ", ") + "]\n" + text
 }
 
 // DefaultPolicy is the embedded fixture policy template.

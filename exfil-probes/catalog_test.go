@@ -27,6 +27,16 @@ func TestCatalogParsesEveryScript(t *testing.T) {
 	if own := byKind[KindProbe] + byKind[KindBudget] - predecessor; own < 30 {
 		t.Errorf("at least thirty probes of our own: found %d", own)
 	}
+	if attacks := byKind[KindProbe] + byKind[KindBudget]; attacks < 170 {
+		t.Errorf("at least 170 attack probes: found %d", attacks)
+	}
+	// The leak classes of the boundary between the interpreter and the host (issue 9), each with
+	// several variants.
+	for cat, least := range map[string]int{"arg-error": 10, "arity": 5, "binding": 5, "progress": 5, "zone-state": 5, "crash": 3, "approval": 5} {
+		if categories[cat] < least {
+			t.Errorf("category %s: %d probes, want at least %d", cat, categories[cat], least)
+		}
+	}
 	if byKind[KindBudget] != 1 {
 		t.Errorf("one budget probe expected, found %d", byKind[KindBudget])
 	}

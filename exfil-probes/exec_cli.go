@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// CLIExecutor runs each script as `aegis run --policy P SCRIPT`, one process per run. A session
-// is the sequence of runs sharing one work tree, hence one audit log.
+// CLIExecutor runs each script as `aegis run --policy P SCRIPT`, one process per run, with a
+// pseudo-terminal as its controlling terminal (see terminal). A session is the sequence of runs
+// sharing one work tree, hence one audit log.
 type CLIExecutor struct {
 	Aegis string   // path of the aegis binary
 	Args  []string // extra arguments after "run" (none by default)
@@ -52,7 +53,30 @@ func (s *cliSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	var stdout, stderr cappedBuffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	// A controlling terminal, as a person running the command has: an approval question is then
+	// asked (and answered) there, and the harness sees it.
+	term, terr := newTerminal(cmd)
+	if terr != nil {
+		if len(inv.Script.RequiresApproval) > 0 {
+			return Outcome{}, fmt.Errorf("%s has requires-approval, whose prompts need a terminal: %w", inv.Script.Name, terr)
+		}
+		term = nil
+	}
+	err := cmd.Start()
+	if err != nil {
+		if term != nil {
+			term.abandon()
+		}
+		return Outcome{}, fmt.Errorf("run %s: %w", s.e.Aegis, err)
+	}
+	if term != nil {
+		term.started()
+	}
+	err = cmd.Wait()
+	tty := ""
+	if term != nil {
+		tty = term.transcript()
+	}
 	pid := 0
 	if cmd.Process != nil {
 		pid = cmd.Process.Pid
@@ -74,6 +98,9 @@ func (s *cliSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	}
 	out.addPublic("stdout", out.Stdout)
 	out.addPublic("stderr", out.Error)
+	if term != nil {
+		out.addPublic("tty", maskOwnPID(tty, pid))
+	}
 	if s.e.JSON {
 		// The whole document stays the compared observable; its fields feed the controls.
 		var res struct {

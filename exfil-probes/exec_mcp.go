@@ -81,8 +81,10 @@ func (e *MCPExecutor) Open(ctx context.Context, spec SessionSpec) (Session, erro
 	defer cancel()
 	init := map[string]any{
 		"protocolVersion": protocolVersion,
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": "aegis-probe", "version": "1"},
+		// Elicitation is declared so that an approval (requires_approval) is asked of the "user";
+		// the harness answers and records every question (see call).
+		"capabilities": map[string]any{"elicitation": map[string]any{}},
+		"clientInfo":   map[string]any{"name": "aegis-probe", "version": "1"},
 	}
 	resp, _, err := s.call(hctx, "initialize", init)
 	if err == nil && len(resp.Error) > 0 {
@@ -133,9 +135,17 @@ func (s *mcpSession) send(m rpcMessage) error {
 	return nil
 }
 
+// errServerGone reports that the server closed its stdout (it exited or crashed) during a call.
+var errServerGone = errors.New("server closed stdout")
+
+// elicitAccept is the harness's answer to every elicitation/create: the user approves. The
+// question itself, with its parameters, is recorded as a public observable first.
+var elicitAccept = json.RawMessage(`{"action":"accept","content":{"approved":true}}`)
+
 // call sends a request and waits for its response. Notifications that arrive meanwhile are
-// returned too: what the server tells the client is a public observable. A request from the
-// server (elicitation, roots) is declined, which is what an unattended client does.
+// returned too: what the server tells the client is a public observable. So is every request from
+// the server, recorded with its parameters: an elicitation (an approval question) is approved,
+// anything else (roots, sampling) is declined, which is what an unattended client does.
 func (s *mcpSession) call(ctx context.Context, method string, params any) (rpcMessage, []string, error) {
 	s.nextID++
 	id := s.nextID
@@ -154,7 +164,7 @@ func (s *mcpSession) call(ctx context.Context, method string, params any) (rpcMe
 			return rpcMessage{}, notes, fmt.Errorf("no response to %s: %w", method, ctx.Err())
 		case line, ok := <-s.lines:
 			if !ok {
-				return rpcMessage{}, notes, fmt.Errorf("server closed stdout before answering %s%s", method, firstLine(": ", s.stderr.String()))
+				return rpcMessage{}, notes, fmt.Errorf("%w before answering %s%s", errServerGone, method, firstLine(": ", s.stderr.String()))
 			}
 			var m rpcMessage
 			if err := json.Unmarshal(line, &m); err != nil {
@@ -162,9 +172,14 @@ func (s *mcpSession) call(ctx context.Context, method string, params any) (rpcMe
 			}
 			switch {
 			case m.Method != "" && m.ID != nil:
-				notes = append(notes, "request "+m.Method)
-				decline := json.RawMessage(`{"code":-32601,"message":"not supported by the probe harness"}`)
-				if err := s.send(rpcMessage{JSONRPC: "2.0", ID: m.ID, Error: decline}); err != nil {
+				notes = append(notes, "request "+m.Method+" "+string(compactJSON(m.Params)))
+				reply := rpcMessage{JSONRPC: "2.0", ID: m.ID}
+				if m.Method == "elicitation/create" {
+					reply.Result = elicitAccept
+				} else {
+					reply.Error = json.RawMessage(`{"code":-32601,"message":"not supported by the probe harness"}`)
+				}
+				if err := s.send(reply); err != nil {
 					return rpcMessage{}, notes, err
 				}
 			case m.Method != "":
@@ -176,6 +191,15 @@ func (s *mcpSession) call(ctx context.Context, method string, params any) (rpcMe
 			}
 		}
 	}
+}
+
+// compactJSON is raw without insignificant whitespace (raw itself if it does not parse).
+func compactJSON(raw json.RawMessage) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
 }
 
 // volatileKey reports whether a structuredContent key holds a timing, which differs between any
@@ -190,6 +214,16 @@ func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	args := map[string]any{"name": "aegis_run", "arguments": map[string]any{"script": inv.Text, "task_id": "probe"}}
 	resp, notes, err := s.call(ctx, "tools/call", args)
 	if err != nil {
+		if errors.Is(err, errServerGone) {
+			// The server died during the run (a crash): its user sees the session end. The
+			// logs hold the reason; control() fails the script on a crash.
+			o := Outcome{Exit: "server exited during the call", Code: -1}
+			o.addPublic("mcp.notifications", strings.Join(notes, "\n"))
+			logs, _ := s.Close()
+			o.Error = logs
+			o.addPrivate("logs", logs)
+			return o, nil
+		}
 		if ctx.Err() != nil {
 			// A run that never answers is a termination the user sees as a timeout; the session
 			// cannot be trusted afterwards, so it is closed.

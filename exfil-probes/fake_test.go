@@ -70,7 +70,9 @@ func idealRun(text, work string, env map[string]string, st *fakeState, run int) 
 		}
 		for _, e := range sc.ExpectZone {
 			n, tr, _ := strings.Cut(e, "=")
-			_ = os.WriteFile(filepath.Join(work, zoneDir, n), []byte(namedTransform(tr, secret)), 0o644)
+			p := filepath.Join(work, zoneDir, n)
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			_ = os.WriteFile(p, []byte(namedTransform(tr, secret)), 0o644)
 		}
 		for _, e := range sc.ExpectRequest {
 			_, path, _ := strings.Cut(e, " ")

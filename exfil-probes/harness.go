@@ -201,7 +201,7 @@ func (w *worker) runSecret(ctx context.Context, sc *Script, fx Fixture, s Secret
 		so.Err = err.Error()
 		return so
 	}
-	policyPath, err := resetWork(fx, w.cfg.PolicyTemplate, s)
+	policyPath, err := resetWork(fx, PolicyFor(sc, w.cfg.PolicyTemplate, fx), s)
 	if err != nil {
 		so.Err = err.Error()
 		return so
@@ -272,7 +272,7 @@ func childEnv(fx Fixture, s Secret) []string {
 
 // resetWork recreates the work tree from nothing, so that no run sees what an earlier one left.
 // Every secret of a script uses the same path, so paths in messages do not differ between them.
-func resetWork(fx Fixture, policyTemplate string, s Secret) (string, error) {
+func resetWork(fx Fixture, policy string, s Secret) (string, error) {
 	if err := os.RemoveAll(fx.Work); err != nil {
 		return "", fmt.Errorf("reset %s: %w", fx.Work, err)
 	}
@@ -316,7 +316,7 @@ func resetWork(fx Fixture, policyTemplate string, s Secret) (string, error) {
 		}
 	}
 	policyPath := filepath.Join(fx.Work, "aegis.toml")
-	if err := os.WriteFile(policyPath, []byte(Expand(policyTemplate, fx, 0)), 0o644); err != nil {
+	if err := os.WriteFile(policyPath, []byte(policy), 0o644); err != nil {
 		return "", fmt.Errorf("write policy: %w", err)
 	}
 	return policyPath, nil

@@ -23,6 +23,14 @@ func TestMain(m *testing.M) {
 		os.Exit(fakeCLIMain(os.Args[1:]))
 	case "mcp", "mcp-stray":
 		os.Exit(fakeMCPMain(os.Getenv("EXFILPROBES_FAKE") == "mcp-stray"))
+	case "cli-prompt":
+		os.Exit(fakePromptMain())
+	case "cli-crash":
+		os.Exit(fakeCrash())
+	case "mcp-elicit":
+		os.Exit(fakeElicitMain(false))
+	case "mcp-crash":
+		os.Exit(fakeElicitMain(true))
 	}
 	os.Exit(m.Run())
 }

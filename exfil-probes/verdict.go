@@ -213,6 +213,13 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 			return false, fmt.Sprintf("%s: no run observed", o.Secret.ID)
 		}
 	}
+	for _, o := range all {
+		for k, out := range o.Runs {
+			if why := abnormalEnd(out); why != "" {
+				return false, fmt.Sprintf("%s%s: %s", o.Secret.ID, runLabel(sc, k), why)
+			}
+		}
+	}
 	switch sc.Kind {
 	case KindProbe, KindBudget:
 		byMarker, byPosition, byCharge := 0, 0, 0
@@ -267,6 +274,31 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 		return true, "channel watched"
 	}
 	return false, fmt.Sprintf("unknown kind %q", sc.Kind)
+}
+
+// goCrash matches the report of a Go program that died: a fatal error (stack overflow, out of
+// memory) or an unrecovered panic, followed by the goroutine dump.
+var goCrash = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*)$`)
+var goroutineDump = regexp.MustCompile(`(?m)^goroutine [0-9]+ \[`)
+
+// abnormalEnd says why a run did not end the way every run must, "" if it did. A crash of the
+// runtime (whose exit status 2 would otherwise read as "policy denied") and a run that outlived
+// the harness's time limit (the policy's max_seconds is far shorter) are failures whatever the
+// verdict: no script may crash or hang the runtime.
+func abnormalEnd(out Outcome) string {
+	texts := []string{out.Error}
+	for _, c := range append(append([]Channel(nil), out.Public...), out.Private...) {
+		texts = append(texts, c.Value)
+	}
+	for _, s := range texts {
+		if m := goCrash.FindString(s); m != "" && goroutineDump.MatchString(s) {
+			return "the runtime crashed (" + clip(m, 80) + ")"
+		}
+	}
+	if out.Exit == "timeout" {
+		return "the run did not end within the harness's time limit although the policy bounds it with [runtime].max_seconds"
+	}
+	return ""
 }
 
 // executed reports whether the audit log of a session records a capability call or a stopped flow:
