@@ -15,8 +15,10 @@
 //     speaks newline-delimited JSON-RPC to `aegis-mcp` and calls its aegis_run tool. Tests use fakes.
 //   - [Run] (harness.go): for every script and every secret it rebuilds a work directory, starts a
 //     session, runs the script, and collects every public observable: the termination (exit status),
-//     stdout, stderr, MCP result content, files outside the local-only zone, and the requests a
-//     loopback HTTP server saw. Private observables (audit log, server logs) are only scanned.
+//     stdout, stderr, MCP result content, files outside the local-only zone, the requests a
+//     loopback HTTP server saw, and the questions the run asked (the transcript of the pseudo-
+//     terminal `aegis run` gets, the requests aegis-mcp sends, elicitations included). Private
+//     observables (audit log, server logs) are only scanned.
 //   - [Judge] (verdict.go): the verdict. Within each group of runs that terminated the same way,
 //     every public observable must be identical, and no observable may contain a secret or a known
 //     transform of it; otherwise LEAK. Groups that differ only by how they terminated: TERM. One group
@@ -24,5 +26,6 @@
 //   - [Report] (report.go): the table, the summary line and the JSON form.
 //
 // The invariant this package protects: a verdict of BLOCKED or TERM is only reported when the
-// controls passed, so the suite can never pass because nothing ran.
+// controls passed, so the suite can never pass because nothing ran; and a run that crashed or
+// hung the runtime fails its control whatever the verdict.
 package exfilprobes
