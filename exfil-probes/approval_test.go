@@ -17,7 +17,7 @@ import (
 
 // crashReport is what the Go runtime prints when a goroutine's stack overflows.
 const crashReport = "runtime: goroutine stack exceeds 1000000000-byte limit\nfatal error: stack overflow\n\n" +
-	"runtime stack:\nruntime.throw({0x93aeef?, 0x420b65?})\n\ngoroutine 1 [running]:\nmain.main()\n"
+	"runtime stack:\nruntime.throw({0x93aeef?, 0x420b65?})\n\ngoroutine 1 gp=0x159c40e2a1e0 m=6 mp=0x159c40eda008 [running]:\nmain.main()\n"
 
 // fakePromptMain asks one question on /dev/tty, as `aegis run` does for a requires_approval call,
 // and prints the answer it read.
@@ -214,6 +214,7 @@ func TestAbnormalEnd(t *testing.T) {
 	}{
 		{Outcome{Exit: "exit 2", Error: crashReport}, "the runtime crashed (fatal error: stack overflow)"},
 		{Outcome{Exit: "exit 2", Private: []Channel{{"logs", "panic: runtime error: index out of range\n\ngoroutine 7 [running]:\n"}}}, "the runtime crashed (panic: runtime error"},
+		{Outcome{Exit: "exit 2", Error: "fatal error: out of memory\n\ngoroutine 1 gp=0xc000002380 m=0 mp=0x9a2b40 [running]:\n"}, "the runtime crashed (fatal error: out of memory)"},
 		{Outcome{Exit: "timeout"}, "did not end within the harness's time limit"},
 		// A script may print these words; without the goroutine dump they are not a crash.
 		{Outcome{Exit: "exit 1", Error: "Error in fail: fail: \nfatal error: stack overflow"}, ""},

@@ -436,18 +436,25 @@ func TestWithheldOutputNeedsRuntimeEvidence(t *testing.T) {
 				_ = os.MkdirAll(filepath.Join(work, auditDir), 0o755)
 				_ = os.WriteFile(filepath.Join(work, auditDir, "audit.jsonl"), []byte(audit), 0o600)
 			}
+			if line == 0 { // a limit: no position in the message
+				return fakeResult{code: 6, stderr: "aegis: limit: runtime limit [runtime].max_output_bytes reached\n"}, true
+			}
 			return fakeResult{code: 7, stderr: fmt.Sprintf("aegis: flow denied at probe.star:%d:5: withheld\n", line)}, true
 		}}
 	}
-	call := `{"seq":1,"kind":"call","capability":"env.read","status":"allowed"}` + "\n"
+	call := `{"seq":1,"kind":"call","capability":"env.read","status":"allowed","position":"probe.star:7:13"}` + "\n"
 	verifier := `{"seq":1,"kind":"verifier","capability":"fs.write"}` + "\n"
+	lateCall := call + `{"seq":2,"kind":"call","capability":"net.http_get","status":"allowed","position":"probe.star:11:17"}` + "\n"
 	cases := []struct {
 		name  string
 		ex    *fakeExecutor
 		ok    bool
 		words string
 	}{
-		{"runtime error past the marker", mk(call, 10), true, "the error names a later line"},
+		{"runtime error past the marker", mk(call, 10), true, "names a later line"},
+		{"limit without a position, call past the marker in the audit log", mk(lateCall, 0), true, "names a later line"},
+		{"limit without a position, no call past the marker", mk(call, 0), false, "no error past line 8"},
+		{"only a verifier record past the marker", mk(call+`{"seq":2,"kind":"verifier","position":"probe.star:11:1"}`+"\n", 0), false, "no error past line 8"},
 		{"static error: no call in the audit log", mk(verifier, 10), false, "no error past line 8"},
 		{"no audit log at all", mk("", 10), false, "no error past line 8"},
 		{"error before the marker", mk(call, 7), false, "no error past line 8"},

@@ -228,7 +228,7 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 			switch {
 			case hasLine(out.Stdout, Marker):
 				byMarker++
-			case executed(o) && lastScriptLine(out.Error) > sc.MarkerLine:
+			case executed(o) && (lastScriptLine(out.Error) > sc.MarkerLine || lastAuditLine(o) > sc.MarkerLine):
 				byPosition++
 			case charged(o):
 				// The runtime withholds the output, the cause and the
@@ -245,7 +245,7 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 			return budgetControl(sc, all, budget)
 		}
 		if byPosition > 0 || byCharge > 0 {
-			return true, fmt.Sprintf("reached its sink (marker printed in %d runs; in %d the output was withheld and the error names a later line; "+
+			return true, fmt.Sprintf("reached its sink (marker printed in %d runs; in %d the output was withheld and the error or the audit log names a later line; "+
 				"%d ended in a way decided by the secret and were charged)", byMarker, byPosition, byCharge)
 		}
 		return true, "reached its sink"
@@ -279,7 +279,7 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 // goCrash matches the report of a Go program that died: a fatal error (stack overflow, out of
 // memory) or an unrecovered panic, followed by the goroutine dump.
 var goCrash = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*)$`)
-var goroutineDump = regexp.MustCompile(`(?m)^goroutine [0-9]+ \[`)
+var goroutineDump = regexp.MustCompile(`(?m)^goroutine [0-9]+ (gp=.*)?\[`)
 
 // abnormalEnd says why a run did not end the way every run must, "" if it did. A crash of the
 // runtime (whose exit status 2 would otherwise read as "policy denied") and a run that outlived
@@ -328,6 +328,35 @@ func charged(o SecretObs) bool {
 		}
 	}
 	return false
+}
+
+// auditPosition matches the position of an audit record ("position":"probe.star:12:17").
+var auditPosition = regexp.MustCompile(`"position":"[^"]*\.star:([0-9]+):[0-9]+"`)
+
+// lastAuditLine is the largest script line at which the audit log of a session records a capability
+// call (allowed or refused) or a stopped flow, 0 if none. Only a running script makes such an
+// event, and it makes it at the line it is executing: an error without a position (a limit) is
+// then still evidence that the run got past every line before that one.
+func lastAuditLine(o SecretObs) int {
+	last := 0
+	for _, out := range o.Runs {
+		for _, c := range out.Private {
+			if c.Name != "audit" {
+				continue
+			}
+			for _, rec := range strings.Split(c.Value, "\n") {
+				if !strings.Contains(rec, `"kind":"call"`) && !strings.Contains(rec, `"kind":"flow"`) {
+					continue
+				}
+				if m := auditPosition.FindStringSubmatch(rec); m != nil {
+					if n, err := strconv.Atoi(m[1]); err == nil && n > last {
+						last = n
+					}
+				}
+			}
+		}
+	}
+	return last
 }
 
 // scriptPosition matches a script position in an error report ("probe.star:12:9"); the file name
