@@ -250,3 +250,15 @@ func TestRequiresApprovalHeaderAndPolicy(t *testing.T) {
 		t.Errorf("a malformed capability must be rejected: %v", err)
 	}
 }
+
+// What an MCP server sends after its last answer is a public observable of the session's last run.
+func TestMCPLateNotificationIsObserved(t *testing.T) {
+	rep, err := Run(context.Background(), Config{Executor: &MCPExecutor{Binary: wrapper(t, "mcp-late")}, Scripts: pick(t, "01-raw-print"), Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Verdict != VerdictLeak || !strings.Contains(r.Detail, "after differs") {
+		t.Errorf("a late notification that depends on the secret: %s (%s)", r.Verdict, r.Detail)
+	}
+}

@@ -48,7 +48,11 @@ type mcpSession struct {
 	mu     sync.Mutex
 	nextID int
 	closed bool
+	late   []string // messages read after the last response, collected by Close
 }
+
+// After implements afterSession: what the server sent after its last response.
+func (s *mcpSession) After() string { return strings.Join(s.late, "\n") }
 
 // Open implements Executor: it starts the server and completes the MCP handshake.
 func (e *MCPExecutor) Open(ctx context.Context, spec SessionSpec) (Session, error) {
@@ -350,8 +354,10 @@ func (s *mcpSession) Close() (string, error) {
 		<-done
 		err = errors.New("server did not exit within 5s of stdin closing")
 	}
-	// Drain what the reader still holds so its goroutine ends.
-	for range s.lines {
+	// What the server wrote after its last answer (a late notification) reached the client too:
+	// keep it for the session's last run. Draining also lets the reader goroutine end.
+	for line := range s.lines {
+		s.late = append(s.late, strings.TrimSpace(string(line)))
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {

@@ -45,6 +45,13 @@ type Session interface {
 	Close() (logs string, err error)
 }
 
+// afterSession is a session whose peer may still send something after its last answer (an MCP
+// server's late notification); Close collects it and After returns it, a public observable of the
+// session's last run.
+type afterSession interface {
+	After() string
+}
+
 // Config describes one pass of the suite through one executor.
 type Config struct {
 	Executor       Executor
@@ -251,6 +258,9 @@ func (w *worker) runSecret(ctx context.Context, sc *Script, fx Fixture, s Secret
 		last := &so.Runs[len(so.Runs)-1]
 		last.addPrivate("logs", logs)
 		last.addPrivate("audit", audit)
+		if a, ok := sess.(afterSession); ok {
+			last.addPublic("after", a.After())
+		}
 	}
 	if sc.Kind == KindUtility && so.Err == "" {
 		so.Checks = checkUtilityEffects(sc, fx, s, reqs)

@@ -22,7 +22,9 @@ func TestMain(m *testing.M) {
 	case "cli":
 		os.Exit(fakeCLIMain(os.Args[1:]))
 	case "mcp", "mcp-stray":
-		os.Exit(fakeMCPMain(os.Getenv("EXFILPROBES_FAKE") == "mcp-stray"))
+		os.Exit(fakeMCPMain(os.Getenv("EXFILPROBES_FAKE") == "mcp-stray", false))
+	case "mcp-late":
+		os.Exit(fakeMCPMain(false, true))
 	case "cli-prompt":
 		os.Exit(fakePromptMain())
 	case "cli-crash":
@@ -73,8 +75,9 @@ func fakeCLIMain(args []string) int {
 	return r.code
 }
 
-// fakeMCPMain plays aegis-mcp's aegis_run over newline-delimited JSON-RPC.
-func fakeMCPMain(stray bool) int {
+// fakeMCPMain plays aegis-mcp's aegis_run over newline-delimited JSON-RPC. With late, it sends a
+// notification after each tools/call answer that tells the first character of the secret.
+func fakeMCPMain(stray, late bool) int {
 	if stray {
 		fmt.Println("a stray log line on stdout")
 	}
@@ -117,6 +120,10 @@ func fakeMCPMain(stray bool) int {
 		}
 		if err := out.Encode(reply); err != nil {
 			return 1
+		}
+		if late && m.Method == "tools/call" {
+			bit := strings.HasPrefix(os.Getenv("PROBE_SECRET"), "s")
+			_ = out.Encode(map[string]any{"jsonrpc": "2.0", "method": "notifications/message", "params": map[string]any{"data": fmt.Sprint("bit=", bit)}})
 		}
 	}
 	return 0
