@@ -28,7 +28,7 @@ func fakePromptMain() int {
 		return 4
 	}
 	defer tty.Close()
-	fmt.Fprint(tty, "fake: the script asks for fs.read /x (requires_approval). Allow? [y/N] ")
+	fmt.Fprint(tty, "fake: the script asks for a call that needs your approval (requires_approval):\n  fs.read /x\nAllow it? [o]nce, [N]o: ")
 	line, _ := bufio.NewReader(tty).ReadString('\n')
 	fmt.Printf("answer %s\n", strings.TrimSpace(line))
 	return 0
@@ -124,7 +124,7 @@ func runOnce(t *testing.T, ex Executor, sc *Script) Outcome {
 func TestTerminalQuestionIsObservedAndAnswered(t *testing.T) {
 	sc := pick(t, "214-approval-read-under-pc")[0]
 	out := runOnce(t, &CLIExecutor{Aegis: wrapper(t, "cli-prompt")}, sc)
-	if tty := out.public("tty"); !strings.Contains(tty, "Allow? [y/N] y\n") {
+	if tty := out.public("tty"); !strings.Contains(tty, "Allow it? [o]nce, [N]o: y\n") {
 		t.Errorf("tty observable %q: the question and the harness's answer should both be in it", tty)
 	}
 	if out.Code != 0 || strings.TrimSpace(out.Stdout) != "answer y" {

@@ -3,18 +3,19 @@ package exfilprobes
 import (
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 )
 
-// ttyQuestion ends every question `aegis run` puts on its controlling terminal (an approval of a
-// requires_approval call).
-const ttyQuestion = "[y/N]"
+// ttyQuestion matches the end of a question `aegis run` puts on its controlling terminal (an
+// approval of a requires_approval call): "Allow it? [o]nce, [N]o: " and the older "[y/N] ".
+var ttyQuestion = regexp.MustCompile(`\[N\]o: |\[y/N\] `)
 
 // terminal is the controlling terminal of one `aegis run`. What the runtime writes to it is the
 // "tty" observable: whether a question is asked, and what it says, is something the person at the
-// terminal sees. Every question is answered "y", as by an operator who approves every call, so the
-// run goes on and shows what an approved call does.
+// terminal sees. Every question is answered "y" (once), as by an operator who approves every call,
+// so the run goes on and shows what an approved call does.
 type terminal struct {
 	master, slave *os.File
 	out           cappedBuffer
@@ -50,7 +51,7 @@ func (t *terminal) loop() {
 			if seen.Len() < maxCapture {
 				seen.Write(buf[:n])
 			}
-			for strings.Count(seen.String(), ttyQuestion) > answered {
+			for len(ttyQuestion.FindAllStringIndex(seen.String(), -1)) > answered {
 				answered++
 				if _, werr := t.master.Write([]byte("y\n")); werr != nil {
 					return
