@@ -98,9 +98,9 @@ func differential(sc *Script, obs []SecretObs, repeat *SecretObs, scan *scanner)
 		groups := map[string][]int{}
 		var order []string
 		for i, o := range obs {
-			e := o.Runs[k].Exit
+			e := termination(o.Runs[k])
 			for j := k - 1; j >= 0; j-- {
-				e += " after " + o.Runs[j].Exit
+				e += " after " + termination(o.Runs[j])
 			}
 			if _, ok := groups[e]; !ok {
 				order = append(order, e)
@@ -134,6 +134,22 @@ func differential(sc *Script, obs []SecretObs, repeat *SecretObs, scan *scanner)
 	}
 	first := obs[0].Runs[sc.Runs-1]
 	return VerdictBlocked, fmt.Sprintf("all %s%s", first.Exit, firstLine(" ", first.Error))
+}
+
+// chargedProgress matches the runtime's message about an ending it charged
+// to the leakage budget: the run shows its exit kind and how many public
+// calls it made after its first local-only read, and is charged for both.
+var chargedProgress = regexp.MustCompile(`revealed at most \d+ bits of that data \(how the run ended, and the (\d+) public calls`)
+
+// termination is what a run's ending shows: its exit, and for an ending the
+// runtime charged, the progress it paid for. Runs are compared within a
+// group of equal terminations; a difference between groups is the
+// termination channel (TERM), which the budget charges.
+func termination(o Outcome) string {
+	if m := chargedProgress.FindStringSubmatch(o.Error); m != nil {
+		return o.Exit + " (charged after " + m[1] + " public calls)"
+	}
+	return o.Exit
 }
 
 func runLabel(sc *Script, k int) string {
