@@ -438,6 +438,11 @@ func (g markingGate) Admit(principals []string, labelledPC bool) error {
 // Effect implements builtins.SourceGate.
 func (g markingGate) Effect() error { return g.r.budget.Effect() }
 
+// Release implements builtins.SourceGate.
+func (g markingGate) Release(principals []string, bits int64) error {
+	return g.r.budget.Release(principals, bits)
+}
+
 // withholdProgress applies the progress rule to a run that failed. When
 // the failure depends on local-only data (an error whose label or pc is
 // local-only, or a limit, cancellation or internal error after a local-only
