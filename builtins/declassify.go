@@ -247,7 +247,7 @@ func (h *Host) releaseStatus(kind policy.ReleaseKind) starlark.BuiltinFunc {
 		if !ok {
 			return nil, fmt.Errorf("%s: url must be a string, not %s", b.Name(), urlV.Type())
 		}
-		in := httpInput{method: "GET", cap: policy.HTTPGet, url: rawURL, headers: headers,
+		in := httpInput{method: "GET", cap: policy.HTTPGet, url: rawURL, body: starlark.None, headers: headers,
 			headerLabel: argLabel(thread, args, 1, "headers"),
 			release:     &releaseReq{name: b.Name(), kind: kind, bits: policy.ReleaseBits(kind, 0)}}
 		resp, err := h.http(thread, b.Name(), in)

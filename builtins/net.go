@@ -217,11 +217,11 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 		timeout = DefaultHTTPTimeout
 	}
 	resp, err := effect.HTTP(h.Ctx, effect.HTTPRequest{
-		Method:  in.method,
-		URL:     u,
-		Header:  header,
-		Body:    payload,
-		Addr:    c.decision.Addr,
+		Method:     in.method,
+		URL:        u,
+		Header:     header,
+		Body:       payload,
+		Addr:       c.decision.Addr,
 		Timeout:    timeout,
 		MaxBody:    orDefault(h.MaxResponseBytes, DefaultMaxResponseBytes),
 		StatusOnly: in.release != nil,
