@@ -217,8 +217,10 @@ func (d *decoder) declassify(s *spec, t map[string]any) {
 			}
 			if k := ReleaseKind(strings.TrimPrefix(str, "!")); !k.appliesTo(pkind) {
 				d.probs.add(Problem{File: d.file, Line: src.Line, Key: qkey,
-					Msg: fmt.Sprintf("%q cannot concern a %s principal: a %s reaches a release only through "+
-						"the response or the headers of a request", str, pkind, map[string]string{labels.KindHost: "host's response", labels.KindCmd: "command's output"}[pkind]),
+					Msg: fmt.Sprintf("%q cannot concern a %s principal: %s", str, pkind, map[string]string{
+						labels.KindHost: "a host's responses reach a release only as the status of a request to it",
+						labels.KindCmd:  "a command's output reaches a release only in the headers of a request",
+					}[pkind]),
 					Hint: fmt.Sprintf("a %s principal may allow %s or %s", pkind, ReleaseStatusOK, ReleaseStatus)})
 				continue
 			}

@@ -1,0 +1,141 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/policy"
+)
+
+const declassifyPolicy = basePolicy + `
+[declassify]
+"env:RUN_SECRET" = ["is_set", "contains", "count"]
+"file:secrets/**" = ["count"]
+`
+
+// Releases answer secret-dependent questions publicly, through the real
+// runner: the output is the answer, not [REDACTED], and the run is not
+// charged as an abort.
+func TestReleasesAnswerThroughTheRunner(t *testing.T) {
+	p := newProject(t, declassifyPolicy, map[string]string{"secrets/app.log": "ERROR a\nok\nERROR b\n"})
+	res := p.run(`print("set:", declassify.is_set(env="RUN_SECRET"))
+print("errors:", declassify.count("ERROR", path="secrets/app.log"))
+print("live key:", declassify.contains("sk-", env="RUN_SECRET"))
+`)
+	want(t, res, OK)
+	if res.Stdout != "set: True\nerrors: 2\nlive key: True\n" {
+		t.Errorf("stdout %q", res.Stdout)
+	}
+	if res.Charged != nil {
+		t.Errorf("a run that finished was charged as an abort: %+v", res.Charged)
+	}
+	var recs []audit.Event
+	for _, ev := range res.Events {
+		if ev.Kind == audit.KindDeclassify {
+			recs = append(recs, ev)
+		}
+	}
+	if len(recs) != 3 || recs[0].Bits != 1 || recs[1].Bits != policy.ReleaseBits(policy.ReleaseCount, policy.DefaultCountMax) ||
+		recs[0].Position != "task.star:1:32" || recs[1].Labels[0] != "file:secrets/**" {
+		t.Errorf("declassify records %+v", recs)
+	}
+	counts, err := audit.LeakLedger(filepath.Join(p.root, ".aegis", "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts["env:RUN_SECRET"]; got != (audit.Spent{Releases: 2, Bits: 2}) {
+		t.Errorf("env:RUN_SECRET charged %+v", got)
+	}
+	if got := counts["file:secrets/**"]; got != (audit.Spent{Releases: 1, Bits: 10}) {
+		t.Errorf("file:secrets/** charged %+v", got)
+	}
+}
+
+// Releases and aborts share one budget: a script that asks for one bit at
+// a time (a binary search on the secret) is stopped, within a run and
+// across runs, before the bits released and the charges of aborts (with the
+// reservations of runs in progress) pass [runtime].max_leak_bits. Every
+// refusal is public and not charged.
+func TestReleasesAreBoundedByTheLeakBudget(t *testing.T) {
+	const limit = 24
+	p := newProject(t, strings.Replace(declassifyPolicy, "max_seconds = 20\n", fmt.Sprintf("max_seconds = 20\nmax_leak_bits = %d\n", limit), 1), map[string]string{})
+	logPath := filepath.Join(p.root, ".aegis", "audit.jsonl")
+	probe := `n = 0
+for c in "abcdefghijklmnopqrstuvwxyz-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".elems():
+    declassify.contains(c, env="RUN_SECRET")
+    n += 1
+`
+	res := p.run(probe)
+	want(t, res, PolicyDenied, "max_leak_bits")
+	if res.Charged != nil {
+		t.Errorf("a budget refusal was charged: %+v", res.Charged)
+	}
+	counts, err := audit.LeakLedger(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := counts["env:RUN_SECRET"]
+	if first.Releases == 0 || first.Bits != first.Releases || first.Bits > limit {
+		t.Fatalf("after one probing run: %+v", first)
+	}
+	// The run's own reservation for an abort was counted: after its last
+	// release (its first call made no progress: nothing was read before
+	// it) the bits released and the charge of an abort then fit the limit,
+	// and one more call with one more release would not have.
+	if n := first.Releases; first.Bits+policy.LeakCharge(n-1) > limit || first.Bits+1+policy.LeakCharge(n) <= limit {
+		t.Errorf("released %d bits in %d calls under a limit of %d", first.Bits, n, limit)
+	}
+	// More runs, each one release: refused once an abort would not fit.
+	refused := false
+	for i := 0; i < 2*limit; i++ {
+		res := p.run(`print(declassify.is_set(env="RUN_SECRET"))`)
+		if res.ExitKind == string(PolicyDenied) {
+			refused = true
+			for _, s := range []string{"env:RUN_SECRET", "max_leak_bits"} {
+				if !strings.Contains(res.Error, s) {
+					t.Errorf("refusal lacks %q: %s", s, res.Error)
+				}
+			}
+			break
+		}
+		want(t, res, OK)
+	}
+	if !refused {
+		t.Fatal("releases were never refused")
+	}
+	counts, _ = audit.LeakLedger(logPath)
+	got := counts["env:RUN_SECRET"]
+	// A release is refused once it and the run's reservation for its own
+	// abort (LeakCharge(0) after a first read) no longer fit.
+	if abort := policy.LeakCharge(0); got.Bits+abort > limit || got.Bits+abort+1 <= limit {
+		t.Errorf("charged %+v: want the releases to stop exactly when one more bit and an abort (%d bits) pass %d", got, abort, limit)
+	}
+	if rep, err := audit.Verify(logPath, 0); err != nil || !rep.OK() {
+		t.Errorf("the log does not verify: %+v %v", rep, err)
+	}
+}
+
+// A session's ledger counts releases with aborts: a second run in the same
+// session sees the first one's releases before the log is read again.
+func TestLedgerCountsReleases(t *testing.T) {
+	p := newProject(t, declassifyPolicy, map[string]string{"secrets/app.log": "x\n"})
+	ledger := NewLedger()
+	res := Run(context.Background(), Options{Policy: p.pol, Environ: p.env, Ledger: ledger},
+		Request{Script: []byte(`declassify.count("x", path="secrets/app.log", max=6)
+s = env.read("RUN_SECRET")
+if s[0] == "s":
+    fail("bit")
+`)})
+	want(t, res, ScriptError)
+	spent := ledger.Spent()
+	if got := spent["file:secrets/**"]; got != (audit.Spent{Releases: 1, Bits: 3}) {
+		t.Errorf("file:secrets/** %+v", got)
+	}
+	if got := spent["env:RUN_SECRET"]; got.Aborts != 1 || got.Releases != 0 || got.Bits != res.Charged.Bits {
+		t.Errorf("env:RUN_SECRET %+v (charge %+v)", got, res.Charged)
+	}
+}
