@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/aegisdev/aegis/audit"
@@ -124,16 +122,15 @@ func (h *Host) releaseValue(kind policy.ReleaseKind) starlark.BuiltinFunc {
 			v, present = h.lookupEnv(envName)
 			value = []byte(v)
 		case kind == policy.ReleaseIsSet:
-			_, err := os.Lstat(resolved(c.decision, pathName))
-			switch {
-			case err == nil:
-				present = true
-			case errors.Is(err, fs.ErrNotExist):
-			default:
+			present, err = effect.Exists(h.ctx(), resolved(c.decision, pathName))
+			if err != nil {
 				return nil, c.failed(err, src, fsErrReason(err))
 			}
 		default:
-			value, err = readFile(resolved(c.decision, pathName), orDefault(h.MaxReadBytes, DefaultMaxReadBytes))
+			// The bytes read are charged to the run's memory like fs.read's.
+			ch := h.newCharger(thread, c.targetLabel|src)
+			value, err = effect.ReadFile(h.ctx(), resolved(c.decision, pathName), orDefault(h.MaxReadBytes, DefaultMaxReadBytes), ch.charge)
+			ch.stop()
 			if err != nil {
 				return nil, c.failed(err, src, fsErrReason(err))
 			}
@@ -351,8 +348,11 @@ func (h *Host) beginRelease(thread *starlark.Thread, name string, kind policy.Re
 		return nil, labels.Public, err
 	}
 	src := h.sourceLabel(c.decision, fallback)
+	// What the result is computed from: the source, and the local-only
+	// places resolving its path passed through (call.traverse).
+	rl := src | c.targetLabel
 	r := &releaseReq{name: name, kind: kind, bits: bits}
-	if err := c.permitRelease(r, src); err != nil {
+	if err := c.permitRelease(r, rl); err != nil {
 		return nil, labels.Public, err
 	}
 	if err := c.admit(src); err != nil {
@@ -362,7 +362,7 @@ func (h *Host) beginRelease(thread *starlark.Thread, name string, kind policy.Re
 		return nil, labels.Public, err
 	}
 	c.in |= src
-	if err := c.chargeRelease(r, src); err != nil {
+	if err := c.chargeRelease(r, rl); err != nil {
 		return nil, labels.Public, err
 	}
 	if err := c.allow(); err != nil {

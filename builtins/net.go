@@ -191,7 +191,7 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 	// The response depends on the whole request.
 	resLabel := src | in.urlLabel | in.bodyLabel | in.headerLabel
 	if in.release != nil {
-		if err := c.permitRelease(in.release, resLabel); err != nil {
+		if err := c.permitRelease(in.release, resLabel|c.targetLabel); err != nil {
 			return nil, err
 		}
 	}
@@ -203,7 +203,7 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 	}
 	c.in |= src
 	if in.release != nil {
-		if err := c.chargeRelease(in.release, resLabel); err != nil {
+		if err := c.chargeRelease(in.release, resLabel|c.targetLabel); err != nil {
 			return nil, err
 		}
 	} else {
@@ -235,6 +235,10 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 	if in.failOnStatus && resp.Status >= 400 {
 		err := fmt.Errorf("%s %s: HTTP %d: %s", in.method, c.target, resp.Status, snippet(resp.Body))
 		return nil, c.failed(err, resLabel, fmt.Sprintf("HTTP %d", resp.Status))
+	}
+	if in.release != nil {
+		// Only the status is used; nothing of the response reaches the script.
+		return resp, nil
 	}
 	size := int64(len(resp.Body))
 	for k, vs := range resp.Header {

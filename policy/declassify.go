@@ -399,10 +399,8 @@ func (p *Policy) DecideRelease(k ReleaseKind, principals ...string) Decision {
 			"leakage budget, [runtime].max_leak_bits)", strings.Join(adds, " and "), bitsText(k))
 		return d
 	}
+	// The result is public: LocalOnly stays false.
 	d.Allowed = true
-	d.LocalOnly = true
-	d.Principals = append([]string(nil), principals...)
-	d.Principal = principals[0]
 	d.Reason = fmt.Sprintf("%s of %s allowed by %s: it tells %s, and each release charges %s to %s against [runtime].max_leak_bits = %d",
 		capName, strings.Join(principals, ", "), d.Section, k.Describe(), bitsText(k), strings.Join(principals, ", "), p.runtime.MaxLeakBits)
 	return d
