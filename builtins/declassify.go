@@ -387,7 +387,18 @@ func (c *call) permitRelease(r *releaseReq, l labels.Label) error {
 	if err := c.record(audit.Denied, audit.KindCall, "", "[declassify]", c.public(d.Reason)); err != nil {
 		return err
 	}
-	return c.exact(derr, labels.Public)
+	return c.releaseExact(derr)
+}
+
+// releaseExact labels a refusal of a release: it depends on which
+// principals the source carries, which follows from the policy decision on
+// its public target, and on the local-only places whose contents turned that
+// decision (a symlink in the zone: policy.Decision.Steered, Decisive). The
+// places a resolution merely passed through label the release's outcome
+// (call.traverse), not whether it is allowed.
+func (c *call) releaseExact(err error) error {
+	d := c.decision
+	return starlark.ExactLabelError(err, c.h.principals(d.Steered)|c.h.principals(d.Decisive))
 }
 
 // chargeRelease charges the release's bits to every principal of l (the
@@ -408,7 +419,7 @@ func (c *call) chargeRelease(r *releaseReq, l labels.Label) error {
 			if rerr := c.record(audit.Denied, audit.KindCall, be.Key, "[runtime]", be.Error()); rerr != nil {
 				return rerr
 			}
-			return c.exact(be, labels.Public)
+			return c.releaseExact(be)
 		}
 	}
 	if c.h.Audit == nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -176,8 +178,11 @@ func TestReleaseNotListedIsDenied(t *testing.T) {
 			if starlark.ErrorLabel(o.err) != labels.Public {
 				t.Errorf("a denial of a public request must be public, label %v", starlark.ErrorLabel(o.err))
 			}
-			if len(g.asked) != 0 || len(g.releases) != 0 {
-				t.Errorf("the gate was asked (admit %v, release %v)", g.asked, g.releases)
+			if len(g.releases) != 0 {
+				t.Errorf("a denied release was charged: %v", g.releases)
+			}
+			if strings.Contains(c.call, "env=") && len(g.asked) != 0 {
+				t.Errorf("the variable was admitted before the denial: %v", g.asked)
 			}
 			for _, ev := range o.events {
 				if ev.Kind == audit.KindDeclassify || ev.Status == audit.Allowed {
@@ -296,6 +301,28 @@ print(declassify.status("http://api.test:` + rec.port() + `/auth"))
 	mustFail[*starlark.FlowError](t, o)
 	if len(rec.requests()) != before {
 		t.Error("local-only headers were sent to a public host")
+	}
+}
+
+// A path whose resolution a local-only place turned (a symlink in the
+// zone) concerns that place too: its principal must allow the release, and
+// the refusal is as labelled as the decision.
+func TestReleaseThroughAZoneSymlink(t *testing.T) {
+	g := &fakeGate{spent: map[string]bool{}}
+	f, _ := declassifyFixture(t, g)
+	if err := os.Symlink(filepath.Join(f.root, "secrets", "app.log"), filepath.Join(f.root, "zone", "link")); err != nil {
+		t.Fatal(err)
+	}
+	o := f.run(`declassify.count("ERROR", path=ROOT + "/zone/link")`)
+	de := mustFail[*DeniedError](t, o)
+	if !strings.Contains(de.Error(), `"count" to [declassify]."file:`+f.root+`/zone/**"`) {
+		t.Errorf("denial %v", de)
+	}
+	if starlark.ErrorLabel(o.err) == labels.Public {
+		t.Error("a refusal decided by the zone's contents is public")
+	}
+	if len(g.releases) != 0 {
+		t.Errorf("charged %v", g.releases)
 	}
 }
 
