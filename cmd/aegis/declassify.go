@@ -26,11 +26,18 @@ func explainRelease(cmd *cobra.Command, path string, asJSON bool, kind policy.Re
 	}
 	p, err := loadPolicy(cmd, path)
 	if err != nil {
+		if asJSON {
+			return err
+		}
 		return loadFailure(cmd, err, false)
 	}
 	d := p.DecideRelease(kind, principals...)
+	o := outcome{kind: kindOfCode(exitOK)}
+	if !d.Allowed {
+		o = outcome{code: exitDenied, kind: kindOfCode(exitDenied), err: d.Err().Error()}
+	}
 	if asJSON {
-		if err := writeJSON(cmd.OutOrStdout(), d); err != nil {
+		if err := emitJSON(cmd, d, o); err != nil {
 			return err
 		}
 	} else {

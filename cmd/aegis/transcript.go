@@ -43,10 +43,13 @@ records are skipped and counted, and a record's content is only as trustworthy a
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tail < 0 {
-				return usageError(cmd, errors.New("--tail takes a number of runs, 1 or more"))
+				return usageError(cmd, errors.New("--tail takes a number of runs (0, the default, shows all)"))
 			}
 			p, err := loadPolicy(cmd, path)
 			if err != nil {
+				if asJSON {
+					return err
+				}
 				return loadFailure(cmd, err, false)
 			}
 			file := p.Transcript()
@@ -59,7 +62,7 @@ records are skipped and counted, and a record's content is only as trustworthy a
 				return err
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), transcriptResult{Path: file, Runs: nonNilRuns(runs), Skipped: skipped})
+				return emitJSON(cmd, transcriptResult{Path: file, Runs: nonNilRuns(runs), Skipped: skipped}, outcome{kind: kindOfCode(exitOK)})
 			}
 			return printTranscript(cmd.OutOrStdout(), cmd.ErrOrStderr(), file, runs, skipped)
 		},

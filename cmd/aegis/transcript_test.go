@@ -50,6 +50,10 @@ func TestTranscriptCommand(t *testing.T) {
 	if code != exitConfig || !strings.Contains(errOut, "transcript = ") || !strings.Contains(errOut, "[runtime]") {
 		t.Errorf("no transcript: %d %q", code, errOut)
 	}
+	code, out, _ = aegis(t, dir2, "transcript", "--policy", "aegis.toml", "--json")
+	if obj := oneObject(t, out); code != exitConfig || obj["ok"] != false || !strings.Contains(obj["error"].(string), "transcript = ") {
+		t.Errorf("no transcript, --json: %d %s", code, out)
+	}
 }
 
 func TestPolicyExplainAndShowDeclassify(t *testing.T) {
