@@ -211,6 +211,11 @@ if secret:
 	if len(g.asked) != 0 || len(g.releases) != 0 {
 		t.Errorf("gate asked %v %v", g.asked, g.releases)
 	}
+	// The audit record says why: the condition (the arguments and the shape
+	// are labelled by the pc too, but the pc is the cause to name).
+	if fl := eventsFor(o, "declassify.is_set"); len(fl) != 1 || !strings.Contains(fl[0].Reason, "ask before the condition") {
+		t.Errorf("audit %+v", o.events)
+	}
 
 	for _, script := range []string{
 		`declassify.contains(secret[:3], env="AEGIS_TEST_SECRET")`,

@@ -139,3 +139,27 @@ if s[0] == "s":
 		t.Errorf("env:RUN_SECRET %+v (charge %+v)", got, res.Charged)
 	}
 }
+
+// A release under a condition on local-only data is refused even when the
+// source was read before (so the budget would admit it): whether a release
+// is made, and charged, must not depend on the data.
+func TestReleaseUnderALabelledPCIsRefused(t *testing.T) {
+	p := newProject(t, declassifyPolicy, map[string]string{})
+	res := p.run(`s = env.read("RUN_SECRET")
+if s.startswith("sk-"):
+    x = declassify.is_set(env="RUN_SECRET")
+`)
+	want(t, res, FlowDenied)
+	if res.Charged == nil {
+		t.Error("not charged")
+	}
+	for _, ev := range res.Events {
+		if ev.Kind == audit.KindDeclassify {
+			t.Errorf("a release was made under a labelled pc: %+v", ev)
+		}
+	}
+	counts, err := audit.LeakLedger(filepath.Join(p.root, ".aegis", "audit.jsonl"))
+	if err != nil || counts["env:RUN_SECRET"].Releases != 0 {
+		t.Errorf("ledger %+v %v", counts, err)
+	}
+}
