@@ -73,6 +73,13 @@ const (
 	// principals in Labels (aegis audit reset-budget); LeakLedger counts
 	// their aborts from the record on.
 	KindBudgetReset = "budget_reset"
+	// KindDeclassify: a script was given a release of local-only data that
+	// [declassify] allows (declassify.is_set, ...); Labels names the
+	// principals, Bits what the release was charged to each of them,
+	// Capability the release ("declassify.is_set"), Target its source,
+	// Position where the script asked. LeakLedger adds the bits to the
+	// principals' charges.
+	KindDeclassify = "declassify"
 )
 
 // Redacted stands in for a target that depends on labelled data.
@@ -91,7 +98,7 @@ type Event struct {
 	Reason     string    `json:"reason,omitempty"`   // why it was denied or failed
 	Labels     []string  `json:"labels,omitempty"`   // principals of the labelled data involved
 	Position   string    `json:"position,omitempty"` // script position of the call
-	Bits       int64     `json:"bits,omitempty"`     // secret_abort: the bits charged to each principal
+	Bits       int64     `json:"bits,omitempty"`     // secret_abort, declassify: the bits charged to each principal
 }
 
 // record is the on-disk form: the chain fields first, then the event. The

@@ -12,10 +12,12 @@ import (
 
 // Spent is what a log has charged to one principal's leakage budget since
 // its last reset: how many runs ended with an abort decided by its data,
-// and how many bits those endings were charged.
+// how many releases ([declassify]) scripts were given, and how many bits
+// those endings and releases were charged together.
 type Spent struct {
-	Aborts int64 `json:"aborts"`
-	Bits   int64 `json:"bits"`
+	Aborts   int64 `json:"aborts"`
+	Releases int64 `json:"releases,omitempty"`
+	Bits     int64 `json:"bits"`
 }
 
 // legacyAbortBits is what a secret_abort record without a bits member (an
@@ -30,10 +32,12 @@ const legacyAbortBits = 4
 var ledgerMarkers = [][]byte{
 	[]byte(`"kind":"` + KindSecretAbort + `"`),
 	[]byte(`"kind":"` + KindBudgetReset + `"`),
+	[]byte(`"kind":"` + KindDeclassify + `"`),
 }
 
-// LeakLedger returns, per principal, what the KindSecretAbort records of the
-// log at path charged to it after the last KindBudgetReset record naming it.
+// LeakLedger returns, per principal, what the KindSecretAbort and
+// KindDeclassify records of the log at path charged to it after the last
+// KindBudgetReset record naming it.
 // A log that does not exist yet has charged nothing.
 //
 // It is one streaming pass that decodes only the lines carrying a marker,
@@ -83,8 +87,8 @@ func LeakLedgerReader(r io.Reader) (map[string]Spent, error) {
 			if jerr := json.Unmarshal(bytes.TrimSpace(line), &rec); jerr != nil {
 				// Its principals are unknown, so nothing can be counted
 				// for sure: refuse rather than undercount.
-				return nil, fmt.Errorf("line %d looks like a %s or %s record but does not decode (%v); "+
-					"run `aegis audit verify`", n, KindSecretAbort, KindBudgetReset, jerr)
+				return nil, fmt.Errorf("line %d looks like a %s, %s or %s record but does not decode (%v); "+
+					"run `aegis audit verify`", n, KindSecretAbort, KindDeclassify, KindBudgetReset, jerr)
 			}
 			for i, l := range rec.Labels {
 				if containsString(rec.Labels[:i], l) {
@@ -99,6 +103,13 @@ func LeakLedgerReader(r io.Reader) (map[string]Spent, error) {
 					s := spent[l]
 					s.Aborts++
 					s.Bits += bits
+					spent[l] = s
+				case KindDeclassify:
+					// A release carries at least one bit; a record
+					// claiming less is charged that, never nothing.
+					s := spent[l]
+					s.Releases++
+					s.Bits += max(rec.Bits, 1)
 					spent[l] = s
 				case KindBudgetReset:
 					delete(spent, l)

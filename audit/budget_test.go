@@ -48,7 +48,7 @@ func TestLeakLedgerThroughARealLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	// host:r's first abort was reset; its second counts.
-	want := map[string]Spent{"env:A": {3, 14}, "file:zone/**": {1, 6}, "host:h": {1, 5}, "host:r": {1, 7}}
+	want := map[string]Spent{"env:A": {Aborts: 3, Bits: 14}, "file:zone/**": {Aborts: 1, Bits: 6}, "host:h": {Aborts: 1, Bits: 5}, "host:r": {Aborts: 1, Bits: 7}}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("counts = %v, want %v", counts, want)
 	}

@@ -23,6 +23,22 @@ type fakeGate struct {
 
 	effects   int   // Effect calls
 	effectErr error // returned by Effect, when set
+
+	releases   []release // Release calls
+	releaseErr error     // returned by Release, when set
+}
+
+// release is one Release call a fakeGate saw.
+type release struct {
+	principals []string
+	bits       int64
+}
+
+func (g *fakeGate) Release(principals []string, bits int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.releases = append(g.releases, release{append([]string(nil), principals...), bits})
+	return g.releaseErr
 }
 
 func (g *fakeGate) Effect() error {

@@ -123,6 +123,13 @@ type SourceGate interface {
 	// decided by local-only data would reveal; a *BudgetError refuses the
 	// call when that could exceed the budget.
 	Effect() error
+	// Release charges a release of local-only data ([declassify]) bits to
+	// every one of principals, at once, after the source was admitted and
+	// before the result is computed. A *BudgetError (with Release set)
+	// refuses it when the bits would not fit what [runtime].max_leak_bits
+	// leaves after every charge and every run's reservation; any other
+	// error is a failure to read the ledger.
+	Release(principals []string, bits int64) error
 }
 
 // Default caps when a policy sets none.
@@ -139,6 +146,7 @@ func (h *Host) Modules() starlark.StringDict {
 		"net":        module("net", h.netMembers()),
 		"env":        module("env", h.envMembers()),
 		"subprocess": module("subprocess", h.subprocessMembers()),
+		"declassify": module("declassify", h.declassifyMembers()),
 		"json":       jsonModule(),
 		"base64":     module("base64", base64Members()),
 		"hex":        module("hex", hexMembers()),

@@ -81,6 +81,7 @@ type BudgetError struct {
 	Limit      int64    // its value
 	Left       int64    // bits (or aborts) left before the call
 	Progress   int64    // for a refused effect: the public effects the run made since its first local-only read
+	Release    int64    // for a refused release ([declassify]): the bits it would have been charged
 	Scope      string   // what the count covers ("the audit log X")
 	Reset      string   // how to start a new count here
 }
@@ -89,6 +90,14 @@ func (e *BudgetError) Error() string {
 	var b strings.Builder
 	who := strings.Join(e.Principals, ", ")
 	switch {
+	case e.Release > 0:
+		fmt.Fprintf(&b, "%s refused: the release would charge %d bits to %s, more than the %d left of [runtime].%s = %d "+
+			"(after what earlier releases and aborts were charged and runs in progress reserve",
+			e.Capability, e.Release, who, e.Left, e.Key, e.Limit)
+		if e.Scope != "" {
+			b.WriteString(" in " + e.Scope)
+		}
+		b.WriteString(")")
 	case e.Progress > 0:
 		fmt.Fprintf(&b, "%s refused: this run read local-only data (%s) and has made %d public calls since; "+
 			"if it then stopped in a way that depends on that data, how far it got would tell more bits than "+

@@ -132,6 +132,13 @@ type httpInput struct {
 	urlLabel, bodyLabel, headerLabel labels.Label
 
 	failOnStatus bool // a status of 400 or more is an error
+
+	// release, when set, makes the request a release of its status
+	// (declassify.status, declassify.status_ok): the principals of the
+	// response and of the headers must allow it in [declassify], it is
+	// charged before the request, the body is not read, a failure is
+	// status 0, and the result is not labelled.
+	release *releaseReq
 }
 
 // http runs the capability protocol for one request and labels the result.
@@ -181,16 +188,27 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 		return nil, c.exact(fmt.Errorf("%s: invalid URL: %w", name, err), labels.Public)
 	}
 	src := h.sourceLabel(c.decision, labels.Host(u.Hostname()))
+	// The response depends on the whole request.
+	resLabel := src | in.urlLabel | in.bodyLabel | in.headerLabel
+	if in.release != nil {
+		if err := c.permitRelease(in.release, resLabel|c.targetLabel); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.admit(src); err != nil {
 		return nil, err
 	}
 	if err := c.confirm(); err != nil {
 		return nil, err
 	}
-	// The response depends on the whole request.
-	resLabel := src | in.urlLabel | in.bodyLabel | in.headerLabel
 	c.in |= src
-	thread.SetResultLabel(resLabel)
+	if in.release != nil {
+		if err := c.chargeRelease(in.release, resLabel|c.targetLabel); err != nil {
+			return nil, err
+		}
+	} else {
+		thread.SetResultLabel(resLabel)
+	}
 	if err := c.allow(); err != nil {
 		return nil, err
 	}
@@ -199,20 +217,28 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 		timeout = DefaultHTTPTimeout
 	}
 	resp, err := effect.HTTP(h.Ctx, effect.HTTPRequest{
-		Method:  in.method,
-		URL:     u,
-		Header:  header,
-		Body:    payload,
-		Addr:    c.decision.Addr,
-		Timeout: timeout,
-		MaxBody: orDefault(h.MaxResponseBytes, DefaultMaxResponseBytes),
+		Method:     in.method,
+		URL:        u,
+		Header:     header,
+		Body:       payload,
+		Addr:       c.decision.Addr,
+		Timeout:    timeout,
+		MaxBody:    orDefault(h.MaxResponseBytes, DefaultMaxResponseBytes),
+		StatusOnly: in.release != nil,
 	})
+	if err != nil && in.release != nil {
+		return c.releaseResponse(err)
+	}
 	if err != nil {
 		return nil, c.failed(err, resLabel, httpErrReason(err))
 	}
 	if in.failOnStatus && resp.Status >= 400 {
 		err := fmt.Errorf("%s %s: HTTP %d: %s", in.method, c.target, resp.Status, snippet(resp.Body))
 		return nil, c.failed(err, resLabel, fmt.Sprintf("HTTP %d", resp.Status))
+	}
+	if in.release != nil {
+		// Only the status is used; nothing of the response reaches the script.
+		return resp, nil
 	}
 	size := int64(len(resp.Body))
 	for k, vs := range resp.Header {

@@ -198,6 +198,8 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	if p.path != "" {
 		p.protected = append(p.protected, p.path)
 	}
+	p.compileDeclassify(s, probs)
+	p.compileTranscript(s, probs)
 	return p, nil
 }
 

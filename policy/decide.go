@@ -76,6 +76,11 @@ type Decision struct {
 	// and is not pre-approved, is the approve_prefixes entry that would
 	// cover it ("go test"): what to tell an operator who wants it unasked.
 	SuggestedPrefix string `json:"suggested_prefix,omitempty"`
+
+	// Bits is, for a release ([declassify], DecideRelease), what each
+	// release is charged to every principal (count: with its default
+	// maximum).
+	Bits int64 `json:"bits,omitempty"`
 }
 
 // Err returns nil for an allowed decision and a *DeniedError otherwise.

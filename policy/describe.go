@@ -24,6 +24,19 @@ type Description struct {
 	TimeoutSeconds Scalar                `json:"timeout_seconds"`
 	Runtime        []Scalar              `json:"runtime"`
 	Tools          []ToolDescription     `json:"tools"`
+
+	// Declassify is the [declassify] table: per local-only principal, the
+	// releases scripts may ask for.
+	Declassify []ReleaseDescription `json:"declassify"`
+	// Transcript is [runtime].transcript (the real path), "" when unset.
+	Transcript Scalar `json:"transcript"`
+}
+
+// ReleaseDescription is one [declassify] key.
+type ReleaseDescription struct {
+	Principal string  `json:"principal"`
+	From      Source  `json:"from"`
+	Kinds     []Entry `json:"kinds"`
 }
 
 // ListDescription is one list key and its effective entries.
@@ -85,6 +98,14 @@ func (p *Policy) Describe() Description {
 	d.Runtime = append(d.Runtime, scalarOf("[runtime].max_leak_bits", s.Runtime.LeakBits, int64(DefaultMaxLeakBits)))
 	for _, c := range s.Runtime.PerCap {
 		d.Runtime = append(d.Runtime, Scalar{Key: "[runtime].max_calls_per_capability." + string(c.Capability), Value: c.Value, From: c.From.String()})
+	}
+	d.Declassify = []ReleaseDescription{}
+	for _, r := range p.releases {
+		d.Declassify = append(d.Declassify, ReleaseDescription{Principal: r.principal, From: r.from, Kinds: append([]Entry{}, r.kinds...)})
+	}
+	d.Transcript = scalarOf("[runtime].transcript", s.Runtime.Transcript, "")
+	if p.transcript != "" {
+		d.Transcript.Value = p.transcript
 	}
 	d.Tools = []ToolDescription{}
 	for _, t := range s.Tools {

@@ -220,6 +220,10 @@ func parseLayer(name string, data []byte, probs *problems) *spec {
 			if t, ok := d.table(v, p, "[tools]"); ok {
 				d.tools(s, t)
 			}
+		case "declassify":
+			if t, ok := d.table(v, p, "[declassify]"); ok {
+				d.declassify(s, t)
+			}
 		default:
 			if lk, ok := findListKey("", k); ok {
 				*lk.get(s) = d.list(v, p, lk)
@@ -291,6 +295,14 @@ func (d *decoder) section(s *spec, name string, t map[string]any) {
 		case "runtime.max_leak_bits":
 			if n, ok := d.nonNegativeInt(v, p, qualify(name, k), 1<<53); ok {
 				s.Runtime.LeakBits.set(n, d.src(p...))
+			}
+		case "runtime.transcript":
+			if str, ok := d.str(v, p, qualify(name, k), `transcript = "vault/transcript.jsonl"`); ok {
+				if err := checkTargetString(str); err != nil {
+					d.fail(p, qualify(name, k), fmt.Sprintf("%q: %v", str, err), "write a path inside the local-only zone")
+					continue
+				}
+				s.Runtime.Transcript.set(str, d.src(p...))
 			}
 		case "runtime.max_calls_per_capability":
 			if at, ok := d.table(v, p, "[runtime].max_calls_per_capability"); ok {

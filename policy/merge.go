@@ -43,6 +43,8 @@ func merge(base, over *spec, file string, probs *problems) *spec {
 	out.Runtime.PerCapAt = over.Runtime.PerCapAt
 	out.Sub.DenyArgs = mergeDenyArgs(base.Sub.DenyArgs, over.Sub.DenyArgs, file, probs)
 	out.Tools = mergeTools(base.Tools, over.Tools, file, probs)
+	out.Runtime.Transcript = pickScalar(base.Runtime.Transcript, over.Runtime.Transcript)
+	out.Declassify = mergeDeclassify(base.Declassify, over.Declassify, file, probs)
 	return out
 }
 

@@ -47,6 +47,9 @@ type Policy struct {
 	approval map[Capability]bool
 	runtime  RuntimeLimits
 	tools    map[string]ToolRecord
+	releases []releaseRule // [declassify]
+	// transcript is the real path of [runtime].transcript, "" when unset.
+	transcript string
 
 	resolver Resolver
 	lookPath func(string) (string, error)

@@ -74,8 +74,12 @@ type spec struct {
 		SecretAborts setting[int64]
 		// LeakBits is max_leak_bits, likewise.
 		LeakBits setting[int64]
+		// Transcript is the local-only transcript file (runner/transcript.go).
+		Transcript setting[string]
 	}
 	Tools []toolSpec
+	// Declassify is the [declassify] table (declassify.go).
+	Declassify []releaseSpec
 }
 
 // argList is one [subprocess.deny_args] key.
@@ -111,6 +115,7 @@ const (
 	kindCommand
 	kindCapability
 	kindApprovePrefix
+	kindRelease // a [declassify] release kind
 )
 
 // listKey describes one list-valued key.
@@ -181,11 +186,11 @@ var runtimeKeys = [numLimits]string{
 // sectionKeys lists every key each table accepts, for unknown-key errors and
 // suggestions. Top level is "".
 var sectionKeys = map[string][]string{
-	"":            {"version", "inherits", "name", "description", "requires_approval", "filesystem", "network", "environment", "subprocess", "runtime", "tools"},
+	"":            {"version", "inherits", "name", "description", "requires_approval", "filesystem", "network", "environment", "subprocess", "runtime", "tools", "declassify"},
 	"filesystem":  {"read_allow", "local_only_read", "write_allow", "delete_allow", "deny"},
 	"network":     {"http_get_allow", "http_post_allow", "http_put_allow", "http_patch_allow", "http_delete_allow", "local_only_hosts", "deny_hosts", "deny_ips", "timeout_seconds"},
 	"environment": {"allow_vars", "local_only_vars", "deny_vars"},
 	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "approve_prefixes", "deny_args", "sandbox", "network"},
-	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits"},
+	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits", "transcript"},
 	"tools.*":     {"capabilities", "backend_url", "backend_method", "description"},
 }

@@ -44,6 +44,10 @@ func validateEntry(kind valueKind, s string) (msg, hint string) {
 		}
 	case kindApprovePrefix:
 		return validateApprovePrefix(s)
+	case kindRelease:
+		if !ReleaseKind(s).Known() {
+			return "unknown release kind", releaseKindHint(s)
+		}
 	}
 	return "", ""
 }

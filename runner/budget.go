@@ -101,18 +101,23 @@ func newBudget(ledger *Ledger, session bool, limits policy.RuntimeLimits, logPat
 // unless they came after the log was read).
 func (b *budget) spentLocked(p string) audit.Spent {
 	s, t := b.logSpent[p], b.ledger.spent[p]
-	return audit.Spent{Aborts: max(s.Aborts, t.Aborts), Bits: max(s.Bits, t.Bits)}
+	return audit.Spent{Aborts: max(s.Aborts, t.Aborts), Releases: max(s.Releases, t.Releases), Bits: max(s.Bits, t.Bits)}
+}
+
+// readLog reads the log's charges, once, by runs that read something
+// local-only.
+func (b *budget) readLog() error {
+	if !b.countedLog {
+		b.countedLog = true
+		b.logSpent, b.logErr = audit.LeakLedger(b.logPath)
+	}
+	return b.logErr
 }
 
 // Admit implements builtins.SourceGate.
 func (b *budget) Admit(principals []string, labelled bool) error {
-	if !b.countedLog {
-		// Read once, by runs that read something local-only.
-		b.countedLog = true
-		b.logSpent, b.logErr = audit.LeakLedger(b.logPath)
-	}
-	if b.logErr != nil {
-		return b.logErr
+	if err := b.readLog(); err != nil {
+		return err
 	}
 	var fresh []string
 	for _, p := range principals {
@@ -191,6 +196,45 @@ func (b *budget) Effect() error {
 		b.reserve = next
 	}
 	b.progress++
+	return nil
+}
+
+// Release implements builtins.SourceGate: a release of local-only data
+// ([declassify]) is charged its bits to every principal at once, and
+// refused when that would leave less than what the run and the other runs
+// in progress reserve for their aborts (the sum of every charge and every
+// reservation stays within [runtime].max_leak_bits). The builtin records
+// the release in the audit log, which is what later runs count.
+func (b *budget) Release(principals []string, bits int64) error {
+	if bits <= 0 || len(principals) == 0 {
+		return nil
+	}
+	if err := b.readLog(); err != nil {
+		return err
+	}
+	l := b.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var short []string
+	left := b.maxBits
+	for _, p := range principals {
+		s := b.spentLocked(p)
+		if rest := b.maxBits - s.Bits - l.reserved[p]; rest < bits {
+			short = append(short, p)
+			left = min(left, max(rest, 0))
+		}
+	}
+	if len(short) > 0 {
+		e := b.refusal(short, "max_leak_bits", b.maxBits, left, 0)
+		e.Release = bits
+		return e
+	}
+	for _, p := range principals {
+		s := b.spentLocked(p)
+		s.Releases++
+		s.Bits += bits
+		l.spent[p] = s
+	}
 	return nil
 }
 

@@ -14,7 +14,7 @@ func TestRunErrorsTeachStarlark(t *testing.T) {
 	p := baseProject(t)
 	for src, hint := range map[string]string{
 		"x = 1\nprint(f\"{x}\")":              "hint: Starlark has no f-strings",
-		"import json":                         "base64, env, fs, hex, hmac, json, math, net, sha256, struct, subprocess, time are predeclared",
+		"import json":                         "base64, declassify, env, fs, hex, hmac, json, math, net, sha256, struct, subprocess, time are predeclared",
 		"try:\n    x = 1\nexcept:\n    x = 2": "no exceptions",
 		"print('a', end='')":                  "hint: print takes only sep",
 		"l = [2, 1]\nl.sort()":                "hint: Starlark lists have no sort(): l = sorted(l)",

@@ -111,7 +111,9 @@ func chargedHint(kind Kind) string {
 	case FlowDenied:
 		return "Typical causes: print, fail or an effect outside the local-only zone inside an if, loop or " +
 			"function whose course depends on local-only data. Do such work outside the condition, write " +
-			"what depends on the data into the local-only zone, or have the condition choose between public values."
+			"what depends on the data into the local-only zone, or have the condition choose between public values; " +
+			"a print there goes to the local-only transcript instead when the policy sets [runtime].transcript, and " +
+			"a question about the data (is it set? does it match?) can be asked through a [declassify] release."
 	case ScriptError:
 		return "Typical causes: an operation that fails on some values of the data (int() of it, an index past " +
 			"its length, a division by zero, fail() under a condition on it), or a builtin argument whose type, " +

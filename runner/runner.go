@@ -150,6 +150,7 @@ func Run(ctx context.Context, opts Options, req Request) (res Result) {
 	}()
 	err := r.protect(func() error { return r.exec(ctx) })
 	err = r.protect(func() error { return r.settle(err) })
+	_ = r.protect(func() error { r.finishTranscript(err); return nil })
 	return r.result(err)
 }
 
@@ -249,11 +250,14 @@ type run struct {
 	thread    *starlark.Thread
 	firstRead string // position of the run's first local-only read
 
-	out      outputBuffer
-	warnMu   sync.Mutex
-	warnings []string
-	stopMu   sync.Mutex
-	stop     error // why the watchdog cancelled the thread
+	out outputBuffer
+	// transcript, when the policy sets [runtime].transcript, receives the
+	// real lines printed after the first local-only read (transcript.go).
+	transcript *transcript
+	warnMu     sync.Mutex
+	warnings   []string
+	stopMu     sync.Mutex
+	stop       error // why the watchdog cancelled the thread
 }
 
 func (r *run) exec(ctx context.Context) error {
@@ -340,6 +344,16 @@ func (r *run) exec(ctx context.Context) error {
 	thread := &starlark.Thread{Name: r.req.Filename, Print: r.print}
 	r.thread = thread
 	thread.PrintRedaction = Redaction
+	if p.Transcript() != "" {
+		t, err := openTranscript(p, limits.MaxOutputBytes, TranscriptRecord{Kind: TranscriptHeader, Time: time.Now().UTC(),
+			Task: r.req.TaskID, Script: r.req.Filename})
+		if err != nil {
+			return &ConfigError{Err: err}
+		}
+		t.onFull = func() { r.stopWith(transcriptLimit(limits.MaxOutputBytes), thread) }
+		r.transcript = t
+		thread.PrintLocal = r.printLocal
+	}
 	thread.SetMaxExecutionSteps(uint64(limits.MaxSteps))
 	thread.SetMaxAllocBytes(limits.MaxMemoryMB << 20)
 	thread.SetMaxCallDepth(int(limits.MaxCallstackSize))
@@ -437,6 +451,11 @@ func (g markingGate) Admit(principals []string, labelledPC bool) error {
 
 // Effect implements builtins.SourceGate.
 func (g markingGate) Effect() error { return g.r.budget.Effect() }
+
+// Release implements builtins.SourceGate.
+func (g markingGate) Release(principals []string, bits int64) error {
+	return g.r.budget.Release(principals, bits)
+}
 
 // withholdProgress applies the progress rule to a run that failed. When
 // the failure depends on local-only data (an error whose label or pc is
@@ -544,6 +563,10 @@ func (r *run) result(err error) Result {
 		Stdout:   r.out.String(),
 		Events:   r.mem.Events(),
 	}
+	if r.transcript != nil && r.out.isMarked() {
+		// A constant, shown iff the run read local-only data: public.
+		res.Stdout += TranscriptNote
+	}
 	r.warnMu.Lock()
 	res.Warnings = append([]string(nil), r.warnings...)
 	r.warnMu.Unlock()
@@ -592,6 +615,13 @@ func (o *outputBuffer) markOnce() {
 }
 
 func (o *outputBuffer) truncateToMark() { o.truncate(o.markAt) }
+
+// isMarked reports whether the run has read local-only data.
+func (o *outputBuffer) isMarked() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.marked
+}
 
 func (o *outputBuffer) truncate(n int) {
 	o.mu.Lock()

@@ -28,6 +28,10 @@ type HTTPRequest struct {
 
 	Timeout time.Duration // whole request including the body; 0 = no deadline of its own
 	MaxBody int64         // response body cap in bytes; 0 = unlimited
+
+	// StatusOnly: the body is not read (the response has the status and
+	// headers only), for a caller that needs nothing else.
+	StatusOnly bool
 }
 
 // HTTPResponse is a complete response.
@@ -113,6 +117,9 @@ func HTTP(ctx context.Context, req HTTPRequest) (*HTTPResponse, error) {
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return nil, &RedirectError{Status: resp.StatusCode, Location: resp.Header.Get("Location")}
+	}
+	if req.StatusOnly {
+		return &HTTPResponse{Status: resp.StatusCode, Header: resp.Header}, nil
 	}
 	data, err := readCapped(resp.Body, req.MaxBody, "response body")
 	if err != nil {

@@ -61,6 +61,7 @@ error (run-specific codes are listed under "aegis run --help").`,
 	root.AddCommand(newDoctorCmd())
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newCompletionCmd())
+	root.AddCommand(newTranscriptCmd())
 	return root
 }
 

@@ -292,8 +292,9 @@ func printDescription(w io.Writer, d policy.Description) error {
 			fmt.Fprintf(tw, "  %s %q\t%s\n", da.Command, e.Value, e.From)
 		}
 	}
+	printReleases(tw, d.Declassify)
 	fmt.Fprintln(tw)
-	for _, s := range append([]policy.Scalar{d.Sandbox, d.Network, d.TimeoutSeconds}, d.Runtime...) {
+	for _, s := range append([]policy.Scalar{d.Sandbox, d.Network, d.TimeoutSeconds, d.Transcript}, d.Runtime...) {
 		fmt.Fprintf(tw, "%s = %v\t%s\n", s.Key, s.Value, s.From)
 	}
 	for _, t := range d.Tools {
@@ -333,12 +334,18 @@ CAPABILITY is a usage error; write -- after CAPABILITY when the target really ho
 Capabilities: fs.read fs.write fs.delete fs.list fs.exists net.http_get net.http_post
 net.http_put net.http_patch net.http_delete env.read subprocess.exec
 
+A release of local-only data ([declassify]) is asked as declassify.KIND followed by the
+principals it concerns, as the runtime names them (env:NAME, file:<local_only_read pattern>,
+host:<local_only_hosts entry>, cmd:<command>); every one must list the kind. Kinds: is_set
+equals_sha256 contains has_keys count status_ok status.
+
 Exit status 0 when allowed, 2 when denied, 5 when the question itself is malformed.`,
 		Example: `  aegis policy explain --policy aegis.toml fs.read src/main.go
   aegis policy explain --policy aegis.toml net.http_get https://169.254.169.254/
   aegis policy explain --policy aegis.toml subprocess.exec git push --forc origin
   aegis policy explain --policy aegis.toml subprocess.exec -- git log --json
-  aegis policy explain --policy aegis.toml --json env.read HOME`,
+  aegis policy explain --policy aegis.toml --json env.read HOME
+  aegis policy explain --policy aegis.toml declassify.is_set env:STRIPE_KEY`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
 				return usageError(cmd, errors.New("give a CAPABILITY and a TARGET, e.g. fs.read src/main.go"))
@@ -346,6 +353,9 @@ Exit status 0 when allowed, 2 when denied, 5 when the question itself is malform
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kind, ok := strings.CutPrefix(args[0], "declassify."); ok {
+				return explainRelease(cmd, path, asJSON, policy.ReleaseKind(kind), args[1:])
+			}
 			c := policy.Capability(args[0])
 			if !c.Known() {
 				names := make([]string, 0, 12)
@@ -457,6 +467,9 @@ func printDecision(w io.Writer, d policy.Decision) {
 	}
 	if d.LocalOnly {
 		fmt.Fprintf(w, "  local-only: the result is labelled %s and may not leave the local-only zone\n", strings.Join(d.Principals, ", "))
+	}
+	if d.Bits > 0 && d.Allowed {
+		fmt.Fprintf(w, "  charge: %d bits to each principal per release (count: with the default max), against [runtime].max_leak_bits; the result is public\n", d.Bits)
 	}
 	switch {
 	case d.PreApproved != nil:

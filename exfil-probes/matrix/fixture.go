@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,8 +20,10 @@ import (
 
 // policyText is the policy of the fixture: pub/ is the public side
 // (readable, writable, deletable with approval), zone/ the local-only zone,
-// secrets/ local-only, denied/ denied; the loopback server takes every verb;
-// echo, false and true run.
+// secrets/ local-only, denied/ denied; the loopback server takes every verb,
+// as a public host (127.0.0.1) and as the local-only host vault.test;
+// echo, false and true run. [declassify] lets K, secrets/ and vault.test
+// release everything, the zone only is_set.
 const policyText = `name = "boundary matrix"
 requires_approval = ["fs.delete"]
 
@@ -36,6 +39,7 @@ http_post_allow = ["127.0.0.1"]
 http_put_allow = ["127.0.0.1"]
 http_patch_allow = ["127.0.0.1"]
 http_delete_allow = ["127.0.0.1"]
+local_only_hosts = ["vault.test"]
 timeout_seconds = 5
 
 [environment]
@@ -50,18 +54,40 @@ sandbox = "none"
 max_seconds = 20
 max_leak_bits = 1000000
 max_secret_dependent_aborts = 1000000
+
+[declassify]
+"env:K" = ["is_set", "equals_sha256", "contains", "has_keys", "count", "status_ok", "status"]
+"file:secrets/**" = ["is_set", "equals_sha256", "contains", "has_keys", "count"]
+"file:zone/**" = ["is_set"]
+"host:vault.test" = ["status_ok", "status"]
 `
+
+// localHost is the fixture's local-only host: it resolves to the loopback
+// server, and what it receives is not a public observable.
+const localHost = "vault.test"
+
+// resolver resolves localHost to the loopback server and nothing else
+// (every other name fails, as in a sandbox without DNS).
+type resolver struct{}
+
+func (resolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if host == localHost {
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	return nil, fmt.Errorf("no such host %s", host)
+}
 
 // files are the fixture's files, restored before every run.
 var files = map[string]string{
-	"pub/a.txt":     "alpha\n",
-	"pub/b.txt":     "beta beta\n",
-	"pub/d.txt":     "delete me\n",
-	"pub/sub/c.txt": "gamma\n",
-	"zone/z.txt":    "zone data\n",
-	"secrets/k.txt": "local-only file\n",
-	"denied/x.txt":  "denied\n",
-	"denied/d.txt":  "denied\n",
+	"pub/a.txt":      "alpha\n",
+	"pub/b.txt":      "beta beta\n",
+	"pub/d.txt":      "delete me\n",
+	"pub/sub/c.txt":  "gamma\n",
+	"zone/z.txt":     "zone data\n",
+	"secrets/k.txt":  "local-only file\n",
+	"secrets/c.json": `{"a": 1, "b": [2]}`,
+	"denied/x.txt":   "denied\n",
+	"denied/d.txt":   "denied\n",
 }
 
 // Fixture is one work tree with its policy and its public server. Runs on
@@ -86,7 +112,7 @@ func NewFixture(dir string) (*Fixture, error) {
 	if err := os.WriteFile(filepath.Join(root, "aegis.toml"), []byte(policyText), 0o644); err != nil {
 		return nil, fmt.Errorf("fixture: %w", err)
 	}
-	p, err := policy.Load(filepath.Join(root, "aegis.toml"))
+	p, err := policy.Load(filepath.Join(root, "aegis.toml"), policy.WithResolver(resolver{}))
 	if err != nil {
 		return nil, fmt.Errorf("fixture policy: %w", err)
 	}
@@ -101,23 +127,32 @@ func NewFixture(dir string) (*Fixture, error) {
 	return f, nil
 }
 
+// localURL is the server's address as the local-only host.
+func (f *Fixture) localURL() string {
+	return strings.Replace(f.url, "127.0.0.1", localHost, 1)
+}
+
 // Close stops the server.
 func (f *Fixture) Close() error { return f.server.Close() }
 
-// serve records every request (method, path, the test's headers, body) and
-// answers "ok <path>", or the status named by /status/N.
+// serve records every request to the public host (method, path, the test's
+// headers, body) and answers "ok <path>", or the status named by
+// /status/N. What the local-only host receives is local-only: it is not
+// recorded.
 func (f *Fixture) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	var hs []string
-	for k, v := range r.Header {
-		if len(k) <= 2 { // the test's headers: X, Y, Z
-			hs = append(hs, k+"="+strings.Join(v, ","))
+	if host, _, _ := net.SplitHostPort(r.Host); host != localHost {
+		var hs []string
+		for k, v := range r.Header {
+			if len(k) <= 2 { // the test's headers: X, Y, Z
+				hs = append(hs, k+"="+strings.Join(v, ","))
+			}
 		}
+		sort.Strings(hs)
+		f.mu.Lock()
+		f.requests = append(f.requests, fmt.Sprintf("%s %s %v %q", r.Method, r.URL.RequestURI(), hs, body))
+		f.mu.Unlock()
 	}
-	sort.Strings(hs)
-	f.mu.Lock()
-	f.requests = append(f.requests, fmt.Sprintf("%s %s %v %q", r.Method, r.URL.RequestURI(), hs, body))
-	f.mu.Unlock()
 	w.Header()["Date"] = nil // deterministic responses: the runs are compared
 	var status int
 	if _, err := fmt.Sscanf(r.URL.Path, "/status/%d", &status); err == nil && status >= 100 && status < 600 {
@@ -199,7 +234,7 @@ func (f *Fixture) Run(c Case, secret string) (Obs, error) {
 	}, runner.Request{
 		Script:   []byte(c.Program()),
 		Filename: "matrix.star",
-		Inputs:   map[string]string{"URL": f.url, "PUB": "MATRIX_PUB"},
+		Inputs:   map[string]string{"URL": f.url, "LURL": f.localURL(), "PUB": "MATRIX_PUB"},
 	})
 	o := Obs{Exit: res.ExitKind, Stdout: res.Stdout, Error: res.Error, Calls: res.Calls, Charged: res.Charged != nil}
 	var fl []string

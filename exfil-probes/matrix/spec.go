@@ -41,6 +41,9 @@ func M(typ, method string, r [2]string, args ...arg) template {
 	return template{callee: typ + "." + method, recv: r, method: method, args: args}
 }
 
+// kDigest is the SHA-256 of secrets/k.txt.
+const kDigest = "36513fb6c8aa093529f42aaff7f0b52134b6ab9ece6b08d41d1e12904303cc7c"
+
 const (
 	strRecv  = `"a,b,c"`
 	strAlt   = `"Xyz"`
@@ -297,6 +300,27 @@ var templates = []template{
 	T("subprocess.exec", N("argv", `["echo", "a"]`, `["false"]`)),
 	T("subprocess.exec", N("argv", `["echo", "a"]`, `["denied-cmd"]`)),
 	T("subprocess.exec", N("argv", `["echo", "a"]`, `[]`)),
+
+	// --- declassify (fixture.go: K, secrets/ and the local-only host
+	// LURL allow every release, the zone only is_set; the values give the
+	// same answer for both secrets, the alternatives another answer, a
+	// denial or an error) ---
+	T("declassify.is_set", K("env", `"K"`, `"NOT_SET"`)),
+	T("declassify.is_set", K("env", `"K"`, `"MATRIX_PUB"`)),
+	T("declassify.is_set", K("path", `"secrets/k.txt"`, `"secrets/none.txt"`)),
+	T("declassify.is_set", K("path", `"zone/z.txt"`, `"denied/x.txt"`)),
+	T("declassify.equals_sha256", N("digest", `"`+kDigest+`"`, `"00"`), K("path", `"secrets/k.txt"`, `"zone/z.txt"`)),
+	T("declassify.equals_sha256", N("digest", `"`+kDigest+`"`, `sha256("x")`), K("env", `"K"`, `"MATRIX_PUB"`)),
+	T("declassify.contains", N("needle", `"-"`, `"zz"`), K("env", `"K"`, `"NOT_SET"`)),
+	T("declassify.contains", N("needle", `"only"`, `"data"`), K("path", `"secrets/k.txt"`, `"pub/a.txt"`)),
+	T("declassify.has_keys", N("keys", `["a"]`, `["a", "z"]`), K("path", `"secrets/c.json"`, `"secrets/k.txt"`)),
+	T("declassify.has_keys", N("keys", `["a"]`, `"a"`), K("env", `"K"`, `"PUB_OTHER"`)),
+	T("declassify.count", N("substring", `"o"`, `"zz"`), K("path", `"secrets/k.txt"`, `"zone/z.txt"`), K("max", "10", "0")),
+	T("declassify.count", N("substring", `"-"`, `""`), K("env", `"K"`, `"MATRIX_PUB"`), K("max", "1000", "-1")),
+	T("declassify.status_ok", N("url", `LURL + "/a"`, `LURL + "/status/500"`), N("headers", `{"X": "1"}`, `{"Y": "22"}`)),
+	T("declassify.status_ok", N("url", `LURL + "/a"`, `"http://vault.test:1/"`)),
+	T("declassify.status", N("url", `LURL + "/a"`, `LURL + "/status/404"`), N("headers", `{}`, `{"Z": 3}`)),
+	T("declassify.status", N("url", `URL + "/a"`, `"http://denied.invalid/"`)),
 
 	// --- a Starlark function: parameter binding ---
 	T("def", N("a", "1", "[2]"), N("b", "3", "4"), K("c", "5", "6")),

@@ -73,6 +73,14 @@ type Thread struct {
 	// print fails with a *FlowError. (IFC: print is a sink; label.go.)
 	PrintRedaction string
 
+	// PrintLocal, if set, is called by the 'print' built-in with the real
+	// line of every print, labelled parts included, before Print gets what
+	// may be shown (the same line, the line with redactions, or nothing).
+	// With it, a print under a labelled pc no longer fails: its line goes
+	// to PrintLocal only. The client must keep what it receives away from
+	// public output. (IFC: a local-only transcript; ifc_rules.go.)
+	PrintLocal func(thread *Thread, msg string)
+
 	ifc ifcThread // IFC: the thread's label state (label.go)
 }
 

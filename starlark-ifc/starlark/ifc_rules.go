@@ -11,6 +11,7 @@ package starlark
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 
@@ -104,12 +105,21 @@ func (thread *Thread) nsu(v Value, sink string) error {
 // rulePrint: print is an output sink. Under a labelled pc it is stopped (the
 // output itself would reveal the condition); otherwise each labelled argument
 // (reference or deep label) is replaced by thread.PrintRedaction, or, when
-// that is empty, the call is stopped.
+// that is empty, the call is stopped. With thread.PrintLocal set, the real
+// line of every print goes to it first, and a print under a labelled pc
+// goes there only (public output is then the same whatever the condition).
 func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
 	t := &thread.ifc
 	c := &t.b
+	local := thread.PrintLocal != nil
 	if c.pc != Public {
-		return nil, &FlowError{Sink: "print", Reason: "the output would reveal the outcome of a condition on labelled data"}
+		if !local {
+			return nil, &FlowError{Sink: "print", Reason: "the output would reveal the outcome of a condition on labelled data"}
+		}
+		if err := t.printFits(args); err != nil {
+			return nil, err
+		}
+		return None, printLocal(thread, b, args, kwargs)
 	}
 	red := thread.PrintRedaction
 	if c.shape != Public {
@@ -124,6 +134,14 @@ func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 		}
 		if red == "" {
 			return nil, &FlowError{Sink: "print", Reason: "the number of arguments depends on labelled data (a labelled *args or **kwargs)"}
+		}
+		if local {
+			if err := t.printFits(args); err != nil {
+				return nil, err
+			}
+			if err := printLocal(thread, b, args, kwargs); err != nil {
+				return nil, err
+			}
 		}
 		return print(thread, b, Tuple{String(red)}, nil)
 	}
@@ -156,23 +174,68 @@ func rulePrint(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, e
 		}
 		kw[j] = Tuple{kv[0], String(red)}
 	}
+	redacted := out != nil || kw != nil
 	if out == nil {
 		out = args
 	}
 	if kw == nil {
 		kw = kwargs
 	}
-	if t.allocLimit > 0 {
-		var sw sizeWalker
-		var n int64
-		for _, a := range out {
-			n = addSize(n, sw.bound(a))
+	if err := t.printFits(out); err != nil {
+		return nil, err
+	}
+	if local {
+		if !redacted {
+			// One line for both: format it once.
+			return None, printBoth(thread, b, args, kwargs)
 		}
-		if err := t.alloc(n); err != nil {
+		if err := t.printFits(args); err != nil {
+			return nil, err
+		}
+		if err := printLocal(thread, b, args, kwargs); err != nil {
 			return nil, err
 		}
 	}
 	return print(thread, b, out, kw)
+}
+
+// printFits charges the allocation limit for a printed line of args.
+func (t *ifcThread) printFits(args Tuple) error {
+	if t.allocLimit <= 0 {
+		return nil
+	}
+	var sw sizeWalker
+	var n int64
+	for _, a := range args {
+		n = addSize(n, sw.bound(a))
+	}
+	return t.alloc(n)
+}
+
+// printLocal hands the line print would make of args to thread.PrintLocal
+// (upstream's print formats it; only its destination changes).
+func printLocal(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) error {
+	saved := thread.Print
+	thread.Print = thread.PrintLocal
+	defer func() { thread.Print = saved }()
+	_, err := print(thread, b, args, kwargs)
+	return err
+}
+
+// printBoth hands one line to thread.PrintLocal, then to the public Print.
+func printBoth(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) error {
+	saved := thread.Print
+	thread.Print = func(thread *Thread, msg string) {
+		thread.PrintLocal(thread, msg)
+		if saved != nil {
+			saved(thread, msg)
+		} else {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+	}
+	defer func() { thread.Print = saved }()
+	_, err := print(thread, b, args, kwargs)
+	return err
 }
 
 // --- rule builders ---

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aegisdev/aegis/policy"
+)
+
+// explainRelease answers `aegis policy explain declassify.KIND PRINCIPAL...`:
+// may a script learn that release of data carrying these principals?
+func explainRelease(cmd *cobra.Command, path string, asJSON bool, kind policy.ReleaseKind, principals []string) error {
+	if !kind.Known() {
+		names := make([]string, 0, 8)
+		for _, k := range policy.ReleaseKinds() {
+			names = append(names, "declassify."+string(k))
+		}
+		return usageError(cmd, fmt.Errorf("unknown release %q; one of: %s", "declassify."+string(kind), strings.Join(names, ", ")))
+	}
+	if len(principals) == 0 {
+		return usageError(cmd, errors.New("name the local-only principals the release concerns, e.g. env:STRIPE_KEY"))
+	}
+	p, err := loadPolicy(cmd, path)
+	if err != nil {
+		if asJSON {
+			return err
+		}
+		return loadFailure(cmd, err, false)
+	}
+	d := p.DecideRelease(kind, principals...)
+	o := outcome{kind: kindOfCode(exitOK)}
+	if !d.Allowed {
+		o = outcome{code: exitDenied, kind: kindOfCode(exitDenied), err: d.Err().Error()}
+	}
+	if asJSON {
+		if err := emitJSON(cmd, d, o); err != nil {
+			return err
+		}
+	} else {
+		printDecision(cmd.OutOrStdout(), d)
+	}
+	if !d.Allowed {
+		return &exitError{code: exitDenied, quiet: true, err: d.Err()}
+	}
+	return nil
+}
+
+// printReleases prints the [declassify] table for `aegis policy show`.
+func printReleases(w io.Writer, rs []policy.ReleaseDescription) {
+	fmt.Fprintf(w, "\n[declassify]\n")
+	if len(rs) == 0 {
+		fmt.Fprintf(w, "  (empty)\t\n")
+	}
+	for _, r := range rs {
+		for _, k := range r.Kinds {
+			fmt.Fprintf(w, "  %q %s\t%s\n", r.Principal, k.Value, k.From)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package policy
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const localOnlyBase = `
+[filesystem]
+read_allow = ["src/**"]
+local_only_read = ["vault/**"]
+write_allow = ["vault/**", "out/**"]
+
+[environment]
+local_only_vars = ["STRIPE_KEY"]
+allow_vars = ["HOME"]
+
+[network]
+local_only_hosts = ["vault.internal"]
+
+[subprocess]
+local_only_commands = ["pass"]
+`
+
+func TestDeclassifyLoadsAndDecides(t *testing.T) {
+	w := newWorld(t)
+	p := w.mustLoad(localOnlyBase + `
+[declassify]
+"env:STRIPE_KEY" = ["is_set", "equals_sha256", "status_ok"]
+"file:vault/**" = ["count", "has_keys"]
+"host:vault.internal" = ["status_ok", "status"]
+"cmd:pass" = ["status_ok"]
+`)
+	want := map[string][]ReleaseKind{
+		"env:STRIPE_KEY":      {ReleaseIsSet, ReleaseEqualsSHA256, ReleaseStatusOK},
+		"file:vault/**":       {ReleaseCount, ReleaseHasKeys},
+		"host:vault.internal": {ReleaseStatusOK, ReleaseStatus},
+		"cmd:pass":            {ReleaseStatusOK},
+	}
+	if got := p.Releases(); !reflect.DeepEqual(got, want) {
+		t.Errorf("releases %v", got)
+	}
+	d := p.DecideRelease(ReleaseIsSet, "env:STRIPE_KEY")
+	if !d.Allowed || d.Bits != 1 || d.Section != `[declassify]."env:STRIPE_KEY"` || d.Rule != "is_set" ||
+		!strings.Contains(d.Source, "aegis.toml:") || !strings.Contains(d.Reason, "1 bit") {
+		t.Errorf("allowed decision %+v", d)
+	}
+	// Every principal must allow the kind; the hint names each entry to add.
+	d = p.DecideRelease(ReleaseStatus, "env:STRIPE_KEY", "host:vault.internal")
+	if d.Allowed || !strings.Contains(d.Hint, `to allow it, add "status" to [declassify]."env:STRIPE_KEY"`) ||
+		strings.Contains(d.Hint, "host:vault.internal") {
+		t.Errorf("denied decision %+v", d)
+	}
+	d = p.DecideRelease(ReleaseStatusOK, "env:STRIPE_KEY", "host:vault.internal", "cmd:pass")
+	if !d.Allowed || d.Bits != 1 {
+		t.Errorf("decision %+v", d)
+	}
+	d = p.DecideRelease(ReleaseCount, "file:vault/**")
+	if !d.Allowed || d.Bits != 10 || !strings.Contains(d.Reason, "max+2") {
+		t.Errorf("count decision %+v", d)
+	}
+	for _, c := range []struct {
+		kind      ReleaseKind
+		principal string
+		want      string
+	}{
+		{"is_sett", "env:STRIPE_KEY", `did you mean "is_set"?`},
+		{ReleaseContains, "env:STRIPE_KEY", `add "contains" to [declassify]."env:STRIPE_KEY"`},
+		{ReleaseIsSet, "env:STRIPE_KY", `did you mean "env:STRIPE_KEY"?`},
+		{ReleaseIsSet, "env:HOME", "not a local-only principal"},
+		{ReleaseIsSet, "host:vault.internal", "no [declassify] entry can allow it"},
+	} {
+		d := p.DecideRelease(c.kind, c.principal)
+		if d.Allowed || !strings.Contains(d.Reason+" "+d.Hint, c.want) {
+			t.Errorf("%s %s: %+v, want %q", c.kind, c.principal, d, c.want)
+		}
+	}
+	// A policy without [declassify] allows nothing.
+	q := w.mustLoad(localOnlyBase)
+	if d := q.DecideRelease(ReleaseIsSet, "env:STRIPE_KEY"); d.Allowed {
+		t.Errorf("allowed without an entry: %+v", d)
+	}
+}
+
+func TestDeclassifyValidation(t *testing.T) {
+	w := newWorld(t)
+	cases := []struct {
+		name, src string
+		key       string
+		want      []string
+	}{
+		{"unknown kind", `"env:STRIPE_KEY" = ["is_sett"]`, `[declassify]."env:STRIPE_KEY"`, []string{`"is_sett": unknown release kind`, `did you mean "is_set"?`}},
+		{"unknown principal", `"env:STRIPE_KY" = ["is_set"]`, `[declassify]."env:STRIPE_KY"`, []string{"names no local-only entry", `did you mean "env:STRIPE_KEY"?`}},
+		{"public variable", `"env:HOME" = ["is_set"]`, `[declassify]."env:HOME"`, []string{"names no local-only entry", "env:STRIPE_KEY, file:vault/**"}},
+		{"file key not as written", `"file:vault" = ["count"]`, `[declassify]."file:vault"`, []string{"names no local-only entry", `did you mean "file:vault/**"?`}},
+		{"bad principal kind", `"envv:STRIPE_KEY" = ["is_set"]`, `[declassify]."envv:STRIPE_KEY"`, []string{`unknown principal kind "envv"`, `did you mean "env"?`}},
+		{"no kind", `"STRIPE_KEY" = ["is_set"]`, `[declassify]."STRIPE_KEY"`, []string{"as the runtime names it"}},
+		{"kind that cannot apply", `"host:vault.internal" = ["is_set"]`, `[declassify]."host:vault.internal"`, []string{"cannot concern a host principal", "status_ok or status"}},
+		{"not an array", `"env:STRIPE_KEY" = "is_set"`, `[declassify]."env:STRIPE_KEY"`, []string{"must be an array of release kinds"}},
+		{"element not a string", `"env:STRIPE_KEY" = [1]`, `[declassify]."env:STRIPE_KEY"`, []string{"element 1 must be a string"}},
+		{"negated key with kinds", `"!env:STRIPE_KEY" = ["is_set"]`, `[declassify]."!env:STRIPE_KEY"`, []string{"takes no kinds"}},
+		{"negation of nothing", `"!env:STRIPE_KEY" = []`, `[declassify]."!env:STRIPE_KEY"`, []string{"negates nothing"}},
+		{"negated kind of nothing", `"env:STRIPE_KEY" = ["!is_set"]`, `[declassify]."env:STRIPE_KEY"`, []string{"negates nothing"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			probs := loadProblems(t, w, localOnlyBase+"\n[declassify]\n"+c.src+"\n")
+			if len(probs) != 1 {
+				t.Fatalf("problems %v", probs)
+			}
+			p := probs[0]
+			if p.Key != c.key || p.Line != 18 {
+				t.Errorf("problem at %d %s: %v", p.Line, p.Key, p)
+			}
+			for _, s := range c.want {
+				if !strings.Contains(p.String(), s) {
+					t.Errorf("%q lacks %q", p.String(), s)
+				}
+			}
+		})
+	}
+	// The table itself must be a table.
+	probs := loadProblems(t, w, "declassify = 1\n")
+	if len(probs) != 1 || !strings.Contains(probs[0].String(), "[declassify]") {
+		t.Errorf("problems %v", probs)
+	}
+}
+
+// [declassify] shows in policy show (text via Describe, and JSON).
+func TestDeclassifyAndTranscriptAreDescribed(t *testing.T) {
+	w := newWorld(t)
+	p := w.mustLoad(localOnlyBase + `
+[runtime]
+transcript = "vault/transcript.jsonl"
+
+[declassify]
+"env:STRIPE_KEY" = ["is_set"]
+`)
+	d := p.Describe()
+	if len(d.Declassify) != 1 || d.Declassify[0].Principal != "env:STRIPE_KEY" || d.Declassify[0].Kinds[0].Value != "is_set" ||
+		d.Declassify[0].Kinds[0].From.Line != 21 {
+		t.Errorf("declassify %+v", d.Declassify)
+	}
+	if d.Transcript.Value != filepath.Join(w.root, "vault/transcript.jsonl") || !strings.HasSuffix(d.Transcript.From, "aegis.toml:18") {
+		t.Errorf("transcript %+v", d.Transcript)
+	}
+	b, err := json.Marshal(d)
+	if err != nil || !strings.Contains(string(b), `"declassify":[{"principal":"env:STRIPE_KEY"`) || !strings.Contains(string(b), `"transcript":{"key":"[runtime].transcript"`) {
+		t.Errorf("json %s %v", b, err)
+	}
+	if p.Transcript() != filepath.Join(w.root, "vault/transcript.jsonl") {
+		t.Errorf("Transcript() = %q", p.Transcript())
+	}
+	q := w.mustLoad(localOnlyBase)
+	if d := q.Describe(); len(d.Declassify) != 0 || d.Declassify == nil || d.Transcript.Value != "" || d.Transcript.From != "default" || q.Transcript() != "" {
+		t.Errorf("empty: %+v %+v", d.Declassify, d.Transcript)
+	}
+}
+
+// The transcript holds local-only data: it must be inside the zone, where a
+// script's read is labelled.
+func TestTranscriptMustBeInsideTheZone(t *testing.T) {
+	w := newWorld(t)
+	for _, c := range []struct{ path, want string }{
+		{"out/transcript.jsonl", "outside the local-only zone"},       // writable, public to read? not local_only_read
+		{"src/transcript.jsonl", "outside the local-only zone"},       // readable as public data
+		{"elsewhere/transcript.jsonl", "outside the local-only zone"}, // nowhere
+		{"/tmp/../etc/transcript", "outside the local-only zone"},
+		{"", "empty path"},
+	} {
+		probs := loadProblems(t, w, localOnlyBase+"\n[runtime]\ntranscript = \""+c.path+"\"\n")
+		if len(probs) != 1 || probs[0].Key != "[runtime].transcript" || !strings.Contains(probs[0].String(), c.want) {
+			t.Errorf("%s: problems %v", c.path, probs)
+		}
+	}
+	// Inside the zone, but denied: refused too.
+	denied := strings.Replace(localOnlyBase, `write_allow = ["vault/**", "out/**"]`, `write_allow = ["vault/**", "out/**"]
+deny = ["vault/closed/**"]`, 1)
+	probs := loadProblems(t, w, denied+"\n[runtime]\ntranscript = \"vault/closed/t.jsonl\"\n")
+	if len(probs) != 1 || !strings.Contains(probs[0].String(), "[filesystem].deny") {
+		t.Errorf("a denied path inside the zone: %v", probs)
+	}
+	// A symlink inside the zone pointing out of it is judged by its target.
+	w.symlink(filepath.Join(w.root, "out"), "vault/link")
+	probs = loadProblems(t, w, localOnlyBase+"\n[runtime]\ntranscript = \"vault/link/t.jsonl\"\n")
+	if len(probs) != 1 || !strings.Contains(probs[0].String(), "outside the local-only zone") {
+		t.Errorf("symlink out of the zone: %v", probs)
+	}
+}
+
+func TestReleaseBits(t *testing.T) {
+	for _, c := range []struct {
+		k    ReleaseKind
+		max  int64
+		want int64
+	}{
+		{ReleaseIsSet, 0, 1}, {ReleaseEqualsSHA256, 0, 1}, {ReleaseContains, 0, 1}, {ReleaseHasKeys, 0, 1}, {ReleaseStatusOK, 0, 1},
+		{ReleaseStatus, 0, 9},
+		// count: results 0..max+1, max+2 values.
+		{ReleaseCount, 0, 1}, {ReleaseCount, 1, 2}, {ReleaseCount, 2, 2}, {ReleaseCount, 3, 3}, {ReleaseCount, 6, 3},
+		{ReleaseCount, 7, 4}, {ReleaseCount, 1000, 10}, {ReleaseCount, 1022, 10}, {ReleaseCount, 1023, 11}, {ReleaseCount, MaxCountMax, 21},
+	} {
+		if got := ReleaseBits(c.k, c.max); got != c.want {
+			t.Errorf("ReleaseBits(%s, %d) = %d, want %d", c.k, c.max, got, c.want)
+		}
+		// The bits cover every result: 2^bits >= number of results.
+		n := int64(2)
+		if c.k == ReleaseCount {
+			n = c.max + 2
+		} else if c.k == ReleaseStatus {
+			n = 501
+		}
+		if int64(1)<<ReleaseBits(c.k, c.max) < n || (ReleaseBits(c.k, c.max) > 1 && int64(1)<<(ReleaseBits(c.k, c.max)-1) >= n) {
+			t.Errorf("%s max=%d: %d bits for %d results", c.k, c.max, ReleaseBits(c.k, c.max), n)
+		}
+	}
+}
