@@ -489,7 +489,7 @@ func (g *niGen) elemType() niType { return []niType{niInt, niStr}[g.pick(2)] }
 func (g *niGen) badCall(t niType, d int) string {
 	x := func(t niType) string { return g.expr(t, d-1) }
 	w := "(" + g.leaf(niInt) + " if " + g.cond() + " else " + g.leaf(niStr) + ")" // an int or a str
-	unknown := "({} if " + g.cond() + " else {" + g.leaf(niStr) + ": 1})"           // an unknown keyword on one side
+	unknown := "({} if " + g.cond() + " else {" + g.leaf(niStr) + ": 1})"         // an unknown keyword on one side
 	g.feat |= featBadCall
 	switch t {
 	case niInt:
@@ -736,7 +736,7 @@ func (g *niGen) deepStmt() {
 	case 3:
 		depth = strconv.Itoa(3 + g.pick(12))
 	default:
-		depth = strconv.Itoa(6 + g.pick(4)) + " + len(secret)"
+		depth = strconv.Itoa(6+g.pick(4)) + " + len(secret)"
 	}
 	base := []string{"[]", "secret", g.literal(g.anyType()), "()", `"x"`, g.expr(g.anyType(), 1)}[g.pick(6)]
 	tuple := false

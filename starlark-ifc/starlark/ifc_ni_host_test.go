@@ -42,11 +42,11 @@ import (
 type niHostBug int
 
 const (
-	niBugNone              niHostBug = iota
-	niBugApproveUnderPC              // approve asks under a labelled pc
-	niBugFirstReadUnderPC            // a first read under a labelled pc is admitted
-	niBugCountUnderPC                // calls under a labelled pc are counted as public
-	niBugApproveShowsLabelled        // the prompt shows a labelled target
+	niBugNone                 niHostBug = iota
+	niBugApproveUnderPC                 // approve asks under a labelled pc
+	niBugFirstReadUnderPC               // a first read under a labelled pc is admitted
+	niBugCountUnderPC                   // calls under a labelled pc are counted as public
+	niBugApproveShowsLabelled           // the prompt shows a labelled target
 )
 
 // niHost is the state of the fakes for one run.
