@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -203,4 +204,31 @@ func (h *niHost) builtins(pre starlark.StringDict) {
 	pre["emit"] = starlark.NewLabelAwareBuiltin("emit", h.emit)
 	pre["stash"] = starlark.NewLabelAwareBuiltin("stash", h.stash)
 	pre["approve"] = starlark.NewLabelAwareBuiltin("approve", h.approve)
+}
+
+// The rules the host fakes mirror are only under test if the generator reaches them: with
+// each rule broken on purpose, the property must find a counterexample, within a bound a
+// healthy generator meets with a wide margin (the programs it took are logged).
+func TestNoninterferenceSelfCheckHostRules(t *testing.T) {
+	for _, c := range []struct {
+		bug  niHostBug
+		what string
+	}{
+		{niBugApproveUnderPC, "approval asked under a labelled pc"},
+		{niBugFirstReadUnderPC, "first read of a source admitted under a labelled pc"},
+		{niBugCountUnderPC, "calls under a labelled pc counted as public progress"},
+		{niBugApproveShowsLabelled, "approval prompt showing a labelled target"},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			const within = 400
+			prog, n, err := niFindCounterexample(niProgramGenBug(false, c.bug), within, true)
+			if err == nil {
+				t.Fatalf("the property found no counterexample in %d programs", within)
+			}
+			if strings.Contains(err.Error(), "generator bug") || strings.Contains(err.Error(), "does not compile") {
+				t.Fatal(err)
+			}
+			t.Logf("found at program %d:\n%s%v", n, niNumbered(prog.Src), err)
+		})
+	}
 }

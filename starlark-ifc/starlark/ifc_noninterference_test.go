@@ -2139,7 +2139,9 @@ func TestNoninterferenceAttacks(t *testing.T) {
 // ---------------------------------------------------------------------------------------------
 // Self-checks: the harness must be able to fail.
 
-func niFindCounterexample(gen *rapid.Generator[niProgram], n int, labelled bool) (niProgram, error) {
+// niFindCounterexample runs the property on programs gen.Example(0), ... gen.Example(n-1) with
+// fixed pairs of secrets, and returns the first counterexample and its number (from 1).
+func niFindCounterexample(gen *rapid.Generator[niProgram], n int, labelled bool) (niProgram, int, error) {
 	pairs := [][2]niSecret{
 		{{S: "ab01", N: 1, L: []string{"a"}, T: "a"}, {S: "xyz1", N: 7, L: []string{"b", "1"}, T: "xyz"}},
 		{{S: "", N: 0}, {S: "b0b0x", N: 13, L: []string{"ab"}, T: "b0"}},
@@ -2151,22 +2153,22 @@ func niFindCounterexample(gen *rapid.Generator[niProgram], n int, labelled bool)
 			for i, s := range p {
 				r, err := niExec(prog.Src, niPredeclared(s, labelled, prog.Opts))
 				if err != nil {
-					return prog, err
+					return prog, seed + 1, err
 				}
 				runs[i] = r
 			}
 			if err := niCheck(runs[0], runs[1]); err != nil {
-				return prog, err
+				return prog, seed + 1, err
 			}
 		}
 	}
-	return niProgram{}, nil
+	return niProgram{}, n, nil
 }
 
 // A host builtin that ignores labels and prints its argument is exactly the bug class the
 // property must catch; if it passed, the property would be vacuous.
 func TestNoninterferenceSelfCheckLeakySink(t *testing.T) {
-	prog, err := niFindCounterexample(niProgramGen(true), 200, true)
+	prog, _, err := niFindCounterexample(niProgramGen(true), 200, true)
 	if err == nil {
 		t.Fatal("the property found no counterexample in 200 programs that call a label-ignoring sink")
 	}
@@ -2179,7 +2181,7 @@ func TestNoninterferenceSelfCheckLeakySink(t *testing.T) {
 // Without the label on the input, the same programs must show leaks: the property depends on
 // labels, not on the generator avoiding the secret.
 func TestNoninterferenceSelfCheckUnlabelled(t *testing.T) {
-	prog, err := niFindCounterexample(niProgramGen(false), 100, false)
+	prog, _, err := niFindCounterexample(niProgramGen(false), 100, false)
 	if err == nil {
 		t.Fatal("no generated program leaked its unlabelled secret in 100 programs")
 	}
