@@ -39,18 +39,19 @@ const (
 	featBadCall                      // a builtin whose argument types, count or keywords depend on a condition
 	featHost                         // a call of emit, stash or approve
 	featApprove                      // a call of approve
+	featLog                          // log(msg, **kw): a redacting sink reading KwargLabel of a name kw may leave out
 	featDeep                         // a value nested deeper than starlark.MaxNesting
 	featAbortLoop                    // a loop with effects that aborts at a secret-dependent point
 	niNumFeats    = iota
 )
 
 var niFeatNames = [niNumFeats]string{"*args call", "**kwargs call", "shape-dependent def call", "def with *rest/kw-only/**kw",
-	"keyword name from data", "builtin with data-dependent type/arity/keyword", "host effect", "approval",
+	"keyword name from data", "builtin with data-dependent type/arity/keyword", "host effect", "approval", "log with a **kwargs level",
 	"nesting deeper than MaxNesting", "effects before a secret-dependent abort"}
 
 // niFeatFloor is the least percentage of programs that must contain each feature (about a
 // quarter to a half of what the generator produces; see niCheckStats).
-var niFeatFloor = [niNumFeats]float64{30, 15, 1.5, 3, 5, 3, 25, 6, 1.5, 3}
+var niFeatFloor = [niNumFeats]float64{30, 15, 1.5, 3, 5, 3, 25, 6, 1, 1.5, 2}
 
 // listOf is the list type with elements of type et (int or str).
 func listOf(et niType) niType {
@@ -570,7 +571,7 @@ func (g *niGen) hostStmt() {
 		}
 		return g.expr(t, 1)
 	}
-	switch g.pick(11) {
+	switch g.pick(16) {
 	case 0, 1:
 		args := []string{pub(g.anyType())}
 		for k := g.pick(3); k > 0; k-- {
@@ -612,6 +613,21 @@ func (g *niGen) hostStmt() {
 			g.line("approve(%s)", g.expr(niInt, 1)) // wrong type
 		default:
 			g.line("approve(%s)", what)
+		}
+	case 8, 9, 10, 11, 12:
+		msg := g.expr(g.anyType(), 1)
+		switch g.pick(6) {
+		case 0:
+			g.line("log(%s)", msg)
+		case 1:
+			g.line("log(%s, level=%s)", msg, pub(niStr))
+		case 2, 3, 4:
+			// the level given or left out by a **kwargs whose key set depends on the secret
+			g.feat |= featKwCall | featLog
+			g.line("log(%s, **%s)", msg, g.kwStrs([]string{"level"}))
+		default:
+			g.feat |= featStarCall
+			g.line("log(*%s)", g.shapeList(g.elemType(), 1)) // one argument, or an error
 		}
 	default:
 		g.printSpread()

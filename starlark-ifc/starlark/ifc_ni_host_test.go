@@ -15,6 +15,13 @@ package starlark_test
 //     values are written to the transcript.
 //   - stash(*values, key="") writes to a local-only target: it accepts labelled data under any
 //     pc, and only its count (under a public pc) is public.
+//   - log(msg, level="info") is a redacting sink like print, written with the host API: it
+//     refuses a labelled pc, and shows msg, or [REDACTED] when ArgLabel(0) or its deep label is
+//     labelled, and the level, or [REDACTED] when ArgLabel(1) or KwargLabel("level") is
+//     labelled. It reads both whether or not a level was given: for an absent argument they
+//     are the call's shape label, so a level left out by a labelled **kwargs is redacted like
+//     one given by it. (The generator found this fake reading only KwargLabel, while
+//     log(*["", secret]) passed the level positionally.)
 //   - approve(what) asks a person: under a labelled pc it is refused before anyone is asked
 //     (call.confirm); otherwise the prompt, showing what or [REDACTED] if what is labelled, is
 //     written to the transcript, and the answer depends only on what the person saw (a prompt
@@ -151,6 +158,29 @@ func (h *niHost) stash(thread *starlark.Thread, _ *starlark.Builtin, args starla
 	return starlark.None, nil
 }
 
+func (h *niHost) log(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var msg starlark.Value
+	level := starlark.String("info")
+	if err := starlark.UnpackArgs("log", args, kwargs, "msg", &msg, "level?", &level); err != nil {
+		return nil, err
+	}
+	if thread.PC() != labels.Public {
+		h.refusedPC++
+		return nil, starlark.ExactLabelError(&starlark.FlowError{Sink: "log", Reason: "the line would reveal the outcome of a condition on labelled data"}, labels.Public)
+	}
+	h.begin(thread, "log")
+	shownMsg, shownLevel := msg.String(), string(level)
+	if thread.ArgLabel(0)|thread.KwargLabel("msg")|starlark.DeepLabel(msg) != labels.Public {
+		shownMsg = niRedaction
+	}
+	// level may come positionally or by name: both labels (each is the shape label when absent)
+	if thread.ArgLabel(1)|thread.KwargLabel("level")|starlark.DeepLabel(level) != labels.Public {
+		shownLevel = niRedaction
+	}
+	fmt.Fprintf(&h.out, "@log %s: %s\n", shownLevel, shownMsg)
+	return starlark.None, nil
+}
+
 func (h *niHost) approve(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var what starlark.String
 	if err := starlark.UnpackArgs("approve", args, kwargs, "what", &what); err != nil {
@@ -204,6 +234,7 @@ func (h *niHost) builtins(pre starlark.StringDict) {
 	pre["emit"] = starlark.NewLabelAwareBuiltin("emit", h.emit)
 	pre["stash"] = starlark.NewLabelAwareBuiltin("stash", h.stash)
 	pre["approve"] = starlark.NewLabelAwareBuiltin("approve", h.approve)
+	pre["log"] = starlark.NewLabelAwareBuiltin("log", h.log)
 }
 
 // The rules the host fakes mirror are only under test if the generator reaches them: with

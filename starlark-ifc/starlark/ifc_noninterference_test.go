@@ -2024,7 +2024,7 @@ func niCheckStats(t *testing.T, st *niStats) {
 	}{
 		{"called a host fake with a labelled call shape at a public pc", st.shapeCalls, 1},
 		{"emitted to the public target", st.emitted, 3},
-		{"showed an approval prompt", st.prompts, 3},
+		{"showed an approval prompt", st.prompts, 2},
 		{"had a host call refused under a labelled pc", st.refusedPC, 2},
 		{"stopped with a public error (compared between the runs)", st.publicEnd, 3},
 		{"ended charged after public calls since the first local-only read", st.chargedAfter, 8},
