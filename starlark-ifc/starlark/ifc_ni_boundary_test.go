@@ -225,7 +225,11 @@ type niVSig struct {
 // vdefStmt defines a function with defaults, *rest, a keyword-only parameter and **kw. What
 // each parameter is bound to, whether rest is empty and which names kw holds all depend on
 // the call's shape; the body reads them, and often prints them directly.
-func (g *niGen) vdefStmt(depth int) {
+func (g *niGen) vdefStmt(depth int) { g.vdef(depth, false) }
+
+// vdef defines the function of vdefStmt; obs forces the print of its parameters. It returns
+// the function.
+func (g *niGen) vdef(depth int, obs bool) niFunc {
 	g.feat |= featVDef
 	name := g.name("f")
 	ret := g.anyType()
@@ -269,21 +273,21 @@ func (g *niGen) vdefStmt(depth int) {
 		g.line("%s = list(%s)", v.restLocals, v.rest)
 		g.bind(v.restLocals, listOf(v.elem))
 	}
-	if g.chance(50) {
+	if obs || g.chance(50) {
 		// what the binding decided, printed directly
-		var obs []string
+		var shown []string
 		for _, p := range []string{v.a, v.b, v.c} {
 			if p != "" {
-				obs = append(obs, p)
+				shown = append(shown, p)
 			}
 		}
 		if v.rest != "" {
-			obs = append(obs, "len("+v.rest+")")
+			shown = append(shown, "len("+v.rest+")")
 		}
 		if v.kw != "" {
-			obs = append(obs, "sorted("+v.kw+".keys())")
+			shown = append(shown, "sorted("+v.kw+".keys())")
 		}
-		g.line("print(%q, %s)", "bind", strings.Join(obs, ", "))
+		g.line("print(%q, %s)", "bind", strings.Join(shown, ", "))
 	}
 	g.block(1+g.pick(2), depth-1)
 	g.defEnd(ret)
@@ -294,8 +298,45 @@ func (g *niGen) vdefStmt(depth int) {
 	}
 	f := niFunc{name: name, params: params, pnames: pnames, ndefault: len(params) - 1, ret: ret, v: v}
 	g.top().funcs = append(g.top().funcs, f)
-	if !g.inDef() && g.chance(70) {
+	if !obs && !g.inDef() && g.chance(70) {
 		g.line("print(%s)", g.vcall(f, 2))
+	}
+	return f
+}
+
+// bindingMotif defines a function that prints its parameters as bound, then calls it through a
+// call shape that depends on the secret: which parameters get their defaults, whether *rest is
+// empty and which names **kw holds must all carry the shape's label (bindArgLabels).
+func (g *niGen) bindingMotif(depth int) {
+	if g.inDef() || g.inLoop() {
+		g.printStmt()
+		return
+	}
+	g.feat |= featShapeDef
+	if g.chance(50) {
+		f := g.vdef(depth-1, true)
+		g.line("%s", g.vcall(f, 2))
+		return
+	}
+	// a plain def with a default, called with a labelled *args or **kwargs
+	name, a, b := g.name("f"), g.name("q"), g.name("q")
+	at, bt := g.anyType(), g.anyType()
+	g.line("def %s(%s, %s=%s):", name, a, b, g.literal(bt))
+	g.line("    print(%q, %s, %s)", "bind", a, b)
+	g.line("    return 0")
+	f := niFunc{name: name, params: []niType{at, bt}, pnames: []string{a, b}, ndefault: 1, ret: niInt}
+	g.top().funcs = append(g.top().funcs, f)
+	A, B, B2 := g.expr(at, 1), g.expr(bt, 1), g.expr(bt, 1)
+	switch g.pick(3) {
+	case 0:
+		g.feat |= featStarCall
+		g.line("%s(*([%s] if %s else [%s, %s]))", name, A, g.cond(), A, B)
+	case 1:
+		g.feat |= featKwCall
+		g.line("%s(%s, **({%q: %s} if %s else {}))", name, A, b, B, g.cond())
+	default:
+		g.feat |= featStarCall
+		g.line("%s(%s, *([%s] if %s else [%s]))", name, A, B, g.cond(), B2)
 	}
 }
 
@@ -383,7 +424,16 @@ func (g *niGen) spreadExpr(t niType, d int) string {
 	g.feat |= featStarCall
 	switch t {
 	case niInt:
-		switch g.pick(8) {
+		switch g.pick(10) {
+		case 8:
+			// a lambda bound through *args: defaults and *rest by the shape
+			if g.chance(50) {
+				return "(lambda *a: len(a))(*" + g.shapeList(g.elemType(), d) + ")"
+			}
+			return "(lambda a=0, b=1: a + b)(*" + g.shapeList(niInt, d) + "[:2])"
+		case 9:
+			g.feat |= featKwCall
+			return "(lambda **k: len(k))(**" + g.kwInts([]string{"a", "b"}, d) + ")"
 		case 0:
 			return "len(*[" + x([]niType{niStr, niListInt, niDict}[g.pick(3)]) + "])"
 		case 1:

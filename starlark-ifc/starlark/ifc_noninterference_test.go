@@ -1099,7 +1099,9 @@ func (g *niGen) stmt(depth int) {
 // an early return, a closure over a variable reassigned in a branch). Random soup produces
 // them too rarely for the interesting labels to be exercised.
 func (g *niGen) motif(depth int) {
-	switch g.pick(8) {
+	switch g.pick(9) {
+	case 8: // a def whose parameters are bound through a call shape that depends on the secret
+		g.bindingMotif(depth)
 	case 0: // flag
 		t := g.anyType()
 		v := g.name("flag")
@@ -1476,7 +1478,7 @@ func (g *niGen) defStmt(depth int) {
 	ret := g.anyType()
 	params, ptypes := g.params()
 	defaults := map[int]string{}
-	if len(params) > 0 && g.chance(25) {
+	if len(params) > 0 && g.chance(40) {
 		// a default is evaluated once, at def time, in the enclosing scope
 		defaults[len(params)-1] = g.expr(ptypes[len(params)-1], 2)
 	}
