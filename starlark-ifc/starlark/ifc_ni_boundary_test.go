@@ -416,6 +416,39 @@ func (g *niGen) vcall(f niFunc, d int) string {
 	return f.name + "(" + strings.Join(append(pos, kws...), ", ") + ")"
 }
 
+// mutateSpread mutates the container v (of type t) through a method called with *args or
+// **kwargs whose shape may depend on the secret: which argument binds where, and whether an
+// optional one is there, decide the write (audited rules of list and dict methods).
+func (g *niGen) mutateSpread(t niType, v string) {
+	g.feat |= featStarCall
+	c := g.cond()
+	if t == niDict {
+		k, i, i2 := g.expr(niStr, 1), g.expr(niInt, 1), g.expr(niInt, 1)
+		switch g.pick(3) {
+		case 0:
+			g.feat |= featKwCall
+			g.line("%s.update(**%s)", v, g.kwInts([]string{"a", "b"}, 2))
+		case 1:
+			g.line("%s.setdefault(*([%s, %s] if %s else [%s, %s]))", v, k, i, c, k, i2)
+		default:
+			g.line("%s.pop(*([%s, %s] if %s else [%s, %s]))", v, k, i, c, g.expr(niStr, 1), i2)
+		}
+		return
+	}
+	e := g.expr(t.elem(), 1)
+	switch g.pick(4) {
+	case 0:
+		g.line("if %s:", v)
+		g.line("    %s.pop(*([0] if %s else []))", v, c) // the first or the last element
+	case 1:
+		g.line("%s.insert(*([0, %s] if %s else [-1, %s]))", v, e, c, e)
+	case 2:
+		g.line("%s.extend(*[%s])", v, g.shapeList(t.elem(), 2))
+	default:
+		g.line("%s.append(*%s)", v, "(["+e+"] if "+c+" else ["+g.expr(t.elem(), 1)+"])")
+	}
+}
+
 // spreadExpr is an expression of type t calling a builtin or method through *args or
 // **kwargs, usually with a shape that depends on the secret. Some shapes are always valid (the
 // result depends on the shape), some fail on one side (the error depends on it). "" if none.
@@ -424,7 +457,14 @@ func (g *niGen) spreadExpr(t niType, d int) string {
 	g.feat |= featStarCall
 	switch t {
 	case niInt:
-		switch g.pick(10) {
+		switch g.pick(11) {
+		case 10:
+			k := g.expr(niStr, d-1)
+			if g.chance(50) {
+				// the default given or not, by the secret (None or the default, then or 0)
+				return "(" + x(niDict) + ".get(*([" + k + ", " + x(niInt) + "] if " + g.cond() + " else [" + k + "])) or 0)"
+			}
+			return x(niDict) + ".get(*(([" + k + ", " + x(niInt) + "] if " + g.cond() + " else [" + k + "]) + [0])[:2])"
 		case 8:
 			// a lambda bound through *args: defaults and *rest by the shape
 			if g.chance(50) {
