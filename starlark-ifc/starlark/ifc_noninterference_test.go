@@ -500,6 +500,13 @@ func (g *niGen) expr(t niType, d int) string {
 
 func (g *niGen) compound(t niType, d int) string {
 	if g.chance(4) {
+		if t == niStr && g.chance(30) {
+			// type() reads only the reference label of its argument: it tells whether a
+			// builtin labelled its result the same way whatever the call's shape was
+			if e := g.spreadExpr(g.anyType(), d); e != "" {
+				return "type(" + e + ")"
+			}
+		}
 		if e := g.spreadExpr(t, d); e != "" {
 			return e
 		}
