@@ -152,11 +152,16 @@ func observeZone(t *testing.T, state, script string) zoneObservation {
 
 func TestZonePathsShowNothingOfTheZone(t *testing.T) {
 	calls := map[string]string{
-		"fs.read":   `print(fs.read(%q))`,
-		"fs.exists": `print(fs.exists(%q))`,
-		"fs.list":   `print(fs.list(%q))`,
-		"fs.write":  `fs.write(%q, "w")` + "\nprint(\"written\")",
-		"fs.delete": `fs.delete(%q)` + "\nprint(\"deleted\")",
+		"fs.read":    `print(fs.read(%q))`,
+		"fs.exists":  `print(fs.exists(%q))`,
+		"fs.list":    `print(fs.list(%q))`,
+		"fs.stat":    "st = fs.stat(%q)\nprint(st and (st.kind, st.size))",
+		"fs.is_dir":  `print(fs.is_dir(%q))`,
+		"fs.is_file": `print(fs.is_file(%q))`,
+		"fs.walk":    `print(fs.walk(%q, dirs=True))`,
+		"fs.glob":    `print(fs.glob(%q + "/**"))`,
+		"fs.write":   `fs.write(%q, "w")` + "\nprint(\"written\")",
+		"fs.delete":  `fs.delete(%q)` + "\nprint(\"deleted\")",
 	}
 	names := make([]string, 0, len(calls))
 	for n := range calls {

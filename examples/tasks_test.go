@@ -16,6 +16,10 @@ package examples
 //	#   answer legitimately depends on it (a declassified release)
 //	# error: a substring the error message must contain
 //	# file: path = content (\n for newlines): a public file the task writes
+//	# transcript: an expected line of the local-only transcript (the text
+//	#   of its print and error records, in order); the task then runs with
+//	#   [runtime].transcript = "vault-out/transcript.jsonl"
+//	# transcript-b: the same with the second fixture secret
 //
 // Every task runs twice, with two different fixture secrets. Unless it
 // declares stdout-b lines, both runs must print exactly the same and end
@@ -47,11 +51,15 @@ type taskSpec struct {
 	stdout, stdoutB  []string
 	errs             []string
 	files            map[string]string
+	// transcript, transcriptB: the expected transcript lines; a task that
+	// declares any runs with a transcript configured.
+	transcript, transcriptB []string
+	withTranscript          bool
 }
 
 func parseTask(name, src string) (taskSpec, error) {
 	t := taskSpec{file: name, exit: -1, exitB: -1, files: map[string]string{}}
-	hasB := false
+	hasB, hasTB := false, false
 	for _, line := range strings.Split(src, "\n") {
 		if !strings.HasPrefix(line, "#") {
 			break
@@ -88,6 +96,12 @@ func parseTask(name, src string) (taskSpec, error) {
 			t.stdoutB = append(t.stdoutB, val)
 		case "error":
 			t.errs = append(t.errs, val)
+		case "transcript":
+			t.withTranscript = true
+			t.transcript = append(t.transcript, val)
+		case "transcript-b":
+			t.withTranscript, hasTB = true, true
+			t.transcriptB = append(t.transcriptB, val)
 		case "file":
 			path, content, ok := strings.Cut(val, " = ")
 			if !ok {
@@ -98,6 +112,9 @@ func parseTask(name, src string) (taskSpec, error) {
 	}
 	if !hasB {
 		t.stdoutB = t.stdout
+	}
+	if !hasTB {
+		t.transcriptB = t.transcript
 	}
 	if t.exitB < 0 {
 		t.exitB = t.exit
@@ -208,8 +225,47 @@ func copyTree(t *testing.T, src, dst string) {
 }
 
 type taskOutcome struct {
-	res   runner.Result
-	files map[string]string
+	res        runner.Result
+	files      map[string]string
+	transcript []string // print and error texts of the local-only transcript
+}
+
+// transcriptKey is what a task with transcript lines adds to the corpus
+// policy's [runtime] table.
+const transcriptKey = `transcript = "vault-out/transcript.jsonl"`
+
+// withTranscript configures the transcript in the copied policy file.
+func withTranscript(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	if !strings.Contains(s, "\n[runtime]\n") {
+		t.Fatalf("%s has no [runtime] table to add the transcript to", path)
+	}
+	s = strings.Replace(s, "\n[runtime]\n", "\n[runtime]\n"+transcriptKey+"\n", 1)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// transcriptLines reads the transcript back as the person at the machine
+// does (aegis transcript): the text of every print and error record.
+func transcriptLines(t *testing.T, pol *policy.Policy) []string {
+	t.Helper()
+	runs, bad, err := runner.ReadTranscript(pol.Transcript(), 0)
+	if err != nil || bad != 0 {
+		t.Fatalf("reading the transcript: %v (%d unreadable lines)", err, bad)
+	}
+	var out []string
+	for _, run := range runs {
+		for _, r := range run.Lines {
+			out = append(out, r.Text)
+		}
+	}
+	return out
 }
 
 func TestAgentTasks(t *testing.T) {
@@ -256,6 +312,9 @@ func TestAgentTasks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if spec.withTranscript {
+				withTranscript(t, filepath.Join(work, "aegis.toml"))
+			}
 			pol, err := policy.Load(filepath.Join(work, "aegis.toml"))
 			if err != nil {
 				t.Fatalf("policy: %v", err)
@@ -274,6 +333,9 @@ func TestAgentTasks(t *testing.T) {
 				return nil
 			})
 			outs[i] = taskOutcome{res: res, files: files}
+			if spec.withTranscript {
+				outs[i].transcript = transcriptLines(t, pol)
+			}
 		}
 		var problems []string
 		for i, o := range outs {
@@ -291,6 +353,13 @@ func TestAgentTasks(t *testing.T) {
 				if o.res.ExitCode != 0 && !strings.Contains(o.res.Error, e) {
 					problems = append(problems, fmt.Sprintf("secret %d: the error lacks %q: %s", i+1, e, o.res.Error))
 				}
+			}
+			wantT := spec.transcript
+			if i == 1 {
+				wantT = spec.transcriptB
+			}
+			if spec.withTranscript && strings.Join(o.transcript, "\n") != strings.Join(wantT, "\n") {
+				problems = append(problems, fmt.Sprintf("secret %d: transcript\n%s\nwant\n%s", i+1, strings.Join(o.transcript, "\n"), strings.Join(wantT, "\n")))
 			}
 			for path, content := range spec.files {
 				if o.files[path] != content {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 )
 
 // File effects. Each acts on exactly the path the policy vetted: an
@@ -144,6 +145,54 @@ func Remove(ctx context.Context, path string) error {
 // batch of names before it is kept (as ReadFile's).
 func ReadDir(ctx context.Context, path string, charge func(int64) error) ([]string, error) {
 	return abandonable(ctx, "fs.list of "+path, func() ([]string, error) { return readDir(path, charge) })
+}
+
+// Entry is one entry of a directory: its name and its kind (KindOf), taken
+// from the directory itself, never by following a symlink.
+type Entry struct {
+	Name string
+	Kind string
+}
+
+// ReadDirEntries is ReadDir with each entry's kind.
+func ReadDirEntries(ctx context.Context, path string, charge func(int64) error) ([]Entry, error) {
+	return abandonable(ctx, "fs.walk of "+path, func() ([]Entry, error) { return readDirEntries(path, charge) })
+}
+
+// Info is what Stat tells of a path (the last component not followed).
+type Info struct {
+	Kind    string // KindOf
+	Size    int64
+	Perm    fs.FileMode
+	ModTime time.Time
+}
+
+// Stat describes what is at path without following its last component;
+// ok is false when nothing is there (a missing parent included).
+func Stat(ctx context.Context, path string) (info Info, ok bool, err error) {
+	type res struct {
+		info Info
+		ok   bool
+	}
+	r, err := abandonable(ctx, "fs.stat of "+path, func() (res, error) {
+		i, ok, err := stat(path)
+		return res{i, ok}, err
+	})
+	return r.info, r.ok, err
+}
+
+// KindOf names the type of a mode as scripts see it: "file", "dir",
+// "symlink" or "other" (a FIFO, socket or device).
+func KindOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "file"
+	case m.IsDir():
+		return "dir"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	}
+	return "other"
 }
 
 // Exists reports whether something exists at path (the last component is

@@ -14,7 +14,9 @@ var errNoSafeFS = errors.New("file effects are not supported on this system: Aeg
 func readFile(context.Context, string, int64, func(int64) error) ([]byte, error) {
 	return nil, errNoSafeFS
 }
-func writeFile(string, []byte) error                      { return errNoSafeFS }
-func remove(string) error                                 { return errNoSafeFS }
-func readDir(string, func(int64) error) ([]string, error) { return nil, errNoSafeFS }
-func exists(string) (bool, error)                         { return false, errNoSafeFS }
+func writeFile(string, []byte) error                            { return errNoSafeFS }
+func remove(string) error                                       { return errNoSafeFS }
+func readDir(string, func(int64) error) ([]string, error)       { return nil, errNoSafeFS }
+func exists(string) (bool, error)                               { return false, errNoSafeFS }
+func readDirEntries(string, func(int64) error) ([]Entry, error) { return nil, errNoSafeFS }
+func stat(string) (Info, bool, error)                           { return Info{}, false, errNoSafeFS }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -293,6 +294,18 @@ func remove(p string) error {
 }
 
 func readDir(p string, charge func(int64) error) ([]string, error) {
+	entries, err := readDirEntries(p, charge)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name
+	}
+	return names, nil
+}
+
+func readDirEntries(p string, charge func(int64) error) ([]Entry, error) {
 	if testHookOpen != nil {
 		testHookOpen()
 	}
@@ -317,21 +330,25 @@ func readDir(p string, charge func(int64) error) ([]string, error) {
 	}
 	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
-	var names []string
+	var entries []Entry
 	for {
-		batch, err := f.Readdirnames(1024)
+		batch, err := f.ReadDir(1024)
 		if charge != nil && len(batch) > 0 {
 			n := int64(0)
 			for _, b := range batch {
-				n += int64(len(b)) + 16 // the name, and its slot in the list
+				n += int64(len(b.Name())) + 16 // the name, and its slot in the list
 			}
 			if cerr := charge(n); cerr != nil {
 				return nil, cerr
 			}
 		}
-		names = append(names, batch...)
-		if errors.Is(err, io.EOF) {
-			return names, nil
+		for _, b := range batch {
+			// The type comes from the directory entry (d_type, or an
+			// lstat where the file system gives none): never followed.
+			entries = append(entries, Entry{Name: b.Name(), Kind: KindOf(b.Type())})
+		}
+		if errors.Is(err, io.EOF) || (err == nil && len(batch) == 0) {
+			return entries, nil
 		}
 		if err != nil {
 			return nil, &fs.PathError{Op: "readdir", Path: p, Err: errnoOf(err)}
@@ -373,4 +390,39 @@ func exists(p string) (bool, error) {
 	default:
 		return false, &fs.PathError{Op: "stat", Path: p, Err: err}
 	}
+}
+
+func stat(p string) (Info, bool, error) {
+	if testHookOpen != nil {
+		testHookOpen()
+	}
+	dir, base := splitPath(p)
+	var st unix.Stat_t
+	if base == "" {
+		if err := unix.Stat("/", &st); err != nil {
+			return Info{}, false, &fs.PathError{Op: "stat", Path: p, Err: err}
+		}
+		return infoOf(&st), true, nil
+	}
+	dfd, err := openDir(dir, false)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return Info{}, false, nil
+		}
+		return Info{}, false, err
+	}
+	defer unix.Close(dfd)
+	switch err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil:
+		return infoOf(&st), true, nil
+	case errors.Is(err, unix.ENOENT):
+		return Info{}, false, nil
+	default:
+		return Info{}, false, &fs.PathError{Op: "stat", Path: p, Err: err}
+	}
+}
+
+func infoOf(st *unix.Stat_t) Info {
+	m := modeOf(uint32(st.Mode))
+	return Info{Kind: KindOf(m), Size: st.Size, Perm: fs.FileMode(st.Mode).Perm(), ModTime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}
 }

@@ -145,7 +145,7 @@ var undefinedHints = map[string]string{
 	"KeyError":     `Starlark has no exceptions: fail("message") stops the run with an error.`,
 	"TypeError":    `Starlark has no exceptions: fail("message") stops the run with an error.`,
 	"RuntimeError": `Starlark has no exceptions: fail("message") stops the run with an error.`,
-	"os":           "there is no os module: env.read(name) reads a variable, fs.read/fs.write/fs.list/fs.exists work on files, subprocess.exec(argv) runs a command.",
+	"os":           "there is no os module: env.read(name) reads a variable, fs.read/fs.write/fs.list/fs.exists/fs.is_dir/fs.stat work on files, fs.walk(dir) and fs.glob(pattern) walk a tree, subprocess.exec(argv) runs a command.",
 	"sys":          "there is no sys module: print writes output, fail(\"message\") stops the run with an error.",
 	"re":           "there are no regular expressions: use string methods (split, partition, find, startswith, endswith, replace, strip, isdigit).",
 	"datetime":     `there is no datetime module: time.now(), time.parse_time("2024-01-02T00:00:00Z"), t.format("2006-01-02") (Go layouts), time.parse_duration("1h").`,

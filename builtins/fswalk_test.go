@@ -1,0 +1,89 @@
+//go:build unix
+
+package builtins
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const walkPolicy = `
+[filesystem]
+read_allow = [".", "**"]
+deny = ["private/**", ".aegis/**"]
+local_only_read = ["zone/**"]
+write_allow = ["out.txt"]
+`
+
+func walkFixture(t *testing.T) *fixture {
+	f := newFixture(t, walkPolicy, map[string]string{
+		"a.txt":             "a",
+		"src/b.py":          "b",
+		"src/pkg/c.py":      "c",
+		"src/pkg/d.txt":     "d",
+		"zone/secret-1.txt": "s",
+		"zone/in/deep.txt":  "z",
+		"private/p.txt":     "p",
+	})
+	if err := os.Symlink("../zone", filepath.Join(f.root, "src/tozone")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("b.py", filepath.Join(f.root, "src/link")); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// A walk from a public root lists the public tree and none of the zone
+// (neither below it nor through a symlink), denied places included, and
+// its result is public; a walk of the zone is labelled.
+func TestWalkFromAPublicRootSkipsTheZone(t *testing.T) {
+	f := walkFixture(t)
+	o := f.run(`print(fs.walk("."))` + "\n" + `print(fs.walk("src", dirs=True))`)
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	want := `["a.txt", "src/b.py", "src/pkg/c.py", "src/pkg/d.txt"]` + "\n" + `["src/b.py", "src/pkg", "src/pkg/c.py", "src/pkg/d.txt"]` + "\n"
+	if o.stdout != want {
+		t.Fatalf("got\n%s\nwant\n%s", o.stdout, want)
+	}
+	o = f.run(`w = fs.walk("zone")` + "\n" + `print(len(w))` + "\n" + `fs.write("out.txt", str(w))`)
+	if !strings.Contains(o.stdout, "[REDACTED]") {
+		t.Fatalf("the zone's walk printed publicly: %q", o.stdout)
+	}
+	if o.err == nil || !strings.Contains(o.err.Error(), "local-only") {
+		t.Fatalf("writing the zone's walk to a public file: %v", o.err)
+	}
+}
+
+func TestGlobAndStat(t *testing.T) {
+	f := walkFixture(t)
+	o := f.run(strings.Join([]string{
+		`print(fs.glob("src/**/*.py"))`,
+		`print(fs.glob("*.txt"), fs.glob("src/b.py"), fs.glob("nothing/*"))`,
+		`st = fs.stat("src/pkg/c.py")`,
+		`print(st.kind, st.size, fs.stat("src/pkg").kind, fs.stat("src/link").kind, fs.stat("nope"))`,
+		`print(fs.is_dir("src"), fs.is_dir("a.txt"), fs.is_dir("nope"), fs.is_file("a.txt"), fs.is_file("src/link"), fs.is_dir("src/tozone"))`,
+	}, "\n"))
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	want := `["src/b.py", "src/pkg/c.py"]
+["a.txt"] ["src/b.py"] []
+file 1 dir file None
+True False False True True [REDACTED]
+`
+	// A symlink is described by what it leads to (the policy resolves it,
+	// as for fs.read); one into the zone is local-only (labelled).
+	if o.stdout != want {
+		t.Fatalf("got\n%s\nwant\n%s", o.stdout, want)
+	}
+	if o := f.run(`fs.glob("src/[x")`); o.err == nil || !strings.Contains(o.err.Error(), "not a valid pattern") {
+		t.Fatalf("bad pattern: %v", o.err)
+	}
+	if o := f.run(`fs.walk("a.txt")`); o.err == nil || !strings.Contains(o.err.Error(), "not a directory") {
+		t.Fatalf("walk of a file: %v", o.err)
+	}
+}
