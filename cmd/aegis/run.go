@@ -133,7 +133,7 @@ Exit codes:
 					// terminal, control characters are shown, not sent.
 					msg := approval.VisibleText(res.Error)
 					kind := strings.ReplaceAll(res.ExitKind, "_", " ")
-					if strings.HasPrefix(msg, kind+" ") {
+					if strings.HasPrefix(msg, kind+" ") || strings.HasPrefix(msg, kind+":") {
 						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s\n", msg)
 					} else {
 						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s: %s\n", kind, msg)

@@ -188,6 +188,8 @@ func TestE2EExitCodes(t *testing.T) {
 		{"confirm denied", "fs.delete('out/x')", 4, "", []string{"requires_approval", "--yes"}},
 		{"limit", "while True:\n    pass", 6, "", []string{"max_seconds"}},
 		{"flow denied", "print('before')\nfs.write('out/x.txt', env.read('E2E_SECRET'))", 7, "before\n", []string{"flow denied", "fs.write", "local-only zone"}},
+		{"charged flow", "s = env.read('E2E_SECRET')\nif s.startswith('sk'):\n    print('y')", 7, "", []string{"aegis: flow denied: the run stopped in a way that depends on local-only data"}},
+		{"charged error", "s = env.read('E2E_SECRET')\nif s.startswith('sk'):\n    fail('y')", 1, "", []string{"aegis: script error: the run stopped in a way that depends on local-only data"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +209,11 @@ func TestE2EExitCodes(t *testing.T) {
 				if !strings.Contains(r.stderr, s) {
 					t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
 				}
+			}
+			// The kind is said once ("flow denied: flow denied: ..." was).
+			kind := strings.ReplaceAll(tc.name, "charged ", "")
+			if k := kind + ": " + kind; strings.Contains(r.stderr, k) || strings.Contains(r.stderr, kind+" "+kind) {
+				t.Errorf("stderr says the kind twice: %s", r.stderr)
 			}
 		})
 	}
