@@ -440,10 +440,10 @@ var noise = []*regexp.Regexp{
 }
 
 // Paragraphs a host writes about its own state, which depend on timing
-// (Claude Code lists the tools ToolSearch can load, and the MCP servers
-// still connecting, as of each request).
+// (Claude Code lists the tools ToolSearch can load, the MCP servers still
+// connecting, and the skills it has loaded so far, as of each request).
 // Aegis never writes these words, so a paragraph holding one is the host's.
-var hostState = []string{"deferred tool", "toolsearch", "still connecting"}
+var hostState = []string{"deferred tool", "toolsearch", "still connecting", "skills are available", "skill tool", "this skill"}
 
 // canonical renders a Messages API request for comparison: the host's
 // metadata (device and session ids) dropped, ToolSearch calls and results
