@@ -6,10 +6,11 @@
 // reason but the user's explicit refusal returns a *Refusal, so the error
 // the script sees names the switch or policy key that would allow the call.
 //
-// The invariant: nothing shown is raw. Every target goes through Visible,
-// so control characters, terminal escape sequences and invisible format
-// characters (bidi overrides, zero-width spaces) appear as escapes, and a
-// target that depends on local-only data is neither shown nor remembered.
+// The invariant: nothing shown is raw. Every target goes through
+// internal/quote, so control characters, terminal escape sequences and
+// invisible format characters (bidi overrides, zero-width spaces) appear as
+// escapes, and a target that depends on local-only data is neither shown
+// nor remembered.
 package approval
 
 import (
@@ -18,10 +19,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/quote"
 )
 
 // Redacted is what the builtins pass as the target of a call whose target
@@ -64,9 +65,9 @@ func (r Request) Lines() [][2]string {
 	}
 	var out [][2]string
 	if r.Capability == "subprocess.exec" {
-		out = append(out, [2]string{r.Capability, clip(Visible(r.Target))})
+		out = append(out, [2]string{r.Capability, clip(quote.Visible(r.Target))})
 		if r.Resolved != "" {
-			out = append(out, [2]string{"program", clip(Visible(r.Resolved))})
+			out = append(out, [2]string{"program", clip(quote.Visible(r.Resolved))})
 		}
 	} else {
 		out = append(out, [2]string{r.Capability, clip(strconv.Quote(r.Target))})
@@ -75,7 +76,7 @@ func (r Request) Lines() [][2]string {
 		}
 	}
 	if r.Address != "" {
-		out = append(out, [2]string{"connects to", clip(Visible(r.Address))})
+		out = append(out, [2]string{"connects to", clip(quote.Visible(r.Address))})
 	}
 	return out
 }
@@ -114,57 +115,6 @@ func clip(s string) string {
 		cut--
 	}
 	return fmt.Sprintf("%s… (%d more bytes not shown; deny if unsure)", s[:cut], len(s)-cut)
-}
-
-// Visible returns s with every rune that a terminal or a UI would not show
-// as itself replaced by its Go escape: control characters (ESC starts a
-// terminal escape sequence), C1 controls, format characters such as bidi
-// overrides and zero-width spaces, line and paragraph separators, and
-// invalid UTF-8. Printable text, spaces included, is kept.
-func Visible(s string) string {
-	ok := true
-	for _, r := range s {
-		if !shown(r) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case shown(r):
-			b.WriteString(s[i : i+size])
-		default:
-			q := strconv.QuoteRune(r) // '\x1b', '\u202e'
-			b.WriteString(q[1 : len(q)-1])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// VisibleText is Visible for a message of several lines: newlines and tabs
-// are kept, everything else Visible escapes is escaped.
-func VisibleText(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		parts := strings.Split(l, "\t")
-		for j, p := range parts {
-			parts[j] = Visible(p)
-		}
-		lines[i] = strings.Join(parts, "\t")
-	}
-	return strings.Join(lines, "\n")
-}
-
-func shown(r rune) bool {
-	return r != utf8.RuneError && (r == ' ' || unicode.IsPrint(r))
 }
 
 // Answer is a person's answer to a question.

@@ -4,42 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"unicode"
 )
-
-func TestVisibleEscapesWhatATerminalWouldInterpret(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"src/main.go", "src/main.go"},
-		{"with space/ünïcode.txt", "with space/ünïcode.txt"},
-		{"a\x1b[2Jb", `a\x1b[2Jb`},                 // clear screen
-		{"x\x1b]0;title\x07y", `x\x1b]0;title\ay`}, // OSC title, BEL
-		{"a\rb\nc\td", `a\rb\nc\td`},               // carriage return rewrites the line
-		{"a\u009b2Kb", `a\u009b2Kb`},               // C1 CSI
-		{"evil\u202etxt.exe", `evil\u202etxt.exe`}, // right-to-left override
-		{"zero\u200bwidth", `zero\u200bwidth`},
-		{"line\u2028sep", `line\u2028sep`},
-		{"bad\xffutf8", `bad\xffutf8`},
-		{"\x7f", `\x7f`},
-	} {
-		if got := Visible(c.in); got != c.want {
-			t.Errorf("Visible(%q) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
-// Whatever goes in, nothing a terminal acts on comes out.
-func TestVisibleOutputIsInert(t *testing.T) {
-	var all strings.Builder
-	for r := rune(0); r < 0x3000; r++ {
-		all.WriteRune(r)
-	}
-	all.WriteString("\xff\xfe\xc0")
-	for _, r := range Visible(all.String()) {
-		if r != ' ' && !unicode.IsPrint(r) {
-			t.Fatalf("Visible let %U through", r)
-		}
-	}
-}
 
 func TestLinesShowTheResolvedTargetQuoted(t *testing.T) {
 	r := Request{Capability: "fs.delete", Target: "build/\x1b[2Kx", Resolved: "/p/build/\x1b[2Kx"}
@@ -103,13 +68,5 @@ func TestRefusal(t *testing.T) {
 	r := &Refusal{Reason: "no terminal", Allow: "pass --yes"}
 	if r.Error() != "no terminal; pass --yes" {
 		t.Errorf("%q", r.Error())
-	}
-}
-
-func TestVisibleTextKeepsLines(t *testing.T) {
-	in := "Traceback:\n\tat x.star:1: fs.read of \"a\x1b[2Jb\" (/p/a\x1b[2Jb) denied\r"
-	want := "Traceback:\n\tat x.star:1: fs.read of \"a\\x1b[2Jb\" (/p/a\\x1b[2Jb) denied\\r"
-	if got := VisibleText(in); got != want {
-		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

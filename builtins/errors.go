@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/quote"
 )
 
 // DeniedError: the policy refused a capability call. Its message says what
@@ -47,7 +47,7 @@ type ConfirmDeniedError struct {
 
 func (e *ConfirmDeniedError) Error() string {
 	return fmt.Sprintf("%s %s needs approval (requires_approval) and was not approved: %s",
-		e.Capability, approval.Visible(e.Target), e.Why)
+		e.Capability, quote.Visible(e.Target), e.Why)
 }
 
 // LimitError: a [runtime] limit stopped the run.

@@ -3,6 +3,7 @@ package builtins
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ func TestFSReadAllowedAndDenied(t *testing.T) {
 	}
 
 	for _, path := range []string{"src/private/key", "outside/not-allowed", "/etc/hostname", "src/../outside/not-allowed"} {
-		o := f.run(`fs.read(` + quote(path) + `)`)
+		o := f.run(`fs.read(` + strconv.Quote(path) + `)`)
 		d := mustFail[*DeniedError](t, o)
 		if d.Capability != "fs.read" || !strings.Contains(o.err.Error(), "fs.read") || !strings.Contains(o.err.Error(), "denied") {
 			t.Errorf("%s: %v", path, o.err)
@@ -204,5 +205,3 @@ func TestFSErrorsOfLocalOnlyPathsAreLabelled(t *testing.T) {
 		}
 	}
 }
-
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }

@@ -3,11 +3,10 @@ package builtins
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aegisdev/aegis/builtins/effect"
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -39,7 +38,7 @@ func (h *Host) subprocessExec(thread *starlark.Thread, b *starlark.Builtin, args
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("%s: argv is empty: its first element must name a command", b.Name())
 	}
-	c, err := h.begin(thread, policy.SubprocessExec, quoteArgv(argv), al, labels.Public)
+	c, err := h.begin(thread, policy.SubprocessExec, quote.Argv(argv), al, labels.Public)
 	if err != nil {
 		return nil, err
 	}
@@ -112,19 +111,6 @@ func stringList(v starlark.Value) ([]string, error) {
 		out[i] = s
 	}
 	return out, nil
-}
-
-// quoteArgv renders argv for the audit log and approval prompts.
-func quoteArgv(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		if a != "" && !strings.ContainsAny(a, " \t\n\"'\\$`;&|<>*?()[]{}") {
-			q[i] = a
-		} else {
-			q[i] = strconv.Quote(a)
-		}
-	}
-	return strings.Join(q, " ")
 }
 
 // execErrReason is the public summary of a failed command (no output).

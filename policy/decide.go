@@ -201,28 +201,6 @@ func targetHint(c Capability) string {
 	return "give the command and its arguments, e.g. git status"
 }
 
-// quoteArgv renders an argv for messages, quoting what needs it.
-func quoteArgv(argv []string) string {
-	parts := make([]string, len(argv))
-	for i, a := range argv {
-		if a == "" || strings.ContainsAny(a, " \t\n\"'\\") || !isPrintable(a) {
-			parts[i] = strconv.Quote(a)
-		} else {
-			parts[i] = a
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-func isPrintable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
-}
-
 // shown renders a target for a message: quoted, and cut if huge.
 func shown(s string) string {
 	if len(s) > 200 {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/labels"
 )
 
@@ -118,7 +119,7 @@ func (p *Policy) decideExec(argv []string) Decision {
 		d.Target = shown(argv[0])
 		return deny(fmt.Sprintf("the arguments total %d bytes, over the limit of %d", total, maxArgvSize), "pass large data through a file")
 	}
-	d.Target = quoteArgv(argv)
+	d.Target = quote.Argv(argv)
 	for i, a := range argv {
 		if strings.IndexByte(a, 0) >= 0 {
 			return deny(fmt.Sprintf("argument %d contains a NUL byte", i), "remove it")

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/policy"
 )
 
@@ -99,11 +99,11 @@ aegis-mcp that is running keeps its own count until it restarts.`,
 			}
 			w := cmd.OutOrStdout()
 			if len(done) == 0 {
-				fmt.Fprintf(w, "nothing to reset: %s has charged nothing to %s\n", logPath, approval.Visible(strings.Join(targets, ", ")))
+				fmt.Fprintf(w, "nothing to reset: %s has charged nothing to %s\n", logPath, quote.Visible(strings.Join(targets, ", ")))
 				return nil
 			}
 			for _, d := range done {
-				fmt.Fprintf(w, "reset %s: it had %d bits and %d secret-dependent aborts charged\n", approval.Visible(d.Principal), d.Bits, d.Aborts)
+				fmt.Fprintf(w, "reset %s: it had %d bits and %d secret-dependent aborts charged\n", quote.Visible(d.Principal), d.Bits, d.Aborts)
 			}
 			fmt.Fprintf(w, "recorded in %s (a budget_reset record); restart any aegis-mcp that uses this log\n", logPath)
 			return nil
@@ -148,7 +148,7 @@ func resetTargets(cmd *cobra.Command, args []string, all bool, spent map[string]
 			if len(names) > 0 {
 				hint = "known: " + strings.Join(names, ", ")
 			}
-			return nil, usageError(cmd, fmt.Errorf("unknown principal %q (%s)", approval.Visible(a), hint))
+			return nil, usageError(cmd, fmt.Errorf("unknown principal %q (%s)", quote.Visible(a), hint))
 		}
 	}
 	return args, nil

@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/internal/quote"
 )
 
 // `aegis audit show` and `aegis audit tail`: read the audit log, filtered.
@@ -224,28 +224,28 @@ func formatRecord(r *auditRecord) string {
 			what += " " + r.Capability
 		}
 	}
-	fmt.Fprintf(&b, "  %s", approval.Visible(what))
+	fmt.Fprintf(&b, "  %s", quote.Visible(what))
 	if r.Target != "" {
 		t := r.Target
 		if t != audit.Redacted {
 			t = strconv.Quote(t)
 		}
-		fmt.Fprintf(&b, " %s", approval.Visible(t))
+		fmt.Fprintf(&b, " %s", quote.Visible(t))
 	}
 	if r.Rule != "" || r.Section != "" {
-		fmt.Fprintf(&b, "  by %s", approval.Visible(strings.TrimSpace(r.Section+" "+strconv.Quote(r.Rule))))
+		fmt.Fprintf(&b, "  by %s", quote.Visible(strings.TrimSpace(r.Section+" "+strconv.Quote(r.Rule))))
 	}
 	if r.Reason != "" {
-		fmt.Fprintf(&b, "  (%s)", approval.Visible(r.Reason))
+		fmt.Fprintf(&b, "  (%s)", quote.Visible(r.Reason))
 	}
 	if len(r.Labels) > 0 {
-		fmt.Fprintf(&b, "  labels=%s", approval.Visible(strings.Join(r.Labels, ",")))
+		fmt.Fprintf(&b, "  labels=%s", quote.Visible(strings.Join(r.Labels, ",")))
 	}
 	if r.TaskID != "" {
-		fmt.Fprintf(&b, "  task=%s", approval.Visible(r.TaskID))
+		fmt.Fprintf(&b, "  task=%s", quote.Visible(r.TaskID))
 	}
 	if r.Position != "" {
-		fmt.Fprintf(&b, "  at %s", approval.Visible(r.Position))
+		fmt.Fprintf(&b, "  at %s", quote.Visible(r.Position))
 	}
 	return b.String()
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aegisdev/aegis/approval"
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/runner"
 )
@@ -131,7 +131,7 @@ Exit codes:
 					// messages already open with their kind ("flow denied at …").
 					// It may quote what a script chose (a path, a URL): on the
 					// terminal, control characters are shown, not sent.
-					msg := approval.VisibleText(res.Error)
+					msg := quote.VisibleText(res.Error)
 					kind := strings.ReplaceAll(res.ExitKind, "_", " ")
 					if strings.HasPrefix(msg, kind+" ") || strings.HasPrefix(msg, kind+":") {
 						fmt.Fprintf(cmd.ErrOrStderr(), "aegis: %s\n", msg)

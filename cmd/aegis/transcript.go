@@ -6,10 +6,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/runner"
 )
 
@@ -104,16 +104,16 @@ func printTranscript(w, errw io.Writer, file string, runs []runner.TranscriptRun
 		if task == "" {
 			task = "-"
 		}
-		fmt.Fprintf(tw, "== run %s  task %s  script %s\n", r.Time.Format("2006-01-02 15:04:05Z07:00"), terminalSafe(task), terminalSafe(r.Script))
+		fmt.Fprintf(tw, "== run %s  task %s  script %s\n", r.Time.Format("2006-01-02 15:04:05Z07:00"), quote.Visible(task), quote.Visible(r.Script))
 		if len(r.Lines) == 0 {
 			fmt.Fprintln(tw, "   (nothing printed after the first local-only read)")
 		}
 		for _, l := range r.Lines {
-			head := terminalSafe(l.Pos) + ":"
+			head := quote.Visible(l.Pos) + ":"
 			if l.Kind == runner.TranscriptError {
 				head = "error:"
 			}
-			text := strings.ReplaceAll(terminalSafe(l.Text), "\n", "\n\t")
+			text := strings.ReplaceAll(quote.VisibleText(l.Text), "\n", "\n\t")
 			fmt.Fprintf(tw, "%s\t%s\n", head, text)
 		}
 	}
@@ -121,15 +121,4 @@ func printTranscript(w, errw io.Writer, file string, runs []runner.TranscriptRun
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
-}
-
-// terminalSafe escapes control characters (but newlines and tabs), so that
-// what a script printed cannot drive the terminal it is read on.
-func terminalSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
-			return r
-		}
-		return '\uFFFD'
-	}, s)
 }
