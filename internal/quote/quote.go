@@ -102,7 +102,8 @@ func Argv(argv []string) string {
 //
 //   - as it is when it is made only of ASCII letters, digits and
 //     _@%+=:,./- and does not start with = (zsh expands =cmd);
-//   - in single quotes when every rune is Shown ('it'\”s');
+//   - in single quotes when every rune is Shown, each single quote in
+//     it written as quote, backslash, quote, quote;
 //   - otherwise in ANSI-C quotes $'…', where each byte that is not Shown is
 //     \xNN (\n, \t, \r and the other C escapes by name), and \ and ' are
 //     escaped. bash, zsh, ksh, busybox sh and POSIX.1-2024 shells read
