@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // Hosts that `aegis host-config` knows, in the order help text lists them.
@@ -101,7 +103,7 @@ func CheckHost(host string) error {
 		}
 	}
 	msg := fmt.Sprintf("unknown host %q: use one of %s", host, strings.Join(hostNames, ", "))
-	if near := nearest(host, hostNames); near != "" {
+	if near := suggest.Nearest(host, hostNames); near != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", near)
 	}
 	return fmt.Errorf("%s", msg)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/internal/suggest"
 	"github.com/aegisdev/aegis/starlark-ifc/starlarkstruct"
 )
 
@@ -116,8 +117,8 @@ func TestNegotiateNeverEchoesUnknownVersions(t *testing.T) {
 func TestNearest(t *testing.T) {
 	names := toolNames()
 	for in, want := range map[string]string{"aegis_rnu": "aegis_run", "aegis_fs_raed": "aegis_fs_read", "Aegis_Policy": "aegis_policy", "rm -rf": "", strings.Repeat("x", 10000): ""} {
-		if got := nearest(in, names); got != want {
-			t.Errorf("nearest(%.20q) = %q, want %q", in, got, want)
+		if got := suggest.Nearest(in, names); got != want {
+			t.Errorf("suggest.Nearest(%.20q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"log"
 	"runtime/debug"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -372,7 +370,7 @@ func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req 
 	tool, ok := lookupTool(name)
 	if !ok {
 		msg := fmt.Sprintf("Unknown tool: %q", name)
-		if near := nearest(name, toolNames()); near != "" {
+		if near := suggest.Nearest(name, toolNames()); near != "" {
 			msg += fmt.Sprintf("; did you mean %q?", near)
 		}
 		s.replyError(ctx, conn, req.ID, rpcError(codeInvalidParams, msg))
@@ -639,21 +637,4 @@ func (s *session) replyError(ctx context.Context, conn *jsonrpc2.Conn, id jsonrp
 	if err := conn.ReplyWithError(ctx, id, e); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
 		s.log.Printf("reply: %v", err)
 	}
-}
-
-// nearest suggests the closest name, if one is close enough to be a typo.
-func nearest(name string, candidates []string) string {
-	best, bestD := "", len(name)/2+2
-	sorted := append([]string(nil), candidates...)
-	sort.Strings(sorted)
-	for _, c := range sorted {
-		d := suggest.Distance(name, c)
-		if len(name) >= 3 && strings.HasPrefix(c, name) {
-			d = 1 // a truncated name ("claude" for "claude-code") is a typo too
-		}
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aegisdev/aegis/internal/suggest"
 	"github.com/aegisdev/aegis/labels"
 )
 
@@ -174,7 +175,7 @@ func validateReleasePrincipal(s string) (msg, hint string) {
 	case labels.KindEnv, labels.KindFile, labels.KindHost, labels.KindCmd:
 	default:
 		h := `the kinds are env, file, host and cmd, e.g. "env:STRIPE_KEY"`
-		if m := didYouMean(kind, []string{labels.KindEnv, labels.KindFile, labels.KindHost, labels.KindCmd}); m != "" {
+		if m := suggest.DidYouMean(kind, []string{labels.KindEnv, labels.KindFile, labels.KindHost, labels.KindCmd}); m != "" {
 			h = m + "; " + h
 		}
 		return fmt.Sprintf("unknown principal kind %q", kind), h
@@ -236,7 +237,7 @@ func (d *decoder) declassify(s *spec, t map[string]any) {
 
 func releaseKindHint(s string) string {
 	h := "release kinds: " + strings.Join(releaseKindNames(), ", ")
-	if m := didYouMean(s, releaseKindNames()); m != "" {
+	if m := suggest.DidYouMean(s, releaseKindNames()); m != "" {
 		h = m + "; " + h
 	}
 	return h
@@ -327,7 +328,7 @@ func principalHint(s string, principals []string) string {
 	} else {
 		h += "; this policy declares none"
 	}
-	if m := didYouMean(s, principals); m != "" {
+	if m := suggest.DidYouMean(s, principals); m != "" {
 		h = m + "; " + h
 	}
 	return h

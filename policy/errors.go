@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // Problem is one thing wrong with a policy file, located as precisely as the
@@ -90,32 +88,4 @@ func (e *DeniedError) Error() string {
 		return e.Decision.Reason
 	}
 	return e.Decision.Reason + "; " + e.Decision.Hint
-}
-
-// nearest returns the candidate closest to s by edit distance, or "" when
-// nothing is close enough to be a plausible typo.
-func nearest(s string, candidates []string) string {
-	best, bestD := "", -1
-	for _, c := range candidates {
-		if c == s {
-			continue
-		}
-		d := suggest.Distance(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := max(2, len(s)/3)
-	if bestD < 0 || bestD > limit {
-		return ""
-	}
-	return best
-}
-
-// didYouMean formats a suggestion, or "" when there is none.
-func didYouMean(s string, candidates []string) string {
-	if n := nearest(s, candidates); n != "" {
-		return fmt.Sprintf("did you mean %q?", n)
-	}
-	return ""
 }

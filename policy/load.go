@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // Option adjusts how a policy is loaded. Options exist so tests and the
@@ -116,7 +118,7 @@ func buildOptions(opts []Option) options {
 
 func presetHint(name string) string {
 	h := "known presets: " + strings.Join(Presets(), ", ") + `; write inherits = "none" for no preset`
-	if s := didYouMean(name, Presets()); s != "" {
+	if s := suggest.DidYouMean(name, Presets()); s != "" {
 		h = s + "; " + h
 	}
 	return h
@@ -331,7 +333,7 @@ func (d *decoder) unknown(path []string, section, key string) {
 		where = "in [" + section + "]"
 	}
 	msg := fmt.Sprintf("unknown key %q %s", key, where)
-	hint := didYouMean(key, sectionKeys[section])
+	hint := suggest.DidYouMean(key, sectionKeys[section])
 	if hint == "" {
 		for other, keys := range sectionKeys {
 			if other == section || !contains(keys, key) {
@@ -551,7 +553,7 @@ func findListKey(section, name string) (listKey, bool) {
 
 func capabilityHint(s string) string {
 	h := "known capabilities: " + strings.Join(capabilityNames(), ", ")
-	if m := didYouMean(s, capabilityNames()); m != "" {
+	if m := suggest.DidYouMean(s, capabilityNames()); m != "" {
 		h = m + "; " + h
 	}
 	return h

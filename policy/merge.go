@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // merge lays the operator's file over its inherited preset.
@@ -138,7 +140,7 @@ func negationProblem(key, target string, at Source, present []Entry, file string
 	for i, e := range present {
 		values[i] = e.Value
 	}
-	hint := didYouMean(target, values)
+	hint := suggest.DidYouMean(target, values)
 	if hint == "" {
 		hint = "remove the \"!\" entry; to allow something, add it to an allow list instead"
 	}

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"sort"
+
+	"github.com/aegisdev/aegis/internal/suggest"
 )
 
 // ToolRecord is one [tools.X] entry: the capabilities a named tool needs,
@@ -39,7 +41,7 @@ func (p *Policy) DecideTool(name string) Decision {
 		sort.Strings(names)
 		d.Reason = fmt.Sprintf("tool %q denied: it is not declared in [tools]", name)
 		d.Hint = fmt.Sprintf("declare it: [tools.%s] capabilities = [...]", name)
-		if s := didYouMean(name, names); s != "" {
+		if s := suggest.DidYouMean(name, names); s != "" {
 			d.Hint = s + "; or " + d.Hint
 		}
 		return d

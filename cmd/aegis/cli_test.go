@@ -320,6 +320,33 @@ func TestUsageErrorsExitFive(t *testing.T) {
 	}
 }
 
+// An unknown command gets the same "did you mean" at every level, with
+// the same rule as every other suggestion (internal/suggest), and still
+// exits 5 pointing at --help; a bare "aegis" still prints its help.
+func TestUnknownCommandsSuggestAtEveryLevel(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rnu"}, `unknown command "rnu" for "aegis"; its commands: audit, `},
+		{[]string{"polcy", "validate"}, `(did you mean "policy"?)`},
+		{[]string{"policy", "valdate"}, `unknown command "valdate" for "aegis policy"; its commands: explain, show, validate (did you mean "validate"?)`},
+		{[]string{"audit", "shw"}, `(did you mean "show"?)`},
+		{[]string{"transcrip"}, `(did you mean "transcript"?)`}, // a truncated name
+	} {
+		code, out, errOut := aegis(t, "", c.args...)
+		if code != exitConfig || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "--help' for usage") || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	if code, _, errOut := aegis(t, "", "zzzzzz"); code != exitConfig || strings.Contains(errOut, "did you mean") {
+		t.Errorf("nothing close: exit %d, %q", code, errOut)
+	}
+	if code, out, _ := aegis(t, ""); code != exitOK || !strings.Contains(out, "Available Commands:") {
+		t.Errorf("bare aegis: exit %d, %q", code, out)
+	}
+}
+
 // ownCommands are the commands this file's authors document and test.
 func ownCommands(root *cobra.Command) []*cobra.Command {
 	var out []*cobra.Command

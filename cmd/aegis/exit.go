@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/suggest"
 	"github.com/aegisdev/aegis/policy"
 )
 
@@ -103,11 +104,8 @@ func noArgs(cmd *cobra.Command, args []string) error {
 			}
 		}
 		msg := fmt.Sprintf("unknown command %q for %q; its commands: %s", args[0], cmd.CommandPath(), strings.Join(names, ", "))
-		if cmd.SuggestionsMinimumDistance <= 0 {
-			cmd.SuggestionsMinimumDistance = 2
-		}
-		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+		if s := suggest.DidYouMean(args[0], names); s != "" {
+			msg += " (" + s + ")"
 		}
 		return usageError(cmd, errors.New(msg))
 	}

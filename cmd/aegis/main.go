@@ -48,6 +48,10 @@ Exit codes: 0 ok, 1 a failed check, 2 denied by the policy, 5 I/O, configuration
 error (run-specific codes are listed under "aegis run --help").`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// Runnable, so that an unknown command reaches noArgs (one
+		// "did you mean" for every level) instead of cobra's own.
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(usageError)
 	root.Version = version.Get().String()
