@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aegisdev/aegis/internal/quote"
+	"github.com/aegisdev/aegis/internal/subpath"
 	"github.com/aegisdev/aegis/labels"
 )
 
@@ -289,7 +290,11 @@ func (p *Policy) localUnder(dir string) *pathRule {
 		if r.literal {
 			q = r.glob
 		}
-		if q == "" || dir == "/" || q == dir || strings.HasPrefix(q, dir+"/") || strings.HasPrefix(dir, q+"/") {
+		d := dir
+		if r.fold {
+			d = strings.ToLower(dir) // q is folded
+		}
+		if q == "" || d == "/" || subpath.Within(q, d) || subpath.Within(d, q) {
 			return r
 		}
 	}

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +52,37 @@ read_allow = ["src/**"]
 `)
 	if d := p.Decide(FSRead, "SRC/a.go"); d.Allowed {
 		t.Errorf("case-sensitive system: SRC/a.go allowed by src/**")
+	}
+}
+
+// A directory argument that holds local-only files hands them over (grep
+// -r): on a case-insensitive system the folded rule must still be found
+// under a directory whose real path has capitals (the test's temporary
+// directory is named after the test).
+func TestCaseInsensitiveLocalOnlyUnderADirectory(t *testing.T) {
+	old := foldCase
+	foldCase = true
+	defer func() { foldCase = old }()
+	w := newWorld(t)
+	if strings.ToLower(w.root) == w.root {
+		t.Fatalf("the root %s has no capital: the check below would prove nothing", w.root)
+	}
+	w.program("", "grep")
+	w.file("data/vault/key")
+	w.file("src/a.go")
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["data/**", "src/**"]
+local_only_read = ["data/vault/**"]
+[subprocess]
+allow_commands = ["grep"]
+`)
+	for _, dir := range []string{"data", filepath.Join(w.root, "data")} {
+		if d := p.Decide(SubprocessExec, "grep", "-r", "token", dir); d.Allowed {
+			t.Errorf("grep -r over %s (holding data/vault/key, local-only) allowed: %s", dir, d.Reason)
+		}
+	}
+	if d := p.Decide(SubprocessExec, "grep", "-r", "token", "src"); !d.Allowed {
+		t.Errorf("grep -r src denied: %s", d.Reason)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aegisdev/aegis/internal/subpath"
 	"github.com/aegisdev/aegis/labels"
 )
 
@@ -156,19 +157,18 @@ func (p *Policy) allowLists(c Capability) []*[]pathRule {
 // suggestPattern spells a real path the way an operator would write it in
 // the policy: relative to the root when under it, with ~ under home.
 func (p *Policy) suggestPattern(real string) string {
-	if real == p.root {
-		return "."
-	}
-	if strings.HasPrefix(real, p.root+"/") {
-		rel := real[len(p.root)+1:]
+	if rel, ok := subpath.Rel(real, p.root); ok {
+		if rel == "." {
+			return rel
+		}
 		if !strings.Contains(rel, "/") {
 			// A bare name would match at any depth; anchor it.
 			return "./" + rel
 		}
 		return rel
 	}
-	if p.home != "" && strings.HasPrefix(real, p.home+"/") {
-		return "~" + real[len(p.home):]
+	if rel, ok := subpath.Rel(real, p.home); ok && p.home != "" && rel != "." {
+		return "~/" + rel
 	}
 	return real
 }

@@ -1,8 +1,9 @@
 package policy
 
 import (
-	"path"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/subpath"
 )
 
 // The jail's view of a policy: what a subprocess jail (runner/jail.go)
@@ -56,7 +57,7 @@ type Area struct {
 // pattern the area comes from (for a Whole area: p is Root or under it).
 func (a Area) Match(p string) bool {
 	if a.Whole {
-		return within(p, a.Root)
+		return subpath.Within(p, a.Root)
 	}
 	return a.rule != nil && a.rule.match(p)
 }
@@ -106,9 +107,9 @@ func (p *Policy) Jail() JailView {
 		}
 		for _, w := range v.Write {
 			switch {
-			case within(w.Root, l.Root):
+			case subpath.Within(w.Root, l.Root):
 				v.Zone = append(v.Zone, w.Root)
-			case within(l.Root, w.Root):
+			case subpath.Within(l.Root, w.Root):
 				v.Zone = append(v.Zone, l.Root)
 			}
 		}
@@ -148,14 +149,6 @@ func unescapeGlob(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// within reports whether the clean absolute path p is dir or lies under it.
-func within(p, dir string) bool {
-	if dir == "/" {
-		return path.IsAbs(p)
-	}
-	return p == dir || (strings.HasPrefix(p, dir) && p[len(dir)] == '/')
 }
 
 // alwaysJailed reports whether every command runs in a jail: the sandbox is

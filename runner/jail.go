@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aegisdev/aegis/builtins/effect"
+	"github.com/aegisdev/aegis/internal/subpath"
 	"github.com/aegisdev/aegis/policy"
 )
 
@@ -158,9 +159,9 @@ func hiddenLocalOnly(local []policy.Area, visible []string) []string {
 		for _, t := range visible {
 			var start string
 			switch {
-			case within(a.Root, t):
+			case subpath.Within(a.Root, t):
 				start = a.Root
-			case within(t, a.Root):
+			case subpath.Within(t, a.Root):
 				start = t
 			default:
 				continue
@@ -197,11 +198,6 @@ func hiddenLocalOnly(local []policy.Area, visible []string) []string {
 
 var errWalkBudget = errors.New("too many entries")
 
-// within reports whether the clean absolute path p is dir or lies under it.
-func within(p, dir string) bool {
-	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
-}
-
 // installation is the directory a program needs visible to run: for
 // prefix/bin/prog, the prefix (a Python or Node installation keeps its
 // libraries beside bin/), else the program's directory; "" for a program
@@ -217,7 +213,7 @@ func installation(prog, root, home string) string {
 		dir = filepath.Dir(dir)
 	}
 	for _, d := range []string{dir, filepath.Dir(prog)} {
-		if d != "/" && !within(root, d) && (home == "" || !within(home, d)) {
+		if d != "/" && !subpath.Within(root, d) && (home == "" || !subpath.Within(home, d)) {
 			return d
 		}
 	}

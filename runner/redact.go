@@ -3,12 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/builtins/verify"
+	"github.com/aegisdev/aegis/internal/subpath"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -82,7 +82,7 @@ func (a advice) zone() string {
 	var out []string
 	root := a.policy.Root()
 	for _, z := range a.policy.Jail().Zone {
-		if rel, err := filepath.Rel(root, z); err == nil && !strings.HasPrefix(rel, "..") {
+		if rel, ok := subpath.Rel(z, root); ok {
 			z = rel + "/"
 		}
 		out = append(out, z)

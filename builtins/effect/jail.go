@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/subpath"
 )
 
 // A jail confines one command to the paths a policy grants. Two mechanisms
@@ -199,7 +201,7 @@ func clean(paths []string) []string {
 // covered reports whether p is one of dirs or lies under one of them.
 func covered(p string, dirs []string) bool {
 	for _, d := range dirs {
-		if p == d || d == "/" || strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+		if subpath.Within(p, d) {
 			return true
 		}
 	}

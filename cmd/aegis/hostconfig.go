@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/subpath"
 	"github.com/aegisdev/aegis/mcpserver"
 	"github.com/aegisdev/aegis/mcpserver/mcppolicy"
 	"github.com/aegisdev/aegis/policy"
@@ -165,8 +166,10 @@ func printChanges(w io.Writer, root string, changes []mcpserver.FileChange) {
 	for _, c := range changes {
 		name := c.Path
 		if filepath.IsAbs(name) {
-			if home, err := os.UserHomeDir(); err == nil && strings.HasPrefix(name, home+string(filepath.Separator)) {
-				name = "~" + name[len(home):]
+			if home, err := os.UserHomeDir(); err == nil {
+				if rel, ok := subpath.Rel(name, home); ok && rel != "." {
+					name = "~/" + rel
+				}
 			}
 		}
 		fmt.Fprintf(w, "%s: %s\n", name, c.Status)
