@@ -8,6 +8,7 @@ import (
 
 	"github.com/aegisdev/aegis/approval"
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -349,6 +350,27 @@ func (c *call) failed(err error, errLabel labels.Label, reason string) error {
 	return c.exact(fmt.Errorf("%s: %w", c.cap, err), errLabel)
 }
 
+// failureReason is the public summary of an effect's failure for the audit
+// log: the kind of failure the effect reported (exit status, redirect, size
+// or time limit), never output; otherwise when it is none of those.
+func failureReason(err error, otherwise string) string {
+	var ee *effect.ExitError
+	var re *effect.RedirectError
+	var tl *effect.TooLargeError
+	var te *effect.TimeoutError
+	switch {
+	case errors.As(err, &ee):
+		return fmt.Sprintf("exit status %d", ee.Code)
+	case errors.As(err, &re):
+		return fmt.Sprintf("redirect (HTTP %d) not followed", re.Status)
+	case errors.As(err, &tl):
+		return tl.Error()
+	case errors.As(err, &te):
+		return te.Error()
+	}
+	return otherwise
+}
+
 // public returns reason, or a placeholder when the target is labelled: a
 // reason computed from the target may quote it.
 func (c *call) public(reason string) string {
@@ -382,10 +404,4 @@ func (c *call) record(status audit.Status, kind, rule, section, reason string) e
 		return &AuditError{Err: err}
 	}
 	return nil
-}
-
-// isAuditError reports whether err stops the run for want of an audit log.
-func isAuditError(err error) bool {
-	var a *AuditError
-	return errors.As(err, &a)
 }

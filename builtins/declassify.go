@@ -454,7 +454,7 @@ func (c *call) releaseResponse(err error) (*effect.HTTPResponse, error) {
 	if errors.As(err, &re) {
 		return &effect.HTTPResponse{Status: re.Status}, nil
 	}
-	if rerr := c.record(audit.Errored, audit.KindCall, c.decision.Rule, c.decision.Section, c.public(httpErrReason(err))); rerr != nil {
+	if rerr := c.record(audit.Errored, audit.KindCall, c.decision.Rule, c.decision.Section, c.public(failureReason(err, "request failed"))); rerr != nil {
 		return nil, rerr
 	}
 	return &effect.HTTPResponse{Status: 0}, nil

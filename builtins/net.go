@@ -1,7 +1,6 @@
 package builtins
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -230,7 +229,7 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 		return c.releaseResponse(err)
 	}
 	if err != nil {
-		return nil, c.failed(err, resLabel, httpErrReason(err))
+		return nil, c.failed(err, resLabel, failureReason(err, "request failed"))
 	}
 	if in.failOnStatus && resp.Status >= 400 {
 		err := fmt.Errorf("%s %s: HTTP %d: %s", in.method, c.target, resp.Status, snippet(resp.Body))
@@ -250,22 +249,6 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 		return nil, c.failed(err, resLabel, "[runtime].max_memory_mb")
 	}
 	return resp, nil
-}
-
-// httpErrReason is the public summary of a failed request.
-func httpErrReason(err error) string {
-	var re *effect.RedirectError
-	var tl *effect.TooLargeError
-	var te *effect.TimeoutError
-	switch {
-	case errors.As(err, &re):
-		return fmt.Sprintf("redirect (HTTP %d) not followed", re.Status)
-	case errors.As(err, &tl):
-		return tl.Error()
-	case errors.As(err, &te):
-		return te.Error()
-	}
-	return "request failed"
 }
 
 // snippet is the start of an error response body, for messages.

@@ -1,7 +1,6 @@
 package builtins
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -83,7 +82,7 @@ func (h *Host) subprocessExec(thread *starlark.Thread, b *starlark.Builtin, args
 	}
 	res, err := effect.Exec(h.Ctx, cmd)
 	if err != nil {
-		return nil, c.failed(err, outLabel, execErrReason(err))
+		return nil, c.failed(err, outLabel, failureReason(err, "could not run"))
 	}
 	if err := h.chargeAlloc(thread, int64(len(res.Stdout)), outLabel); err != nil {
 		return nil, c.failed(err, outLabel, "[runtime].max_memory_mb")
@@ -111,20 +110,4 @@ func stringList(v starlark.Value) ([]string, error) {
 		out[i] = s
 	}
 	return out, nil
-}
-
-// execErrReason is the public summary of a failed command (no output).
-func execErrReason(err error) string {
-	var ee *effect.ExitError
-	var tl *effect.TooLargeError
-	var te *effect.TimeoutError
-	switch {
-	case errors.As(err, &ee):
-		return fmt.Sprintf("exit status %d", ee.Code)
-	case errors.As(err, &tl):
-		return tl.Error()
-	case errors.As(err, &te):
-		return te.Error()
-	}
-	return "could not run"
 }

@@ -11,9 +11,15 @@ import (
 // FileName is the policy file Discover looks for.
 const FileName = "aegis.toml"
 
+// FlagHelp is the help of a --policy flag (aegis and aegis-mcp): where the
+// policy comes from when none is named.
+const FlagHelp = "policy file (default: " + FileName + " in the working directory or the nearest parent, " +
+	"up to the repository root or $HOME; without one, the secure-defaults preset, which denies every effect)"
+
 // Discovery is the outcome of Discover.
 type Discovery struct {
 	Path      string   // the policy file found; "" when there is none
+	From      string   // the directory the search started in, absolute
 	Searched  []string // the directories looked in, nearest first
 	StoppedAt string   // why the search ended without a file: "the repository root", "the home directory", "the filesystem root"
 }
@@ -44,6 +50,7 @@ func Discover(dir, home string) (Discovery, error) {
 	if err != nil {
 		return d, fmt.Errorf("locate %s: %w", dir, err)
 	}
+	d.From = filepath.Clean(abs)
 	if home != "" {
 		if h, err := filepath.Abs(home); err == nil {
 			home = filepath.Clean(h)
@@ -78,4 +85,21 @@ func Discover(dir, home string) (Discovery, error) {
 		}
 		cur = parent
 	}
+}
+
+// DiscoverHere is Discover for a command started in the working directory,
+// stopping at the user's home directory.
+func DiscoverHere() (Discovery, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return Discovery{}, fmt.Errorf("find the working directory: %w", err)
+	}
+	home, _ := os.UserHomeDir()
+	return Discover(cwd, home)
+}
+
+// Missing says where a search that found no file looked: "no aegis.toml in
+// DIR or its parents up to the repository root".
+func (d Discovery) Missing() string {
+	return fmt.Sprintf("no %s in %s or its parents up to %s", FileName, d.From, d.StoppedAt)
 }

@@ -37,6 +37,9 @@ func TestDiscover(t *testing.T) {
 	if err != nil || d.Path != "" || d.StoppedAt != "the repository root" || len(d.Searched) != 3 {
 		t.Fatalf("in a repository without a policy: %+v, %v", d, err)
 	}
+	if want := "no aegis.toml in " + deep + " or its parents up to the repository root"; d.From != deep || d.Missing() != want {
+		t.Errorf("From %q, Missing %q; want %q", d.From, d.Missing(), want)
+	}
 	inRepo := put("home/repo/aegis.toml")
 	if d, err := Discover(deep, home); err != nil || d.Path != inRepo {
 		t.Fatalf("from a subdirectory: %+v, %v", d, err)

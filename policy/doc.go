@@ -10,7 +10,8 @@
 //	Preset(name, root, ...)           a built-in policy ("secure-defaults")
 //	Discover(dir, home)               the aegis.toml a command started in dir
 //	                                  uses: the nearest up to the repository
-//	                                  root or home (discover.go)
+//	                                  root or home (discover.go);
+//	                                  DiscoverHere from the working directory
 //
 // Loading is strict: an unknown key or section, a wrong type, a bad glob or
 // CIDR, a negation that removes nothing, or a major version other than 1 is

@@ -23,22 +23,17 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
-)
 
-// upstreamModule is the pristine upstream the fork was made from
-// (starlark-ifc/UPSTREAM.md).
-const upstreamModule = "go.starlark.net@v0.0.0-20260908191801-89a6a09411d5"
+	"github.com/aegisdev/aegis/bench/internal/upstream"
+)
 
 const target = 1.5 // aegis/upstream, ratio of median wall times
 
@@ -107,7 +102,7 @@ func run(cfg config) error {
 }
 
 func build(tmp string, cfg config) ([]*command, error) {
-	root, err := goOutput("", "env", "GOMOD")
+	root, err := upstream.Go("", "env", "GOMOD")
 	if err != nil || root == "" || root == os.DevNull {
 		return nil, fmt.Errorf("run this inside the Aegis module (go env GOMOD: %q, %v)", root, err)
 	}
@@ -115,26 +110,17 @@ func build(tmp string, cfg config) ([]*command, error) {
 
 	aegis := filepath.Join(tmp, "aegis")
 	fmt.Println("building ./cmd/aegis")
-	if _, err := goOutput(root, "build", "-o", aegis, "./cmd/aegis"); err != nil {
+	if _, err := upstream.Go(root, "build", "-o", aegis, "./cmd/aegis"); err != nil {
 		return nil, fmt.Errorf("building aegis: %w", err)
 	}
 
-	fmt.Println("fetching", upstreamModule)
-	out, err := goOutput(root, "mod", "download", "-json", upstreamModule)
-	if err != nil {
-		return nil, fmt.Errorf("downloading the pristine upstream: %w", err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal([]byte(out), &mod); err != nil || mod.Dir == "" {
-		return nil, fmt.Errorf("reading `go mod download -json` output %q: %v", out, err)
-	}
 	upDir := filepath.Join(tmp, "upstream-src")
-	if err := copyTree(mod.Dir, upDir); err != nil {
-		return nil, fmt.Errorf("copying upstream out of the module cache: %w", err)
+	if err := upstream.Fetch(root, upDir); err != nil {
+		return nil, err
 	}
-	upstream := filepath.Join(tmp, "starlark-upstream")
+	upBin := filepath.Join(tmp, "starlark-upstream")
 	fmt.Println("building upstream's cmd/starlark")
-	if _, err := goOutput(upDir, "build", "-o", upstream, "./cmd/starlark"); err != nil {
+	if _, err := upstream.Go(upDir, "build", "-o", upBin, "./cmd/starlark"); err != nil {
 		return nil, fmt.Errorf("building upstream's starlark command: %w", err)
 	}
 
@@ -145,56 +131,18 @@ func build(tmp string, cfg config) ([]*command, error) {
 		return nil, fmt.Errorf("writing the policy: %w", err)
 	}
 	cmds := []*command{
-		{name: "upstream starlark", argv: []string{upstream, "hello.star"}},
+		{name: "upstream starlark", argv: []string{upBin, "hello.star"}},
 		{name: "aegis run", argv: []string{aegis, "run", "--policy", "aegis.toml", "hello.star"}},
 	}
 	if cfg.fork {
 		fork := filepath.Join(tmp, "starlark-fork")
 		fmt.Println("building the fork's starlark-ifc/cmd/starlark")
-		if _, err := goOutput(root, "build", "-o", fork, "./starlark-ifc/cmd/starlark"); err != nil {
+		if _, err := upstream.Go(root, "build", "-o", fork, "./starlark-ifc/cmd/starlark"); err != nil {
 			return nil, fmt.Errorf("building the fork's starlark command: %w", err)
 		}
 		cmds = append(cmds, &command{name: "fork starlark", argv: []string{fork, "hello.star"}})
 	}
 	return cmds, nil
-}
-
-func goOutput(dir string, args ...string) (string, error) {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-// copyTree copies a module out of the read-only module cache so that it can
-// be built as a main module of its own.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
 }
 
 // once runs a command and checks that it printed what the script prints, so

@@ -22,12 +22,10 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -37,10 +35,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-)
 
-// upstreamModule is the pristine upstream the fork was made from (starlark-ifc/UPSTREAM.md).
-const upstreamModule = "go.starlark.net@v0.0.0-20260908191801-89a6a09411d5"
+	"github.com/aegisdev/aegis/bench/internal/upstream"
+)
 
 // Targets from issue 2.
 const (
@@ -142,7 +139,7 @@ func prepare(tmp string, cfg config) ([]variant, error) {
 	root := cfg.root
 	if root == "" {
 		var err error
-		if root, err = goOutput("", "list", "-m", "-f", "{{.Dir}}"); err != nil {
+		if root, err = upstream.Go("", "list", "-m", "-f", "{{.Dir}}"); err != nil {
 			return nil, fmt.Errorf("finding the Aegis module root (run this inside the repository, or pass -root): %w", err)
 		}
 	}
@@ -154,28 +151,19 @@ func prepare(tmp string, cfg config) ([]variant, error) {
 		return nil, fmt.Errorf("module at %s has no starlark-ifc/starlark/bench_test.go: %w", root, err)
 	}
 
-	fmt.Println("fetching", upstreamModule)
-	out, err := goOutput(root, "mod", "download", "-json", upstreamModule)
-	if err != nil {
-		return nil, fmt.Errorf("downloading the pristine upstream: %w", err)
-	}
-	var mod struct{ Dir string }
-	if err := json.Unmarshal([]byte(out), &mod); err != nil || mod.Dir == "" {
-		return nil, fmt.Errorf("reading `go mod download -json` output %q: %v", out, err)
-	}
 	upDir := filepath.Join(tmp, "upstream")
-	if err := copyTree(mod.Dir, upDir); err != nil {
-		return nil, fmt.Errorf("copying upstream out of the module cache: %w", err)
+	if err := upstream.Fetch(root, upDir); err != nil {
+		return nil, err
 	}
 
 	upBin := filepath.Join(tmp, "upstream.test")
 	forkBin := filepath.Join(tmp, "fork.test")
 	fmt.Println("building upstream test binary")
-	if _, err := goOutput(upDir, "test", "-c", "-o", upBin, "./starlark"); err != nil {
+	if _, err := upstream.Go(upDir, "test", "-c", "-o", upBin, "./starlark"); err != nil {
 		return nil, fmt.Errorf("building upstream's starlark tests: %w", err)
 	}
 	fmt.Println("building fork test binary")
-	if _, err := goOutput(root, "test", "-c", "-o", forkBin, "./starlark-ifc/starlark"); err != nil {
+	if _, err := upstream.Go(root, "test", "-c", "-o", forkBin, "./starlark-ifc/starlark"); err != nil {
 		return nil, fmt.Errorf("building the fork's starlark tests: %w", err)
 	}
 	forkDir := filepath.Join(root, "starlark-ifc", "starlark")
@@ -187,41 +175,6 @@ func prepare(tmp string, cfg config) ([]variant, error) {
 		vs = append(vs, variant{name: "labelled", bin: forkBin, dir: forkDir, bench: "^BenchmarkStarlarkLabeled$"})
 	}
 	return vs, nil
-}
-
-// goOutput runs the go command in dir (GOWORK off, so a go.work elsewhere cannot change what
-// is built) and returns its trimmed stdout.
-func goOutput(dir string, args ...string) (string, error) {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return strings.TrimSpace(stdout.String()), nil
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
 }
 
 // benchLine matches a benchmark result line, e.g.

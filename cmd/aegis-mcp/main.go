@@ -133,8 +133,7 @@ Standard output carries protocol messages only; diagnostics go to standard error
 		return usageError{err}
 	})
 	f := cmd.Flags()
-	f.StringVarP(&policyPath, "policy", "p", "", "policy file (default: "+policy.FileName+" in the working directory or the nearest parent, "+
-		"up to the repository root or $HOME; without one, secure-defaults, which denies every effect)")
+	f.StringVarP(&policyPath, "policy", "p", "", policy.FlagHelp)
 	f.StringVar(&auditLog, "audit-log", "", "audit log file (default: .aegis/audit.jsonl next to the policy)")
 	f.StringVar(&confirm, "confirm", string(mcpserver.ConfirmElicit), "how requires_approval calls are answered: elicit, auto-allow or auto-deny")
 	f.IntVar(&maxOutput, "max-output", 1<<20, "bytes of script output returned per call before truncation")
@@ -145,19 +144,14 @@ Standard output carries protocol messages only; diagnostics go to standard error
 // which file it found; "" when there is none (the backend then falls back
 // to secure-defaults and says so).
 func discoverPolicy(logger *log.Logger) (string, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find the working directory: %w", err)
-	}
-	home, _ := os.UserHomeDir()
-	d, err := policy.Discover(cwd, home)
+	d, err := policy.DiscoverHere()
 	if err != nil {
 		return "", err
 	}
 	if d.Path != "" {
-		logger.Printf("using the policy %s (found from the working directory %s; --policy chooses another)", d.Path, cwd)
+		logger.Printf("using the policy %s (found from the working directory %s; --policy chooses another)", d.Path, d.From)
 	} else {
-		logger.Printf("no %s in %s or its parents up to %s", policy.FileName, cwd, d.StoppedAt)
+		logger.Print(d.Missing())
 	}
 	return d.Path, nil
 }

@@ -334,13 +334,23 @@ func maxOneLog(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// auditList prints the matching records, or the last `last` of them.
-func auditList(cmd *cobra.Command, a *auditReadFlags, args []string, last int) error {
+// target is what show and tail read: the filter from the flags and the
+// log (the argument, or the policy's).
+func (a *auditReadFlags) target(cmd *cobra.Command, args []string) (*auditFilter, string, error) {
 	flt, err := a.filter(cmd, time.Now())
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	path, err := auditLogPath(cmd, a.policyPath, args)
+	if err != nil {
+		return nil, "", err
+	}
+	return flt, path, nil
+}
+
+// auditList prints the matching records, or the last `last` of them.
+func auditList(cmd *cobra.Command, a *auditReadFlags, args []string, last int) error {
+	flt, path, err := a.target(cmd, args)
 	if err != nil {
 		return err
 	}
@@ -394,11 +404,7 @@ func auditList(cmd *cobra.Command, a *auditReadFlags, args []string, last int) e
 
 // auditFollow prints the last records, then new ones until interrupted.
 func auditFollow(cmd *cobra.Command, a *auditReadFlags, args []string, last int) error {
-	flt, err := a.filter(cmd, time.Now())
-	if err != nil {
-		return err
-	}
-	path, err := auditLogPath(cmd, a.policyPath, args)
+	flt, path, err := a.target(cmd, args)
 	if err != nil {
 		return err
 	}

@@ -24,29 +24,7 @@ func explainRelease(cmd *cobra.Command, path string, asJSON bool, kind policy.Re
 	if len(principals) == 0 {
 		return usageError(cmd, errors.New("name the local-only principals the release concerns, e.g. env:STRIPE_KEY"))
 	}
-	p, err := loadPolicy(cmd, path)
-	if err != nil {
-		if asJSON {
-			return err
-		}
-		return loadFailure(cmd, err, false)
-	}
-	d := p.DecideRelease(kind, principals...)
-	o := outcome{kind: kindOfCode(exitOK)}
-	if !d.Allowed {
-		o = outcome{code: exitDenied, kind: kindOfCode(exitDenied), err: d.Err().Error()}
-	}
-	if asJSON {
-		if err := emitJSON(cmd, d, o); err != nil {
-			return err
-		}
-	} else {
-		printDecision(cmd.OutOrStdout(), d)
-	}
-	if !d.Allowed {
-		return &exitError{code: exitDenied, quiet: true, err: d.Err()}
-	}
-	return nil
+	return answer(cmd, path, asJSON, func(p *policy.Policy) policy.Decision { return p.DecideRelease(kind, principals...) })
 }
 
 // printReleases prints the [declassify] table for `aegis policy show`.

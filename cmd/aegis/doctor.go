@@ -188,20 +188,14 @@ func runDoctor(cmd *cobra.Command, policyPath string, env doctorEnv) *doctorRepo
 
 func doctorPolicy(rep *doctorReport, policyPath string) *policy.Policy {
 	if policyPath == "" {
-		cwd, err := os.Getwd()
-		if err != nil {
-			rep.add(check{Area: "policy", Name: "policy", Status: checkFail, Message: "cannot find the working directory: " + err.Error()})
-			return nil
-		}
-		home, _ := os.UserHomeDir()
-		d, err := policy.Discover(cwd, home)
+		d, err := policy.DiscoverHere()
 		if err != nil {
 			rep.add(check{Area: "policy", Name: "policy", Status: checkFail, Message: err.Error()})
 			return nil
 		}
 		if d.Path == "" {
 			rep.add(check{Area: "policy", Name: "policy", Status: checkFail,
-				Message: fmt.Sprintf("no %s in %s or its parents up to %s: every command falls back to secure-defaults, which denies every effect", policy.FileName, cwd, d.StoppedAt),
+				Message: d.Missing() + ": every command falls back to secure-defaults, which denies every effect",
 				Fix:     "aegis init --lang auto"})
 			return nil
 		}

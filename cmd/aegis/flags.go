@@ -14,13 +14,9 @@ import (
 // The flags every command that reads a policy shares, defined once, and
 // the policy discovery they all go through.
 
-// policyFlagHelp is the help of -p/--policy everywhere.
-const policyFlagHelp = "policy file (default: " + policy.FileName + " in the working directory or the nearest parent, " +
-	"up to the repository root or $HOME; without one, the secure-defaults preset, which denies every effect)"
-
 // addPolicyFlag registers -p/--policy on cmd.
 func addPolicyFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVarP(dst, "policy", "p", "", policyFlagHelp)
+	cmd.Flags().StringVarP(dst, "policy", "p", "", policy.FlagHelp)
 }
 
 // addJSONFlag registers --json on cmd.
@@ -31,19 +27,13 @@ func addJSONFlag(cmd *cobra.Command, dst *bool) {
 // discoverPolicy finds the policy file for a command given no --policy
 // and says on stderr which file it found, or that there is none ("").
 func discoverPolicy(cmd *cobra.Command) (string, error) {
-	cwd, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find the working directory: %w", err)
-	}
-	home, _ := os.UserHomeDir()
-	d, err := policy.Discover(cwd, home)
+	d, err := policy.DiscoverHere()
 	if err != nil {
 		return "", &exitError{code: exitConfig, err: err}
 	}
 	w := cmd.ErrOrStderr()
 	if d.Path == "" {
-		fmt.Fprintf(w, "aegis: no %s in %s or its parents up to %s; using the secure-defaults preset, which denies every effect (write a policy with 'aegis init')\n",
-			policy.FileName, cwd, d.StoppedAt)
+		fmt.Fprintf(w, "aegis: %s; using the secure-defaults preset, which denies every effect (write a policy with 'aegis init')\n", d.Missing())
 		return "", nil
 	}
 	where := "the working directory"

@@ -369,29 +369,7 @@ Exit status 0 when allowed, 2 when denied, 5 when the question itself is malform
 			if err != nil {
 				return err
 			}
-			p, err := loadPolicy(cmd, path)
-			if err != nil {
-				if asJSON {
-					return err
-				}
-				return loadFailure(cmd, err, false)
-			}
-			d := p.Decide(c, targets...)
-			o := outcome{kind: kindOfCode(exitOK)}
-			if !d.Allowed {
-				o = outcome{code: exitDenied, kind: kindOfCode(exitDenied), err: d.Err().Error()}
-			}
-			if asJSON {
-				if err := emitJSON(cmd, d, o); err != nil {
-					return err
-				}
-			} else {
-				printDecision(cmd.OutOrStdout(), d)
-			}
-			if !d.Allowed {
-				return &exitError{code: exitDenied, quiet: true, err: d.Err()}
-			}
-			return nil
+			return answer(cmd, path, asJSON, func(p *policy.Policy) policy.Decision { return p.Decide(c, targets...) })
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
@@ -479,4 +457,33 @@ func printDecision(w io.Writer, d policy.Decision) {
 	case d.RequiresApproval:
 		fmt.Fprintf(w, "  approval: the operator is asked before it runs (requires_approval)\n")
 	}
+}
+
+// answer loads the policy, asks it one question and prints the decision:
+// `aegis policy explain` for a capability and for a release. Exit 0 when
+// allowed, 2 when denied.
+func answer(cmd *cobra.Command, path string, asJSON bool, decide func(*policy.Policy) policy.Decision) error {
+	p, err := loadPolicy(cmd, path)
+	if err != nil {
+		if asJSON {
+			return err
+		}
+		return loadFailure(cmd, err, false)
+	}
+	d := decide(p)
+	o := outcome{kind: kindOfCode(exitOK)}
+	if !d.Allowed {
+		o = outcome{code: exitDenied, kind: kindOfCode(exitDenied), err: d.Err().Error()}
+	}
+	if asJSON {
+		if err := emitJSON(cmd, d, o); err != nil {
+			return err
+		}
+	} else {
+		printDecision(cmd.OutOrStdout(), d)
+	}
+	if !d.Allowed {
+		return &exitError{code: exitDenied, quiet: true, err: d.Err()}
+	}
+	return nil
 }
