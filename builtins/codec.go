@@ -92,11 +92,7 @@ func hexMembers() starlark.StringDict {
 
 // hex.encode(data) -> lowercase hex str
 func hexEncode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var data starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
-		return nil, err
-	}
-	raw, err := bytesOf(b.Name(), data)
+	raw, err := dataArg(b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -119,11 +115,7 @@ func hexDecodeRaw(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tu
 // sha256(data) -> lowercase hex digest
 func sha256Builtin() *starlark.Builtin {
 	return starlark.NewShallowBuiltin("sha256", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var data starlark.Value
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
-			return nil, err
-		}
-		raw, err := bytesOf(b.Name(), data)
+		raw, err := dataArg(b, args, kwargs)
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +152,16 @@ func hmacSHA256(as func([]byte) starlark.Value) starlark.BuiltinFunc {
 		mac.Write(m)
 		return as(mac.Sum(nil)), nil
 	}
+}
+
+// dataArg unpacks the one argument, data (a string or bytes), of a
+// builtin such as hex.encode or sha256.
+func dataArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) ([]byte, error) {
+	var data starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data); err != nil {
+		return nil, err
+	}
+	return bytesOf(b.Name(), data)
 }
 
 func bytesOf(name string, v starlark.Value) ([]byte, error) {

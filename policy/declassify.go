@@ -186,6 +186,25 @@ func validateReleasePrincipal(s string) (msg, hint string) {
 	return "", ""
 }
 
+// validateReleaseFor checks one release kind listed for a principal of
+// kind pkind (env, file, host, cmd).
+func validateReleaseFor(pkind string) func(string) (msg, hint string) {
+	return func(s string) (string, string) {
+		if msg, hint := validateEntry(kindRelease, s); msg != "" {
+			return msg, hint
+		}
+		if k := ReleaseKind(strings.TrimPrefix(s, "!")); !k.appliesTo(pkind) {
+			why := map[string]string{
+				labels.KindHost: "a host's responses reach a release only as the status of a request to it",
+				labels.KindCmd:  "a command's output reaches a release only in the headers of a request",
+			}[pkind]
+			return fmt.Sprintf("cannot concern a %s principal: %s", pkind, why),
+				fmt.Sprintf("a %s principal may allow %s or %s", pkind, ReleaseStatusOK, ReleaseStatus)
+		}
+		return "", ""
+	}
+}
+
 // declassify decodes the [declassify] table.
 func (d *decoder) declassify(s *spec, t map[string]any) {
 	parent := []string{"declassify"}
@@ -203,30 +222,8 @@ func (d *decoder) declassify(s *spec, t map[string]any) {
 				fmt.Sprintf(`write %q = ["is_set"]; kinds: %s`, key, strings.Join(releaseKindNames(), ", ")))
 			continue
 		}
-		rs := releaseSpec{Principal: key, From: d.src(p...)}
 		pkind, _, _ := strings.Cut(name, ":")
-		for i, el := range arr {
-			str, ok := el.(string)
-			if !ok {
-				d.fail(p, qkey, fmt.Sprintf("element %d must be a string, not %s", i+1, tomlType(el)), "quote it")
-				continue
-			}
-			src := Source{File: d.file, Line: d.ix.elementLine(str, p...)}
-			if msg, hint := validateEntry(kindRelease, str); msg != "" {
-				d.probs.add(Problem{File: d.file, Line: src.Line, Key: qkey, Msg: fmt.Sprintf("%q: %s", str, msg), Hint: hint})
-				continue
-			}
-			if k := ReleaseKind(strings.TrimPrefix(str, "!")); !k.appliesTo(pkind) {
-				d.probs.add(Problem{File: d.file, Line: src.Line, Key: qkey,
-					Msg: fmt.Sprintf("%q cannot concern a %s principal: %s", str, pkind, map[string]string{
-						labels.KindHost: "a host's responses reach a release only as the status of a request to it",
-						labels.KindCmd:  "a command's output reaches a release only in the headers of a request",
-					}[pkind]),
-					Hint: fmt.Sprintf("a %s principal may allow %s or %s", pkind, ReleaseStatusOK, ReleaseStatus)})
-				continue
-			}
-			rs.Kinds = append(rs.Kinds, Entry{Value: str, From: src})
-		}
+		rs := releaseSpec{Principal: key, From: d.src(p...), Kinds: d.entries(arr, p, qkey, validateReleaseFor(pkind))}
 		if strings.HasPrefix(key, "!") && len(rs.Kinds) > 0 {
 			d.fail(p, qkey, "a negated key removes the inherited entry for "+name+" and takes no kinds", fmt.Sprintf(`write "%s" = []`, key))
 			continue

@@ -403,16 +403,24 @@ func (d *decoder) list(v any, path []string, lk listKey) []Entry {
 			fmt.Sprintf(`write it as %s = ["..."]`, lk.name))
 		return nil
 	}
+	return d.entries(arr, path, lk.qualified(), func(s string) (string, string) { return validateEntry(lk.kind, s) })
+}
+
+// entries decodes the elements of the array at path, each a string that
+// validate accepts (it returns a message and a hint for one it does not).
+// An element that is no string, or that validate rejects, is a problem
+// under key, on the element's own line, and is left out.
+func (d *decoder) entries(arr []any, path []string, key string, validate func(string) (msg, hint string)) []Entry {
 	out := make([]Entry, 0, len(arr))
 	for i, el := range arr {
 		s, ok := el.(string)
 		if !ok {
-			d.fail(path, lk.qualified(), fmt.Sprintf("element %d must be a string, not %s", i+1, tomlType(el)), "quote it")
+			d.fail(path, key, fmt.Sprintf("element %d must be a string, not %s", i+1, tomlType(el)), "quote it")
 			continue
 		}
 		src := Source{File: d.file, Line: d.ix.elementLine(s, path...)}
-		if msg, hint := validateEntry(lk.kind, s); msg != "" {
-			d.probs.add(Problem{File: d.file, Line: src.Line, Key: lk.qualified(), Msg: fmt.Sprintf("%q: %s", s, msg), Hint: hint})
+		if msg, hint := validate(s); msg != "" {
+			d.probs.add(Problem{File: d.file, Line: src.Line, Key: key, Msg: fmt.Sprintf("%q: %s", s, msg), Hint: hint})
 			continue
 		}
 		out = append(out, Entry{Value: s, From: src})
@@ -435,20 +443,7 @@ func (d *decoder) denyArgs(s *spec, t map[string]any) {
 			d.fail(p, key, msg, hint)
 			continue
 		}
-		al := argList{Command: cmd, From: d.src(p...)}
-		for i, el := range arr {
-			str, ok := el.(string)
-			if !ok {
-				d.fail(p, key, fmt.Sprintf("element %d must be a string, not %s", i+1, tomlType(el)), "quote it")
-				continue
-			}
-			src := Source{File: d.file, Line: d.ix.elementLine(str, p...)}
-			if msg, hint := validateArgPattern(str); msg != "" {
-				d.probs.add(Problem{File: d.file, Line: src.Line, Key: key, Msg: fmt.Sprintf("%q: %s", str, msg), Hint: hint})
-				continue
-			}
-			al.Patterns = append(al.Patterns, Entry{Value: str, From: src})
-		}
+		al := argList{Command: cmd, From: d.src(p...), Patterns: d.entries(arr, p, key, validateArgPattern)}
 		if strings.HasPrefix(cmd, "!") && len(al.Patterns) > 0 {
 			d.fail(p, key, "a negated key removes the inherited entry for "+name+" and takes no patterns", fmt.Sprintf(`write "%s" = []`, cmd))
 			continue
