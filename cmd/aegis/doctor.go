@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -364,10 +362,13 @@ func hostCheck(host, root, policyPath string, summary mcpserver.PolicySummary, m
 		}
 		variants = append(variants, files)
 	}
-	existing := map[string][]byte{}
 	mentions := false
 	for _, f := range variants[0] {
-		b, err := os.ReadFile(filepath.Join(root, f.Path))
+		path := f.Path
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, filepath.FromSlash(path))
+		}
+		b, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -375,7 +376,6 @@ func hostCheck(host, root, policyPath string, summary mcpserver.PolicySummary, m
 			c.Status, c.Message = checkFail, fmt.Sprintf("cannot read %s: %v", f.Path, err)
 			return c, true
 		}
-		existing[f.Path] = b
 		mentions = mentions || bytes.Contains(b, []byte("aegis-mcp"))
 	}
 	if !mentions {
@@ -383,25 +383,21 @@ func hostCheck(host, root, policyPath string, summary mcpserver.PolicySummary, m
 	}
 	var firstDiff string
 	for vi, files := range variants {
+		// In sync means host-config --write would change nothing.
 		diff := ""
-		for _, f := range files {
-			have, ok := existing[f.Path]
-			if !ok {
-				diff = f.Path + " is missing"
+		plan, err := mcpserver.PlanHostFiles(root, files)
+		if err != nil {
+			diff = err.Error()
+		}
+		for _, fc := range plan {
+			if diff != "" {
 				break
 			}
-			var want, got any
-			if err := json.Unmarshal([]byte(f.Content), &want); err != nil {
-				c.Status, c.Message = checkFail, "host-config produced invalid JSON: "+err.Error()
-				return c, true
-			}
-			if err := json.Unmarshal(have, &got); err != nil {
-				diff = fmt.Sprintf("%s is not valid JSON (%v)", f.Path, err)
-				break
-			}
-			if d := jsonSubset(want, got, ""); d != "" {
-				diff = f.Path + ": " + d
-				break
+			switch {
+			case fc.Status == mcpserver.FileCreated:
+				diff = fc.Path + " is missing"
+			case fc.Status == mcpserver.FileUpdated && len(fc.Changes) > 0:
+				diff = fc.Path + ": " + describeChange(fc.Changes[0])
 			}
 		}
 		if diff == "" {
@@ -424,65 +420,24 @@ func hostCheck(host, root, policyPath string, summary mcpserver.PolicySummary, m
 	return c, true
 }
 
-// jsonSubset returns "" when want is contained in got (objects: every key,
-// recursively; arrays: every element; scalars: equal), else where they
-// first differ.
-func jsonSubset(want, got any, at string) string {
-	where := at
-	if where == "" {
-		where = "the top level"
+// describeChange words one change line of host-config ("+ key: value",
+// "~ key: old -> new", "- key: entry (why)") as what the file lacks or
+// holds instead.
+func describeChange(line string) string {
+	op, rest, _ := strings.Cut(line, " ")
+	key, val, hasVal := strings.Cut(rest, ": ")
+	switch {
+	case op == "+" && hasVal:
+		return fmt.Sprintf("%s lacks %s", key, val)
+	case op == "+":
+		return fmt.Sprintf("%s is missing", key)
+	case op == "~":
+		old, want, _ := strings.Cut(val, " -> ")
+		return fmt.Sprintf("%s is %s, host-config writes %s", key, old, want)
+	case op == "-":
+		return fmt.Sprintf("%s holds %s", key, val)
 	}
-	switch w := want.(type) {
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok {
-			return fmt.Sprintf("%s is not an object", where)
-		}
-		keys := make([]string, 0, len(w))
-		for k := range w {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			path := k
-			if at != "" {
-				path = at + "." + k
-			}
-			gv, ok := g[k]
-			if !ok {
-				return fmt.Sprintf("%s is missing", path)
-			}
-			if d := jsonSubset(w[k], gv, path); d != "" {
-				return d
-			}
-		}
-		return ""
-	case []any:
-		g, ok := got.([]any)
-		if !ok {
-			return fmt.Sprintf("%s is not a list", where)
-		}
-		for _, el := range w {
-			found := false
-			for _, ge := range g {
-				if jsonSubset(el, ge, at) == "" {
-					found = true
-					break
-				}
-			}
-			if !found {
-				b, _ := json.Marshal(el)
-				return fmt.Sprintf("%s lacks %s", where, b)
-			}
-		}
-		return ""
-	}
-	if !reflect.DeepEqual(want, got) {
-		wb, _ := json.Marshal(want)
-		gb, _ := json.Marshal(got)
-		return fmt.Sprintf("%s is %s, host-config writes %s", where, gb, wb)
-	}
-	return ""
+	return line
 }
 
 func doctorAudit(rep *doctorReport, p *policy.Policy) {

@@ -168,6 +168,18 @@ func TestDoctorHostWiring(t *testing.T) {
 	if c := findCheck(rep, "host", "claude-code"); c.Status != checkFail || !strings.Contains(c.Message, `permissions.deny lacks "Bash"`) {
 		t.Errorf("drift: %+v", c)
 	}
+	// A denied tool that is also allowed is drift too: host-config --write
+	// would take it out of the allow list (doctor and host-config agree on
+	// what "in sync" means: writing would change nothing).
+	allowed := strings.Replace(extra, `"mcp__aegis__aegis_run",`, `"mcp__aegis__aegis_run", "Bash",`, 1)
+	if allowed == extra {
+		t.Fatal("the fixture has no allow entry to extend")
+	}
+	os.WriteFile(settings, []byte(allowed), 0o644)
+	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, "/usr/local/bin/aegis-mcp"))
+	if c := findCheck(rep, "host", "claude-code"); c.Status != checkFail || !strings.Contains(c.Message, `permissions.allow holds "Bash"`) {
+		t.Errorf("a denied tool allowed as well: %+v", c)
+	}
 	// Written with an absolute path: in sync when that is the aegis-mcp found.
 	dir2 := project(t, map[string]string{"aegis.toml": doctorTOML})
 	writeHost(t, dir2, "opencode", "/opt/aegis/aegis-mcp")
