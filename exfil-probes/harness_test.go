@@ -389,12 +389,12 @@ func TestUtilityMissingSideEffectFails(t *testing.T) {
 
 func TestJSONReportIsStable(t *testing.T) {
 	rep := runFake(t, &fakeExecutor{}, pick(t, "01-raw-print", "c05-canary-exit"))
-	var buf bytes.Buffer
-	if err := WriteJSON(&buf, []*Report{rep}); err != nil {
+	buf, err := json.Marshal(NewJSONReport([]*Report{rep}))
+	if err != nil {
 		t.Fatal(err)
 	}
 	var back JSONReport
-	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+	if err := json.Unmarshal(buf, &back); err != nil {
 		t.Fatal(err)
 	}
 	if back.Failed || len(back.Passes) != 1 || back.Passes[0].Summary.Probes != 1 || len(back.Passes[0].Results[0].Obs) != 5 {
@@ -479,17 +479,18 @@ func TestCanaryDisplay(t *testing.T) {
 		t.Errorf("shown: %q %q %q", caught.Shown(), missed.Shown(), probe.Shown())
 	}
 	rep := &Report{Via: "x", Results: []ScriptResult{caught}}
-	var table, js bytes.Buffer
+	var table bytes.Buffer
 	if err := rep.WriteTable(&table, ""); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(table.String(), "LEAK  ") || !strings.Contains(table.String(), "caught (expected)") {
 		t.Errorf("table:\n%s", table.String())
 	}
-	if err := WriteJSON(&js, []*Report{rep}); err != nil {
+	js, err := json.Marshal(NewJSONReport([]*Report{rep}))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(js.String(), `"verdict": "LEAK"`) {
-		t.Errorf("JSON must keep the raw verdict: %s", js.String())
+	if !strings.Contains(string(js), `"verdict":"LEAK"`) {
+		t.Errorf("JSON must keep the raw verdict: %s", js)
 	}
 }

@@ -1,7 +1,6 @@
 package exfilprobes
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -190,15 +189,4 @@ func NewJSONReport(reports []*Report) JSONReport {
 		out.Failed = out.Failed || r.Failed()
 	}
 	return out
-}
-
-// WriteJSON prints the reports as one JSON document.
-func WriteJSON(w io.Writer, reports []*Report) error {
-	out := NewJSONReport(reports)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return fmt.Errorf("write probe JSON: %w", err)
-	}
-	return nil
 }

@@ -58,15 +58,6 @@ func (l Label) IsPublic() bool { return l == 0 }
 // Count returns the number of principal bits set in l.
 func (l Label) Count() int { return bits.OnesCount64(uint64(l)) }
 
-// Join returns the join of all the given labels.
-func Join(ls ...Label) Label {
-	var r Label
-	for _, l := range ls {
-		r |= l
-	}
-	return r
-}
-
 // Principal name prefixes, one per kind of local-only source in a policy.
 const (
 	KindEnv  = "env"  // [environment].local_only_vars
