@@ -64,8 +64,8 @@ func newJailer(p *policy.Policy, auditLog string) (*jailer, error) {
 }
 
 // JailWarning returns effect.UnjailedWarning when commands allowed by p
-// would run without a jail on this machine, "" otherwise (also when the
-// policy allows no command), and the mechanism that would confine them
+// would run without a jail on this machine (or why this build runs none),
+// "" otherwise (also when the policy allows no command), and the mechanism that would confine them
 // ("bwrap (/usr/bin/bwrap)", "none"). An explicitly named mechanism that
 // cannot run here is returned as the error a run would fail with.
 func JailWarning(p *policy.Policy) (warning, mechanism string, err error) {
@@ -73,10 +73,23 @@ func JailWarning(p *policy.Policy) (warning, mechanism string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	if sb == nil && p.Enabled(policy.SubprocessExec) {
-		return effect.UnjailedWarning, sb.String(), nil
+	return commandWarning(p, sb), sb.String(), nil
+}
+
+// commandWarning is the warning every run under p carries when its
+// commands would run with sb: none when p allows no command, the refusal
+// where this build runs no command (effect.ExecUnsupported), and
+// effect.UnjailedWarning without a jail.
+func commandWarning(p *policy.Policy, sb *effect.Sandbox) string {
+	switch {
+	case !p.Enabled(policy.SubprocessExec):
+		return ""
+	case effect.ExecUnsupported != nil:
+		return effect.ExecUnsupported.Error()
+	case sb == nil:
+		return effect.UnjailedWarning
 	}
-	return "", sb.String(), nil
+	return ""
 }
 
 // confine is builtins.Host.Jail.

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -193,6 +194,32 @@ func TestUnjailedWarning(t *testing.T) {
 	r := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", "auto"), map[string]string{"src/a.txt": "a\n"})
 	if res := r.run(`print(subprocess.exec(["cat", "src/a.txt"]))`); len(res.Warnings) != 0 || res.ExitCode != 0 {
 		t.Fatalf("auto: %+v", res)
+	}
+}
+
+// Where a build runs no command (every system but Linux), a run under a
+// policy that allows commands says so from its start, and a command fails
+// with the reason instead of running unconfined. Simulated here by setting
+// what exec_other.go sets.
+func TestCommandsRefusedWhereUnsupported(t *testing.T) {
+	old := effect.ExecUnsupported
+	effect.ExecUnsupported = errors.New("subprocess.exec is not supported on plan9: Aegis runs commands only on Linux")
+	defer func() { effect.ExecUnsupported = old }()
+	p := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", "none"), map[string]string{"src/a.txt": "a\n"})
+	res := p.run(`print(subprocess.exec(["cat", "src/a.txt"]))`)
+	want(t, res, ScriptError, "subprocess.exec is not supported on plan9")
+	if strings.Contains(res.Stdout, "a\n") {
+		t.Errorf("the command ran: %q", res.Stdout)
+	}
+	if len(res.Warnings) != 1 || res.Warnings[0] != effect.ExecUnsupported.Error() {
+		t.Errorf("warnings %q", res.Warnings)
+	}
+	if w, _, err := JailWarning(p.pol); w != effect.ExecUnsupported.Error() || err != nil {
+		t.Errorf("JailWarning: %q %v", w, err)
+	}
+	q := newProject(t, "[subprocess]\nsandbox = \"none\"\n", map[string]string{})
+	if res := q.run(`print(1)`); len(res.Warnings) != 0 {
+		t.Errorf("warnings without commands: %q", res.Warnings)
 	}
 }
 

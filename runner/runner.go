@@ -44,7 +44,6 @@ import (
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/builtins"
-	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/builtins/verify"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
@@ -306,8 +305,8 @@ func (r *run) exec(ctx context.Context) error {
 		return &ConfigError{Err: err}
 	}
 	r.host.Jail = jail.confine
-	if jail.sb == nil && p.Enabled(policy.SubprocessExec) {
-		r.warn(effect.UnjailedWarning)
+	if w := commandWarning(p, jail.sb); w != "" {
+		r.warn(w)
 	}
 	predeclared := r.host.Modules()
 	for name, v := range r.req.Inputs {

@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
@@ -99,10 +99,13 @@ func (t *transcript) open() (*os.File, error) {
 	if !d.Allowed || d.ResolvedPath != t.path {
 		return nil, fmt.Errorf("transcript %s: no longer inside the local-only zone (%s)", t.path, d.Reason)
 	}
+	if effect.FSUnsupported != nil {
+		return nil, fmt.Errorf("transcript %s: %w", t.path, effect.FSUnsupported)
+	}
 	if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
 		return nil, fmt.Errorf("transcript %s: %w", t.path, err)
 	}
-	f, err := os.OpenFile(t.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(t.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|effect.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("transcript %s: %w", t.path, err)
 	}

@@ -59,8 +59,12 @@ func (e *ExitError) Error() string {
 // MaxOutput a *TooLargeError, the deadline a *TimeoutError. The command runs
 // in a process group of its own (in a jail, a pid namespace of its own),
 // which is killed whole when the command exits, on the deadline and on
-// cancel: nothing it started outlives it.
+// cancel: nothing it started outlives it. Outside Linux it returns
+// ExecUnsupported and starts nothing.
 func Exec(ctx context.Context, c Command) (*ExecResult, error) {
+	if ExecUnsupported != nil {
+		return nil, ExecUnsupported
+	}
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return nil, errors.New("empty argv: the first element must name a command")
 	}

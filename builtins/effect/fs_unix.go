@@ -17,6 +17,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// FSUnsupported is nil: Unix systems have the *at system calls the file
+// effects need (fs_other.go says why elsewhere).
+var FSUnsupported error
+
+// NoFollow is O_NOFOLLOW, for the files Aegis opens itself outside the
+// file effects (the transcript).
+const NoFollow = unix.O_NOFOLLOW
+
 // splitPath splits an absolute, clean path into its directory and last
 // component ("" for "/").
 func splitPath(p string) (dir, base string) {

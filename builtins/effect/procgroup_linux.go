@@ -8,6 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ExecUnsupported is nil: Linux is where Aegis runs commands
+// (exec_other.go says why elsewhere).
+var ExecUnsupported error
+
 // ownProcessGroup starts the command in a new process group (with attr's
 // namespaces, if any), sends it SIGKILL if this process dies, and makes
 // cancellation kill the whole group, so that a command cannot outlive its

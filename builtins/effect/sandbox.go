@@ -53,6 +53,10 @@ var (
 
 func detectBwrap() (*Sandbox, error) {
 	bwrapOnce.Do(func() {
+		if ExecUnsupported != nil {
+			bwrapErr = fmt.Errorf("bubblewrap is Linux-only: %w", ExecUnsupported)
+			return
+		}
 		path, err := exec.LookPath("bwrap")
 		if err != nil {
 			bwrapErr = errors.New("bwrap (bubblewrap) is not installed: install it (Debian/Ubuntu: apt-get install bubblewrap)")

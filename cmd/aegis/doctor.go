@@ -35,7 +35,7 @@ const (
 
 // check is one finding of doctor.
 type check struct {
-	Area    string `json:"area"` // policy, sandbox, host, audit, budget, aegis-mcp
+	Area    string `json:"area"` // policy, platform, sandbox, host, audit, budget, aegis-mcp
 	Name    string `json:"name"`
 	Status  string `json:"status"`
 	Message string `json:"message"`
@@ -88,6 +88,9 @@ type doctorEnv struct {
 	jail       func(*policy.Policy) (warning, mechanism string, err error)
 	self       func() (string, error)
 	mcpVersion func(ctx context.Context, path string) (string, error)
+	// unsupported says why this build refuses every call of a capability
+	// (effect.ExecUnsupported, effect.FSUnsupported), nil when it makes them.
+	unsupported func(policy.Capability) error
 }
 
 func defaultDoctorEnv() doctorEnv {
@@ -100,10 +103,23 @@ func defaultDoctorEnv() doctorEnv {
 			}
 			return sb.String(), nil
 		},
-		jail:       runner.JailWarning,
-		self:       os.Executable,
-		mcpVersion: mcpVersion,
+		jail:        runner.JailWarning,
+		self:        os.Executable,
+		mcpVersion:  mcpVersion,
+		unsupported: unsupportedHere,
 	}
+}
+
+// unsupportedHere says why this build refuses every call of c: commands run
+// only on Linux, file effects only on Unix systems.
+func unsupportedHere(c policy.Capability) error {
+	switch {
+	case c == policy.SubprocessExec:
+		return effect.ExecUnsupported
+	case c.IsFS():
+		return effect.FSUnsupported
+	}
+	return nil
 }
 
 func newDoctorCmd() *cobra.Command {
@@ -118,6 +134,9 @@ func newDoctorCmd() *cobra.Command {
 
   policy     found (--policy, or aegis.toml from the working directory up), valid, and
              inheriting secure-defaults
+  platform   outside Linux only: the capabilities this build refuses (commands run
+             only on Linux, file effects only on Unix systems); a failure when the
+             policy enables one
   sandbox    what [subprocess].sandbox asks for, and what this machine offers
              (bubblewrap, Landlock)
   host       for each agent host wired in the project (.mcp.json, opencode.json,
@@ -174,6 +193,7 @@ func firstFailure(rep *doctorReport) string {
 func runDoctor(cmd *cobra.Command, policyPath string, env doctorEnv) *doctorReport {
 	rep := &doctorReport{Checks: []check{}, Budgets: []budgetView{}}
 	p := doctorPolicy(rep, policyPath)
+	doctorPlatform(rep, p, env)
 	doctorSandbox(rep, p, env)
 	mcp := doctorMCP(cmd.Context(), rep, env)
 	if p != nil {
@@ -219,6 +239,39 @@ func doctorPolicy(rep *doctorReport, policyPath string) *policy.Policy {
 		rep.add(check{Area: "policy", Name: "inherits", Status: checkOK, Message: "inherits " + p.Describe().Inherits})
 	}
 	return p
+}
+
+// doctorPlatform reports the capabilities this build refuses (none on
+// Linux): a failure when the policy enables one, since every such call of a
+// script fails here.
+func doctorPlatform(rep *doctorReport, p *policy.Policy, env doctorEnv) {
+	if env.unsupported == nil {
+		return
+	}
+	var order []string
+	refused := map[string][]string{} // by reason: the capabilities
+	enabled := map[string]bool{}
+	for _, c := range policy.AllCapabilities() {
+		err := env.unsupported(c)
+		if err == nil {
+			continue
+		}
+		why := err.Error()
+		if _, seen := refused[why]; !seen {
+			order = append(order, why)
+		}
+		refused[why] = append(refused[why], string(c))
+		enabled[why] = enabled[why] || (p != nil && p.Enabled(c))
+	}
+	for _, why := range order {
+		c := check{Area: "platform", Name: strings.Join(refused[why], ", "), Status: checkInfo, Message: why}
+		if enabled[why] {
+			c.Status = checkFail
+			c.Message = "the policy enables it, and every such call fails here: " + why
+			c.Fix = "run Aegis on Linux, or remove these capabilities from the policy"
+		}
+		rep.add(c)
+	}
 }
 
 func doctorSandbox(rep *doctorReport, p *policy.Policy, env doctorEnv) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -255,5 +256,58 @@ func TestDoctorMCPVersion(t *testing.T) {
 	rep = doctorIn(t, dir, "", fakeDoctorEnv(true, ""))
 	if c := findCheck(rep, "aegis-mcp", ""); c.Status != checkWarn || !strings.Contains(c.Message, "no agent host can start it") {
 		t.Errorf("no aegis-mcp: %+v", c)
+	}
+}
+
+// Outside Linux a build refuses commands (and outside Unix, file effects):
+// doctor names what is refused, and fails when the policy enables it.
+func TestDoctorPlatformLimits(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := project(t, map[string]string{
+		"aegis.toml":  doctorTOML,
+		"noexec.toml": "inherits = \"secure-defaults\"\n[filesystem]\nread_allow = [\"src/**\"]\n",
+	})
+	env := fakeDoctorEnv(false, "")
+	noCommands := errors.New("subprocess.exec is not supported on plan9")
+	noFiles := errors.New("file effects are not supported on plan9")
+	env.unsupported = func(c policy.Capability) error {
+		switch {
+		case c == policy.SubprocessExec:
+			return noCommands
+		case c.IsFS():
+			return noFiles
+		}
+		return nil
+	}
+	rep := doctorIn(t, dir, "", env)
+	exec := findCheck(rep, "platform", "subprocess.exec")
+	if exec.Status != checkFail || !strings.Contains(exec.Message, noCommands.Error()) || !strings.Contains(exec.Fix, "Linux") {
+		t.Errorf("commands allowed but refused here: %+v", exec)
+	}
+	var fs check
+	for _, c := range rep.Checks {
+		if c.Area == "platform" && strings.HasPrefix(c.Name, "fs.") {
+			fs = c
+		}
+	}
+	if fs.Status != checkFail || !strings.HasPrefix(fs.Name, "fs.") || !strings.Contains(fs.Message, noFiles.Error()) {
+		t.Errorf("file effects allowed but refused here: %+v", fs)
+	}
+	rep = doctorIn(t, dir, "noexec.toml", env)
+	if c := findCheck(rep, "platform", "subprocess.exec"); c.Status != checkInfo || !strings.Contains(c.Message, noCommands.Error()) {
+		t.Errorf("commands refused here, none allowed: %+v", c)
+	}
+}
+
+// On Linux this build refuses nothing: doctor's real environment reports no
+// platform limit.
+func TestDoctorPlatformLinux(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Fatalf("this test describes the Linux build, not %s", runtime.GOOS)
+	}
+	for _, c := range policy.AllCapabilities() {
+		if err := unsupportedHere(c); err != nil {
+			t.Errorf("%s refused on Linux: %v", c, err)
+		}
 	}
 }
