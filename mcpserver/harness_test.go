@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +62,7 @@ func startWire(t *testing.T, opts mcpserver.Options) *wire {
 	} else if b, ok := opts.Backend.(*mcptest.Backend); ok {
 		w.backend = b
 	}
-	opts.Logger = log.New(w.logs, "aegis-mcp: ", 0)
+	opts.Logger = slog.New(slog.NewTextHandler(w.logs, nil))
 	go func() { w.done <- mcpserver.Serve(context.Background(), inR, outW, opts) }()
 	go func() {
 		r := bufio.NewReaderSize(outR, 1<<20)

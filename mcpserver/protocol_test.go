@@ -494,7 +494,7 @@ func TestPanicInBackendBecomesInternalError(t *testing.T) {
 	if strings.Contains(w.logs.String(), "sk-live") || strings.Contains(w.allOutput(), "sk-live") {
 		t.Errorf("the panic value (which may hold script data) leaked")
 	}
-	if !strings.Contains(w.logs.String(), "panic in tool aegis_run") {
+	if logs := w.logs.String(); !strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, "panic in a tool") || !strings.Contains(logs, "tool=aegis_run") {
 		t.Errorf("the panic was not logged to stderr: %q", w.logs.String())
 	}
 }

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,9 +44,9 @@ func ParseConfirmMode(s string) (ConfirmMode, error) {
 // Options configure one server connection. Zero values get safe defaults.
 type Options struct {
 	Backend Backend
-	Confirm ConfirmMode // default ConfirmElicit
-	Logger  *log.Logger // diagnostics; never stdout. nil discards them
-	Version string      // serverInfo.version
+	Confirm ConfirmMode  // default ConfirmElicit
+	Logger  *slog.Logger // diagnostics; never stdout. nil discards them
+	Version string       // serverInfo.version
 
 	MaxRequestBytes   int           // longest accepted message; default 4 MiB
 	MaxResponseBytes  int           // longest message ever written; default 9 MiB (clients cap at 10 MiB)
@@ -61,7 +62,7 @@ func (o *Options) setDefaults() {
 		o.Confirm = ConfirmElicit
 	}
 	if o.Logger == nil {
-		o.Logger = log.New(io.Discard, "", 0)
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Version == "" {
 		o.Version = version.Get().Short()
@@ -101,7 +102,7 @@ func Serve(ctx context.Context, in io.Reader, out io.WriteCloser, opts Options) 
 	st := newStream(in, out, out, opts.MaxRequestBytes, opts.MaxResponseBytes, opts.Logger)
 	st.beforeEOF = s.drain
 	s.st = st
-	conn := jsonrpc2.NewConn(ctx, st, s, jsonrpc2.SetLogger(opts.Logger))
+	conn := jsonrpc2.NewConn(ctx, st, s, jsonrpc2.SetLogger(printfLogger{opts.Logger}))
 	<-conn.DisconnectNotify()
 	s.cancelAll()
 	if err := ctx.Err(); err != nil {
@@ -113,7 +114,7 @@ func Serve(ctx context.Context, in io.Reader, out io.WriteCloser, opts Options) 
 // session is the state of one client connection.
 type session struct {
 	opts Options
-	log  *log.Logger
+	log  *slog.Logger
 	st   *stream
 	caps map[string]bool // capabilities the policy enables, fixed for the session
 
@@ -168,7 +169,7 @@ func (s *session) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2
 	defer func() {
 		if r := recover(); r != nil {
 			// The panic value may hold script data; only the stack is logged.
-			s.log.Printf("internal error: panic while handling %q (value withheld)\n%s", req.Method, debug.Stack())
+			s.log.Error("internal error: panic while handling a request (value withheld)", "method", req.Method, "stack", string(debug.Stack()))
 			if !req.Notif {
 				s.replyError(ctx, conn, req.ID, rpcError(codeInternalError, "Internal error"))
 			}
@@ -466,7 +467,7 @@ func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req 
 			out = s.completeCall(info, res)
 		}
 		if !r.emit(runEvent{res: out, rerr: rerr, final: true}) {
-			s.log.Printf("tools/call %s task=mcp-%d ended while no request waited for it (its question went unanswered)", tool.name, seq)
+			s.log.Warn("tools/call ended while no request waited for it (its question went unanswered)", "tool", tool.name, "task", fmt.Sprintf("mcp-%d", seq))
 		}
 	}()
 	go s.await(ctx, conn, req.ID, key, c, w, info)
@@ -512,7 +513,7 @@ func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDe
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Printf("internal error: panic in tool %s (value withheld)\n%s", tool.name, debug.Stack())
+			s.log.Error("internal error: panic in a tool (value withheld)", "tool", tool.name, "stack", string(debug.Stack()))
 			res, rerr = nil, rpcError(codeInternalError, "Internal error while running "+tool.name)
 		}
 	}()
@@ -566,7 +567,7 @@ func (s *session) runTool(ctx context.Context, conn *jsonrpc2.Conn, tool *toolDe
 	req.Confirm = s.confirmer(conn, req.TaskID, approvals)
 	result := s.opts.Backend.Run(ctx, req)
 	// Only public facts go to the log: never script text, output or errors.
-	s.log.Printf("tools/call %s task=%q exit=%s calls=%d in %s", tool.name, req.TaskID, result.ExitKind, result.Calls, time.Since(start).Round(time.Millisecond))
+	s.log.Info("tools/call", "tool", tool.name, "task", req.TaskID, "exit", result.ExitKind, "calls", result.Calls, "duration", time.Since(start).Round(time.Millisecond))
 	return s.runResult(tool, result, approvals, info), nil
 }
 
@@ -607,7 +608,7 @@ func (s *session) drain() {
 	select {
 	case <-done:
 	case <-time.After(s.opts.EOFGrace):
-		s.log.Printf("exiting with runs still stopping")
+		s.log.Warn("exiting with runs still stopping")
 	}
 }
 
@@ -629,12 +630,19 @@ func (s *session) cancelAll() {
 
 func (s *session) reply(ctx context.Context, conn *jsonrpc2.Conn, id jsonrpc2.ID, result any) {
 	if err := conn.Reply(ctx, id, result); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
-		s.log.Printf("reply: %v", err)
+		s.log.Warn("reply failed", "err", err)
 	}
 }
 
 func (s *session) replyError(ctx context.Context, conn *jsonrpc2.Conn, id jsonrpc2.ID, e *jsonrpc2.Error) {
 	if err := conn.ReplyWithError(ctx, id, e); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
-		s.log.Printf("reply: %v", err)
+		s.log.Warn("reply failed", "err", err)
 	}
+}
+
+// printfLogger passes jsonrpc2's own diagnostics to slog, as warnings.
+type printfLogger struct{ l *slog.Logger }
+
+func (p printfLogger) Printf(format string, v ...any) {
+	p.l.Warn(strings.TrimSpace(fmt.Sprintf(format, v...)), "from", "jsonrpc2")
 }

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"math/big"
 	"regexp"
 	"strconv"
@@ -50,7 +50,7 @@ type stream struct {
 	outClose io.Closer
 	maxIn    int // longest accepted line, in bytes
 	maxOut   int // longest line ever written, in bytes
-	log      *log.Logger
+	log      *slog.Logger
 
 	wmu sync.Mutex // serialises writes: Conn writes replies, ReadObject writes errors
 
@@ -63,7 +63,7 @@ type stream struct {
 	beforeEOF func()
 }
 
-func newStream(in io.Reader, out io.Writer, outClose io.Closer, maxIn, maxOut int, logger *log.Logger) *stream {
+func newStream(in io.Reader, out io.Writer, outClose io.Closer, maxIn, maxOut int, logger *slog.Logger) *stream {
 	return &stream{
 		in:       bufio.NewReaderSize(in, 64<<10),
 		out:      out,
@@ -215,7 +215,7 @@ func (s *stream) admit(msg []byte) ([]byte, bool) {
 	}
 	if string(env.JSONRPC) != `"2.0"` {
 		if env.Method == nil && (env.Result != nil || env.Error != nil) {
-			s.log.Printf("dropped a response without \"jsonrpc\":\"2.0\"")
+			s.log.Warn("dropped a client response", "why", `no "jsonrpc":"2.0"`)
 			return nil, false
 		}
 		s.writeError(replyID, codeInvalidRequest, `Invalid Request: "jsonrpc" must be "2.0"`)
@@ -229,13 +229,13 @@ func (s *stream) admit(msg []byte) ([]byte, bool) {
 		return nil, false
 	case isResponse:
 		if env.Result != nil && env.Error != nil {
-			s.log.Printf("dropped a response that has both result and error")
+			s.log.Warn("dropped a client response", "why", "both result and error")
 			return nil, false
 		}
 		// Only answers to our own requests (elicitation) are expected;
 		// their ids are small integers or plain strings.
 		if idKind != idString && idKind != idInteger || !idRoundTrips(env.ID) {
-			s.log.Printf("dropped a response with an id this server never sends")
+			s.log.Warn("dropped a client response", "why", "an id this server never sends")
 			return nil, false
 		}
 		return msg, true
@@ -420,7 +420,7 @@ func (s *stream) WriteObject(obj interface{}) error {
 			ID json.RawMessage `json:"id"`
 		}
 		_ = json.Unmarshal(b, &head)
-		s.log.Printf("replaced a %d-byte response with an error: the limit is %d bytes", len(b), s.maxOut)
+		s.log.Warn("replaced an oversized response with an error", "bytes", len(b), "limit", s.maxOut)
 		return s.writeError(head.ID, codeInternalError,
 			fmt.Sprintf("Internal error: the response (%d bytes) exceeds the %d-byte limit", len(b), s.maxOut))
 	}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"io"
+	"log/slog"
 
 	"github.com/aegisdev/aegis/mcpserver"
 	"github.com/aegisdev/aegis/mcpserver/aegisbackend"
@@ -9,8 +9,8 @@ import (
 )
 
 // openBackend connects the server to the policy engine and the runner.
-func openBackend(policyPath, auditLog string, stderr io.Writer) (mcpserver.Backend, error) {
-	p, err := mcppolicy.LoadPolicy(policyPath, auditLog, stderr)
+func openBackend(policyPath, auditLog string, logger *slog.Logger) (mcpserver.Backend, error) {
+	p, err := mcppolicy.LoadPolicy(policyPath, auditLog, logger)
 	if err != nil {
 		return nil, err
 	}

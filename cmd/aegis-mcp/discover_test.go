@@ -50,7 +50,7 @@ func TestDiscoversThePolicy(t *testing.T) {
 	}
 	_ = p.stdin.Close()
 	p.wait()
-	if !strings.Contains(p.stderrText(), "using the policy "+policyFile) {
+	if !strings.Contains(p.stderrText(), "using the policy") || !strings.Contains(p.stderrText(), "policy="+policyFile) {
 		t.Errorf("stderr does not name the policy: %s", p.stderrText())
 	}
 

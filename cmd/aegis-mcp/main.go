@@ -8,9 +8,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,7 +22,7 @@ import (
 )
 
 // backendOpener builds the backend for one process from the flags.
-type backendOpener func(policyPath, auditLog string, stderr io.Writer) (mcpserver.Backend, error)
+type backendOpener func(policyPath, auditLog string, logger *slog.Logger) (mcpserver.Backend, error)
 
 func main() {
 	os.Exit(run(os.Args[1:], openBackend))
@@ -36,7 +35,7 @@ func run(args []string, open backendOpener) int {
 	// print, a child process inheriting stdout) can corrupt the stream.
 	proto, err := reserveStdout()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "aegis-mcp: %v\n", err)
+		earlyLogger(os.Stderr).Error("cannot set up stdout for the protocol", "err", err)
 		return 5
 	}
 	cmd := newRootCmd(open, os.Stdin, proto, os.Stderr)
@@ -56,6 +55,7 @@ type usageError struct{ error }
 func newRootCmd(open backendOpener, stdin io.Reader, stdout io.WriteCloser, stderr io.Writer) *cobra.Command {
 	var policyPath, auditLog, confirm string
 	var maxOutput int
+	var logs logFlags
 	cmd := &cobra.Command{
 		Use:   "aegis-mcp --policy aegis.toml",
 		Short: "Serve Aegis to MCP clients over stdio",
@@ -81,32 +81,42 @@ starts the server: usually the project) or the nearest parent, up to the reposit
 or $HOME; standard error names the file. --version prints the build (also reported to
 clients as serverInfo.version).
 
-Standard output carries protocol messages only; diagnostics go to standard error.
+Standard output carries protocol messages only; diagnostics go to standard error through
+log/slog, as key=value text lines by default or one JSON object a line with --log-format json
+(or AEGIS_MCP_LOG_FORMAT=json in the server's environment); --log-level (AEGIS_MCP_LOG_LEVEL)
+sets the least severe shown: debug, info (the default: the policy used and one line per tool
+call, with public facts only), warn or error.
+
 "aegis host-config" prints the configuration that wires this server into a host.`,
 		Example: `  aegis-mcp --policy aegis.toml
-  aegis-mcp --policy aegis.toml --audit-log .aegis/audit.jsonl --confirm auto-deny`,
+  aegis-mcp --policy aegis.toml --audit-log .aegis/audit.jsonl --confirm auto-deny
+  aegis-mcp --policy aegis.toml --log-format json --log-level warn`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version.Get().String(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger := log.New(stderr, "aegis-mcp: ", 0)
+			logger, err := logs.logger(stderr)
+			if err != nil {
+				earlyLogger(stderr).Error("bad flag", "err", err)
+				return usageError{err}
+			}
 			mode, err := mcpserver.ParseConfirmMode(confirm)
 			if err != nil {
-				logger.Print(err)
+				logger.Error("bad flag", "err", err)
 				return usageError{err}
 			}
 			if policyPath == "" {
 				found, err := discoverPolicy(logger)
 				if err != nil {
-					logger.Print(err)
+					logger.Error("cannot find the policy", "err", err)
 					return err
 				}
 				policyPath = found
 			}
-			backend, err := open(policyPath, auditLog, stderr)
+			backend, err := open(policyPath, auditLog, logger)
 			if err != nil {
-				logger.Print(err)
+				logger.Error("cannot load the policy", "err", err)
 				return err
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -119,7 +129,7 @@ Standard output carries protocol messages only; diagnostics go to standard error
 				MaxOutputBytes: maxOutput,
 			})
 			if err != nil && ctx.Err() == nil {
-				logger.Print(err)
+				logger.Error("the session failed", "err", err)
 				return err
 			}
 			return nil // end of input or a termination signal: a clean exit
@@ -129,7 +139,7 @@ Standard output carries protocol messages only; diagnostics go to standard error
 	cmd.SetOut(stderr) // help and version text must never reach the protocol stream
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		fmt.Fprintf(stderr, "aegis-mcp: %v\n", err)
+		earlyLogger(stderr).Error("bad flag", "err", err)
 		return usageError{err}
 	})
 	f := cmd.Flags()
@@ -137,21 +147,22 @@ Standard output carries protocol messages only; diagnostics go to standard error
 	f.StringVar(&auditLog, "audit-log", "", "audit log file (default: .aegis/audit.jsonl next to the policy)")
 	f.StringVar(&confirm, "confirm", string(mcpserver.ConfirmElicit), "how requires_approval calls are answered: elicit, auto-allow or auto-deny")
 	f.IntVar(&maxOutput, "max-output", 1<<20, "bytes of script output returned per call before truncation")
+	logs.register(f)
 	return cmd
 }
 
 // discoverPolicy finds the policy as aegis does (policy.Discover) and says
 // which file it found; "" when there is none (the backend then falls back
 // to secure-defaults and says so).
-func discoverPolicy(logger *log.Logger) (string, error) {
+func discoverPolicy(logger *slog.Logger) (string, error) {
 	d, err := policy.DiscoverHere()
 	if err != nil {
 		return "", err
 	}
 	if d.Path != "" {
-		logger.Printf("using the policy %s (found from the working directory %s; --policy chooses another)", d.Path, d.From)
+		logger.Info("using the policy found from the working directory (--policy chooses another)", "policy", d.Path, "dir", d.From)
 	} else {
-		logger.Print(d.Missing())
+		logger.Warn(d.Missing())
 	}
 	return d.Path, nil
 }

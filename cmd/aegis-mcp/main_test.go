@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -46,7 +47,7 @@ func (b strayBackend) Run(ctx context.Context, req mcpserver.RunRequest) mcpserv
 	return b.Backend.Run(ctx, req)
 }
 
-func openFake(policyPath, auditLog string, stderr io.Writer) (mcpserver.Backend, error) {
+func openFake(policyPath, auditLog string, _ *slog.Logger) (mcpserver.Backend, error) {
 	if policyPath == "missing.toml" {
 		return nil, fmt.Errorf("load policy %s: no such file", policyPath)
 	}
@@ -75,12 +76,18 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 // startProcIn starts the server with dir as its working directory.
 func startProcIn(t *testing.T, dir, name string, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, dir, nil, name, args...)
+}
+
+// startProcEnv starts the server with env added to its environment.
+func startProcEnv(t *testing.T, dir string, env []string, name string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, lines: make(chan []byte, 64), exited: make(chan error, 1)}
 	p.cmd = exec.Command(name, args...)
 	p.cmd.Dir = dir
 	// Hosts pass servers a minimal environment (the TypeScript SDK only
 	// HOME, LOGNAME, PATH, SHELL, TERM and USER); the server must need no more.
-	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), fakeServerEnv + "=1"}
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), fakeServerEnv + "=1"}, env...)
 	p.cmd.Stderr = &lockedWriter{w: &p.stderr, mu: &p.mu}
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -304,7 +311,9 @@ func TestStartupErrorsStayOffStdout(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--confirm", "maybe"}, 2, `unknown confirm mode "maybe"`},
+		{[]string{"--confirm", "maybe"}, 2, `unknown confirm mode \"maybe\"`}, // quoted as slog's text handler does
+		{[]string{"--log-format", "xml"}, 2, `--log-format \"xml\": use text or json`},
+		{[]string{"--log-level", "loud"}, 2, `--log-level \"loud\": use debug, info, warn or error`},
 		{[]string{"--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"--policy", "missing.toml"}, 5, "missing.toml"},
 		{[]string{"--help"}, 0, "aegis-mcp is a Model Context Protocol server"},
@@ -318,5 +327,69 @@ func TestStartupErrorsStayOffStdout(t *testing.T) {
 		if len(p.all) != 0 {
 			t.Errorf("%v: wrote to stdout: %q", c.args, p.all)
 		}
+	}
+}
+
+// Diagnostics are slog records on stderr: text by default, one JSON object
+// a line with --log-format json or $AEGIS_MCP_LOG_FORMAT, the flag winning;
+// --log-level (or $AEGIS_MCP_LOG_LEVEL) drops the less severe.
+func TestLogFormatAndLevel(t *testing.T) {
+	stderrOf := func(env []string, args ...string) string {
+		t.Helper()
+		p := startProcEnv(t, "", env, os.Args[0], append([]string{"--policy", "aegis.toml"}, args...)...)
+		p.send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+		p.next()
+		p.send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+		p.send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"aegis_run","arguments":{"script":"print(1)"}}}`)
+		p.next()
+		_ = p.stdin.Close()
+		if code, _ := p.wait(); code != 0 {
+			t.Fatalf("%v %v: exit %d: %s", env, args, code, p.stderrText())
+		}
+		return p.stderrText()
+	}
+	jsonRecords := func(out string) []map[string]any {
+		t.Helper()
+		var recs []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var r map[string]any
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("not a JSON line: %q (%v)", line, err)
+			}
+			recs = append(recs, r)
+		}
+		return recs
+	}
+
+	text := stderrOf(nil)
+	if !strings.Contains(text, "level=INFO msg=tools/call tool=aegis_run") || strings.HasPrefix(strings.TrimSpace(text), "{") {
+		t.Errorf("default text: %q", text)
+	}
+	for _, env := range [][]string{nil, {envLogFormat + "=json"}} {
+		args := []string{"--log-format", "json"}
+		if env != nil {
+			args = nil
+		}
+		recs := jsonRecords(stderrOf(env, args...))
+		if len(recs) != 1 || recs[0]["level"] != "INFO" || recs[0]["msg"] != "tools/call" || recs[0]["tool"] != "aegis_run" || recs[0]["exit"] == nil {
+			t.Errorf("json (env %v, args %v): %v", env, args, recs)
+		}
+	}
+	// The flag wins over the environment.
+	if out := stderrOf([]string{envLogFormat + "=json"}, "--log-format", "text"); !strings.Contains(out, "level=INFO msg=tools/call") {
+		t.Errorf("--log-format text under $%s=json: %q", envLogFormat, out)
+	}
+	// Above info, a successful call says nothing; the level also comes from the environment.
+	if out := stderrOf(nil, "--log-level", "warn"); out != "" {
+		t.Errorf("--log-level warn: %q", out)
+	}
+	if out := stderrOf([]string{envLogLevel + "=error"}); out != "" {
+		t.Errorf("$%s=error: %q", envLogLevel, out)
+	}
+	// A bad value in the environment is a usage error too, named as such.
+	p := startProcEnv(t, "", []string{envLogLevel + "=loud"}, os.Args[0], "--policy", "aegis.toml")
+	_ = p.stdin.Close()
+	if code, _ := p.wait(); code != 2 || !strings.Contains(p.stderrText(), `$AEGIS_MCP_LOG_LEVEL \"loud\"`) {
+		t.Errorf("bad $%s: exit %d, %q", envLogLevel, code, p.stderrText())
 	}
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -351,7 +351,7 @@ func TestPolicyBriefOfEveryStarter(t *testing.T) {
 	for _, lang := range languageNames() {
 		s, _ := starterFor(lang)
 		dir := project(t, map[string]string{"aegis.toml": s.render("proj")})
-		p, err := mcppolicy.LoadPolicy(filepath.Join(dir, "aegis.toml"), "", io.Discard)
+		p, err := mcppolicy.LoadPolicy(filepath.Join(dir, "aegis.toml"), "", slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("%s: %v", lang, err)
 		}

@@ -16,7 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -100,7 +100,7 @@ func connect(t *testing.T, b mcpserver.Backend, mode mcpserver.ConfirmMode, copt
 	served := make(chan error, 1)
 	go func() {
 		served <- mcpserver.Serve(context.Background(), c2sR, teeCloser{s2cW, wire}, mcpserver.Options{
-			Backend: b, Confirm: mode, Logger: log.New(logWriter{t}, "aegis-mcp: ", 0),
+			Backend: b, Confirm: mode, Logger: slog.New(slog.NewTextHandler(logWriter{t}, nil)),
 		})
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), guard)

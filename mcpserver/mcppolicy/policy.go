@@ -8,7 +8,7 @@ package mcppolicy
 import (
 	"context"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -18,9 +18,9 @@ import (
 )
 
 // LoadPolicy loads the policy file, or with no path falls back to the
-// secure-defaults preset anchored at the working directory and says so on
-// stderr (every effect is then denied).
-func LoadPolicy(path, auditLog string, stderr io.Writer) (*policy.Policy, error) {
+// secure-defaults preset anchored at the working directory and says so
+// through logger (every effect is then denied).
+func LoadPolicy(path, auditLog string, logger *slog.Logger) (*policy.Policy, error) {
 	var opts []policy.Option
 	if auditLog != "" {
 		opts = append(opts, policy.WithAuditLog(auditLog))
@@ -36,8 +36,8 @@ func LoadPolicy(path, auditLog string, stderr io.Writer) (*policy.Policy, error)
 	if err != nil {
 		return nil, fmt.Errorf("find the working directory for secure-defaults: %w", err)
 	}
-	fmt.Fprintln(stderr, "aegis: no --policy given: using the secure-defaults preset, which denies every effect. "+
-		"Run `aegis init --lang auto` to write a starter policy, then pass it with --policy.")
+	logger.Warn("no --policy given: using the secure-defaults preset, which denies every effect; " +
+		"run `aegis init --lang auto` to write a starter policy, then pass it with --policy")
 	p, err := policy.Preset("secure-defaults", cwd, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("load secure-defaults: %w", err)

@@ -3,6 +3,7 @@ package mcppolicy
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,7 +48,7 @@ func loadTestPolicy(t *testing.T) string {
 }
 
 func TestSummary(t *testing.T) {
-	p, err := LoadPolicy(loadTestPolicy(t), "", &bytes.Buffer{})
+	p, err := LoadPolicy(loadTestPolicy(t), "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
-	p, err := LoadPolicy(loadTestPolicy(t), "", &bytes.Buffer{})
+	p, err := LoadPolicy(loadTestPolicy(t), "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestRouting(t *testing.T) {
 
 func TestExplain(t *testing.T) {
 	path := loadTestPolicy(t)
-	p, err := LoadPolicy(path, "", &bytes.Buffer{})
+	p, err := LoadPolicy(path, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,17 +112,17 @@ func TestExplain(t *testing.T) {
 
 func TestLoadPolicyFallsBackToSecureDefaults(t *testing.T) {
 	var stderr bytes.Buffer
-	p, err := LoadPolicy("", "", &stderr)
+	p, err := LoadPolicy("", "", slog.New(slog.NewTextHandler(&stderr, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stderr.String(), "secure-defaults") {
+	if !strings.Contains(stderr.String(), "level=WARN") || !strings.Contains(stderr.String(), "secure-defaults") {
 		t.Errorf("no banner on stderr: %q", stderr.String())
 	}
 	if s := Summary(p); s.Source != "secure-defaults" || len(s.Capabilities) != 0 {
 		t.Errorf("secure-defaults must enable nothing: %+v", s)
 	}
-	if _, err := LoadPolicy(filepath.Join(t.TempDir(), "missing.toml"), "", &stderr); err == nil {
+	if _, err := LoadPolicy(filepath.Join(t.TempDir(), "missing.toml"), "", slog.New(slog.NewTextHandler(&stderr, nil))); err == nil {
 		t.Errorf("a missing policy file must be an error")
 	}
 }
