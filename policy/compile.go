@@ -90,10 +90,7 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	p.fsLocal = paths(s.FS.LocalOnlyRead, "[filesystem].local_only_read", false)
 	p.fsWrite = paths(s.FS.WriteAllow, "[filesystem].write_allow", false)
 	p.fsDelete = paths(s.FS.DeleteAllow, "[filesystem].delete_allow", false)
-	p.fsReadLists = [2]*[]pathRule{&p.fsLocal, &p.fsRead}
-	p.fsExistsLists = [4]*[]pathRule{&p.fsLocal, &p.fsRead, &p.fsWrite, &p.fsDelete}
-	p.fsWriteLists = [1]*[]pathRule{&p.fsWrite}
-	p.fsDeleteLists = [1]*[]pathRule{&p.fsDelete}
+	p.fsAllow = p.fsAllowLists()
 
 	hosts := func(entries []Entry, key string) []hostRule {
 		out := make([]hostRule, 0, len(entries))
@@ -103,11 +100,17 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 		}
 		return out
 	}
-	p.netAllow[HTTPGet] = hosts(s.Net.HTTPGetAllow, "[network].http_get_allow")
-	p.netAllow[HTTPPost] = hosts(s.Net.HTTPPostAllow, "[network].http_post_allow")
-	p.netAllow[HTTPPut] = hosts(s.Net.HTTPPutAllow, "[network].http_put_allow")
-	p.netAllow[HTTPPatch] = hosts(s.Net.HTTPPatchAllow, "[network].http_patch_allow")
-	p.netAllow[HTTPDelete] = hosts(s.Net.HTTPDeleteAllow, "[network].http_delete_allow")
+	for _, c := range capabilities {
+		if c.Section != SectionNetwork {
+			continue
+		}
+		for _, g := range c.Grants {
+			// local_only_hosts is netLocal, asked for every verb.
+			if lk, ok := findListKey(c.Section, g); ok && g != "local_only_hosts" {
+				p.netAllow[c.Name] = append(p.netAllow[c.Name], hosts(*lk.get(s), lk.qualified())...)
+			}
+		}
+	}
 	p.netLocal = hosts(s.Net.LocalOnlyHosts, "[network].local_only_hosts")
 	p.netDeny = hosts(s.Net.DenyHosts, "[network].deny_hosts")
 	for _, e := range s.Net.DenyIPs {
@@ -203,30 +206,19 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 	return p, nil
 }
 
-// deriveCapabilities enables a capability when its section grants anything.
+// deriveCapabilities enables a capability when a list that grants it (its
+// Grants keys in the capability table) has an entry.
 func deriveCapabilities(s *spec) []Capability {
 	var caps []Capability
-	add := func(c Capability, lists ...[]Entry) {
-		for _, l := range lists {
+	for i := range capabilities {
+		c := &capabilities[i]
+		for _, l := range s.grantLists(c) {
 			if len(l) > 0 {
-				caps = append(caps, c)
-				return
+				caps = append(caps, c.Name)
+				break
 			}
 		}
 	}
-	add(FSRead, s.FS.ReadAllow, s.FS.LocalOnlyRead)
-	add(FSWrite, s.FS.WriteAllow)
-	add(FSDelete, s.FS.DeleteAllow)
-	add(FSList, s.FS.ReadAllow, s.FS.LocalOnlyRead)
-	add(FSExists, s.FS.ReadAllow, s.FS.LocalOnlyRead, s.FS.WriteAllow, s.FS.DeleteAllow)
-	add(HTTPGet, s.Net.HTTPGetAllow, s.Net.LocalOnlyHosts)
-	add(HTTPPost, s.Net.HTTPPostAllow, s.Net.LocalOnlyHosts)
-	add(HTTPPut, s.Net.HTTPPutAllow, s.Net.LocalOnlyHosts)
-	add(HTTPPatch, s.Net.HTTPPatchAllow, s.Net.LocalOnlyHosts)
-	add(HTTPDelete, s.Net.HTTPDeleteAllow, s.Net.LocalOnlyHosts)
-	add(EnvRead, s.Env.AllowVars, s.Env.LocalOnlyVars)
-	add(SubprocessExec, s.Sub.AllowCommands, s.Sub.LocalOnlyCommands)
-	sortCapabilities(caps)
 	return caps
 }
 

@@ -165,40 +165,33 @@ func (p *Policy) DecideContext(ctx context.Context, c Capability, target ...stri
 const internalErrorReason = "internal error in the policy engine"
 
 func (p *Policy) decide(ctx context.Context, c Capability, target []string) Decision {
-	if !c.Known() {
+	info := c.info()
+	if info == nil {
 		return Decision{Capability: c, Target: strings.Join(target, " "),
 			Reason: fmt.Sprintf("unknown capability %q", c), Hint: capabilityHint(string(c))}
 	}
-	if len(target) == 0 && c != SubprocessExec {
+	argv := info.Target == TargetArgv
+	if len(target) == 0 && !argv {
 		return Decision{Capability: c, Reason: fmt.Sprintf("%s denied: no target given", c),
-			Hint: targetHint(c)}
+			Hint: info.Target.hint()}
 	}
-	if c != SubprocessExec && len(target) > 1 {
+	if !argv && len(target) > 1 {
 		return Decision{Capability: c, Target: strings.Join(target, " "),
-			Reason: fmt.Sprintf("%s denied: it takes one target, got %d", c, len(target)), Hint: targetHint(c)}
+			Reason: fmt.Sprintf("%s denied: it takes one target, got %d", c, len(target)), Hint: info.Target.hint()}
 	}
-	switch {
-	case c.IsFS():
+	switch info.Section {
+	case SectionFilesystem:
 		return p.decideFS(c, target[0])
-	case c.IsNet():
+	case SectionNetwork:
 		return p.decideNet(ctx, c, target[0])
-	case c == EnvRead:
+	case SectionEnvironment:
 		return p.decideEnv(target[0])
-	default:
+	case SectionSubprocess:
 		return p.decideExec(target)
 	}
-}
-
-func targetHint(c Capability) string {
-	switch {
-	case c.IsFS():
-		return "give one path, e.g. src/main.go"
-	case c.IsNet():
-		return "give one URL, e.g. https://api.github.com/"
-	case c == EnvRead:
-		return "give one variable name, e.g. HOME"
-	}
-	return "give the command and its arguments, e.g. git status"
+	// A table entry whose section has no rules here: deny, loudly.
+	return Decision{Capability: c, Target: strings.Join(target, " "),
+		Reason: fmt.Sprintf("%s denied: %s: no rules for [%s]", c, internalErrorReason, info.Section)}
 }
 
 // shown renders a target for a message: quoted, and cut if huge.

@@ -17,10 +17,11 @@ import (
 //	net.http_*            hosts in local_only_hosts, outside deny_hosts
 //	subprocess.exec       programs in local_only_commands
 //
-// fs.read, fs.list, fs.exists and env.read have no outbound effect: a
-// labelled argument to them is not a leak (the result is labelled by the
-// interpreter). FlowAllowed answers only the flow question; the call must
-// still pass Decide.
+// The sinks are the capabilities the table (capabilities.go) marks Sends.
+// The others (fs.read, fs.list, fs.exists, env.read) have no outbound
+// effect: a labelled argument to them is not a leak (the result is labelled
+// by the interpreter). FlowAllowed answers only the flow question; the call
+// must still pass Decide.
 
 // FlowAllowed reports whether data labelled local-only may flow to the
 // target of capability c.
@@ -31,7 +32,8 @@ func (p *Policy) FlowAllowed(c Capability, target ...string) (d Decision) {
 			d = Decision{Capability: c, Reason: fmt.Sprintf("flow to %s denied: %s: %v", c, internalErrorReason, r)}
 		}
 	}()
-	if !c.Known() {
+	info := c.info()
+	if info == nil {
 		d.Reason = fmt.Sprintf("unknown capability %q", c)
 		d.Hint = capabilityHint(string(c))
 		return d
@@ -40,16 +42,21 @@ func (p *Policy) FlowAllowed(c Capability, target ...string) (d Decision) {
 		d.Reason = fmt.Sprintf("flow to %s denied: no target given", c)
 		return d
 	}
-	switch {
-	case c == FSWrite || c == FSDelete:
+	if !info.Sends {
+		d.Allowed = true
+		d.Reason = fmt.Sprintf("%s has no outbound effect: local-only data may be its argument", c)
+		return d
+	}
+	switch info.Section {
+	case SectionFilesystem:
 		return p.flowFS(d, c, target[0])
-	case c.IsNet():
+	case SectionNetwork:
 		return p.flowNet(d, c, target[0])
-	case c == SubprocessExec:
+	case SectionSubprocess:
 		return p.flowExec(d, target)
 	}
-	d.Allowed = true
-	d.Reason = fmt.Sprintf("%s has no outbound effect: local-only data may be its argument", c)
+	// A sink whose section has no flow rules here: deny, loudly.
+	d.Reason = fmt.Sprintf("flow to %s denied: %s: no flow rules for [%s]", c, internalErrorReason, info.Section)
 	return d
 }
 
@@ -66,12 +73,15 @@ func (p *Policy) flowFS(d Decision, c Capability, target string) Decision {
 		d.Reason = fmt.Sprintf("flow to %s of %s denied: the path is in %s %q", c, real, r.key, r.entry.Value)
 		return d
 	}
-	allow, key := p.fsWrite, "write_allow"
-	if c == FSDelete {
-		allow, key = p.fsDelete, "delete_allow"
-	}
+	// The zone of c: local_only_read and the list that grants c.
+	key := c.info().Grants[0]
 	lr := firstPathMatch(p.fsLocal, real)
-	ar := firstPathMatch(allow, real)
+	var ar *pathRule
+	for _, l := range p.allowLists(c) {
+		if l != &p.fsLocal && ar == nil {
+			ar = firstPathMatch(*l, real)
+		}
+	}
 	if lr == nil || ar == nil {
 		d.Reason = fmt.Sprintf("flow of local-only data to %s of %s denied: it is outside the local-only zone (paths in both [filesystem].local_only_read and %s)", c, real, key)
 		d.Hint = fmt.Sprintf("to let local-only data be written there, add %q to both [filesystem].local_only_read and [filesystem].%s", p.suggestPattern(real), key)

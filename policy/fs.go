@@ -72,18 +72,9 @@ func (p *Policy) judgePath(d Decision, c Capability, spelled, real string) Decis
 	if d.Target != real {
 		what = string(c) + " of " + shown(d.Target) + " (" + real + ")"
 	}
-	key := "read_allow"
-	switch c {
-	case FSWrite:
-		key = "write_allow"
-	case FSDelete:
-		key = "delete_allow"
-	}
-	d.Reason = fmt.Sprintf("%s denied: no [filesystem].%s pattern matches it", what, key)
-	if c == FSRead || c == FSList {
-		d.Reason = fmt.Sprintf("%s denied: no [filesystem].read_allow or local_only_read pattern matches it", what)
-	}
-	d.Hint = fmt.Sprintf("to allow it, add %q (or a glob covering it) to [filesystem].%s", p.suggestPattern(real), key)
+	grants := c.info().Grants
+	d.Reason = fmt.Sprintf("%s denied: no [filesystem].%s pattern matches it", what, joinOr(grants))
+	d.Hint = fmt.Sprintf("to allow it, add %q (or a glob covering it) to [filesystem].%s", p.suggestPattern(real), grants[0])
 	if p.isProtected(real) {
 		d.Hint = "this is the policy file or the audit log; Aegis refuses a policy that lets scripts change them"
 	}
@@ -140,18 +131,33 @@ func writeQuoted(b *strings.Builder, s string) {
 }
 
 // allowLists returns the lists that may allow c, local-only first.
-func (p *Policy) allowLists(c Capability) []*[]pathRule {
-	switch c {
-	case FSRead, FSList:
-		return p.fsReadLists[:]
-	case FSExists:
-		return p.fsExistsLists[:]
-	case FSWrite:
-		return p.fsWriteLists[:]
-	case FSDelete:
-		return p.fsDeleteLists[:]
+func (p *Policy) allowLists(c Capability) []*[]pathRule { return p.fsAllow[c] }
+
+// fsAllowLists maps each fs capability to the lists its Grants keys name,
+// local_only_read first: a local-only match wins over a plain allow and
+// labels the result.
+func (p *Policy) fsAllowLists() map[Capability][]*[]pathRule {
+	byKey := map[string]*[]pathRule{
+		"read_allow": &p.fsRead, "local_only_read": &p.fsLocal,
+		"write_allow": &p.fsWrite, "delete_allow": &p.fsDelete,
 	}
-	return nil
+	out := map[Capability][]*[]pathRule{}
+	for _, c := range capabilities {
+		if c.Section != SectionFilesystem {
+			continue
+		}
+		var lists []*[]pathRule
+		if contains(c.Grants, "local_only_read") {
+			lists = append(lists, &p.fsLocal)
+		}
+		for _, g := range c.Grants {
+			if l := byKey[g]; l != nil && l != &p.fsLocal {
+				lists = append(lists, l)
+			}
+		}
+		out[c.Name] = lists
+	}
+	return out
 }
 
 // suggestPattern spells a real path the way an operator would write it in

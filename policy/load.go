@@ -132,7 +132,7 @@ func build(name, policyPath string, data []byte, o options) (*Policy, error) {
 	if layer == nil {
 		return nil, probs.err()
 	}
-	base := &spec{}
+	base := newSpec()
 	if layer.Inherits.Set && layer.Inherits.Value != NoPreset {
 		if b, ok := presetSpec(layer.Inherits.Value); ok {
 			base = b
@@ -190,7 +190,7 @@ func parseLayer(name string, data []byte, probs *problems) *spec {
 		return nil
 	}
 	d := &decoder{file: name, ix: newLineIndex(data, md.Keys()), probs: probs}
-	s := &spec{}
+	s := newSpec()
 	for _, k := range d.sortedKeys(raw, nil) {
 		v := raw[k]
 		p := []string{k}
@@ -499,8 +499,8 @@ func (d *decoder) tools(s *spec, t map[string]any) {
 				case "backend_method":
 					if str, ok := d.str(v[k], kp, key+".backend_method", `backend_method = "GET"`); ok {
 						m := strings.ToUpper(str)
-						if !contains([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, m) {
-							d.fail(kp, key+".backend_method", fmt.Sprintf("unknown method %q", str), "one of GET, POST, PUT, PATCH, DELETE")
+						if _, ok := HTTPCapability(m); !ok {
+							d.fail(kp, key+".backend_method", fmt.Sprintf("unknown method %q", str), "one of "+strings.Join(HTTPMethods(), ", "))
 							continue
 						}
 						ts.BackendMethod.set(m, d.src(kp...))
@@ -547,8 +547,8 @@ func findListKey(section, name string) (listKey, bool) {
 }
 
 func capabilityHint(s string) string {
-	h := "known capabilities: " + strings.Join(capabilityNames(), ", ")
-	if m := suggest.DidYouMean(s, capabilityNames()); m != "" {
+	h := "known capabilities: " + strings.Join(CapabilityNames(), ", ")
+	if m := suggest.DidYouMean(s, CapabilityNames()); m != "" {
 		h = m + "; " + h
 	}
 	return h

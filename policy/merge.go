@@ -21,7 +21,7 @@ import (
 // it), and sandbox, which a file cannot weaken (an inherited "bwrap" or
 // "landlock" stays; an inherited "auto" cannot become "none").
 func merge(base, over *spec, file string, probs *problems) *spec {
-	out := &spec{}
+	out := newSpec()
 	for _, lk := range listKeys {
 		*lk.get(out) = mergeList(lk.kind, lk.qualified(), *lk.get(base), *lk.get(over), file, probs)
 	}

@@ -25,11 +25,9 @@ type Policy struct {
 
 	fsDeny, fsRead, fsLocal, fsWrite, fsDelete []pathRule
 
-	// The allow lists per capability, local-only first (see allowLists).
-	fsReadLists   [2]*[]pathRule
-	fsExistsLists [4]*[]pathRule
-	fsWriteLists  [1]*[]pathRule
-	fsDeleteLists [1]*[]pathRule
+	// The allow lists of each fs capability (its Grants keys in the
+	// capability table), local-only first (see allowLists).
+	fsAllow map[Capability][]*[]pathRule
 
 	netAllow                    map[Capability][]hostRule
 	netLocal, netDeny           []hostRule

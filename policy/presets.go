@@ -127,7 +127,7 @@ func presetSpec(name string) (*spec, bool) {
 		}
 		return out
 	}
-	s := &spec{}
+	s := newSpec()
 	s.RequiresApproval = entries(secureApproval[:])
 	s.FS.Deny = entries(secureFSDeny[:])
 	s.Net.DenyIPs = entries(secureDenyIPs[:])

@@ -52,10 +52,13 @@ type spec struct {
 		ReadAllow, LocalOnlyRead, WriteAllow, DeleteAllow, Deny []Entry
 	}
 	Net struct {
-		HTTPGetAllow, HTTPPostAllow, HTTPPutAllow, HTTPPatchAllow, HTTPDeleteAllow []Entry
-		LocalOnlyHosts, DenyHosts, DenyIPs                                         []Entry
-		TimeoutSeconds                                                             setting[int64]
+		LocalOnlyHosts, DenyHosts, DenyIPs []Entry
+		TimeoutSeconds                     setting[int64]
 	}
+	// Own holds the lists a capability has to itself (its Grants keys
+	// that the static schema does not declare: [network].http_get_allow
+	// and the other verbs'), by qualified key; see ownList.
+	Own map[string]*[]Entry
 	Env struct {
 		AllowVars, LocalOnlyVars, DenyVars []Entry
 	}
@@ -136,20 +139,15 @@ func qualify(section, name string) string {
 	return "[" + section + "]." + name
 }
 
-// listKeys is every list-valued key of the schema, in the order `policy
-// show` prints them.
-var listKeys = [...]listKey{
+// staticListKeys are the list-valued keys the schema declares itself; the
+// capabilities' own lists (ownListKeys) join them in listKeys.
+var staticListKeys = [...]listKey{
 	{"", "requires_approval", kindCapability, func(s *spec) *[]Entry { return &s.RequiresApproval }},
 	{"filesystem", "read_allow", kindPath, func(s *spec) *[]Entry { return &s.FS.ReadAllow }},
 	{"filesystem", "local_only_read", kindPath, func(s *spec) *[]Entry { return &s.FS.LocalOnlyRead }},
 	{"filesystem", "write_allow", kindPath, func(s *spec) *[]Entry { return &s.FS.WriteAllow }},
 	{"filesystem", "delete_allow", kindPath, func(s *spec) *[]Entry { return &s.FS.DeleteAllow }},
 	{"filesystem", "deny", kindPath, func(s *spec) *[]Entry { return &s.FS.Deny }},
-	{"network", "http_get_allow", kindHost, func(s *spec) *[]Entry { return &s.Net.HTTPGetAllow }},
-	{"network", "http_post_allow", kindHost, func(s *spec) *[]Entry { return &s.Net.HTTPPostAllow }},
-	{"network", "http_put_allow", kindHost, func(s *spec) *[]Entry { return &s.Net.HTTPPutAllow }},
-	{"network", "http_patch_allow", kindHost, func(s *spec) *[]Entry { return &s.Net.HTTPPatchAllow }},
-	{"network", "http_delete_allow", kindHost, func(s *spec) *[]Entry { return &s.Net.HTTPDeleteAllow }},
 	{"network", "local_only_hosts", kindHost, func(s *spec) *[]Entry { return &s.Net.LocalOnlyHosts }},
 	{"network", "deny_hosts", kindHost, func(s *spec) *[]Entry { return &s.Net.DenyHosts }},
 	{"network", "deny_ips", kindIP, func(s *spec) *[]Entry { return &s.Net.DenyIPs }},
@@ -160,6 +158,100 @@ var listKeys = [...]listKey{
 	{"subprocess", "local_only_commands", kindCommand, func(s *spec) *[]Entry { return &s.Sub.LocalOnlyCommands }},
 	{"subprocess", "deny_commands", kindCommand, func(s *spec) *[]Entry { return &s.Sub.DenyCommands }},
 	{"subprocess", "approve_prefixes", kindApprovePrefix, func(s *spec) *[]Entry { return &s.Sub.ApprovePrefixes }},
+}
+
+// sectionValueKind is how the entries of each capability section's lists
+// are written, for the capabilities' own lists.
+var sectionValueKind = map[string]valueKind{
+	SectionFilesystem:  kindPath,
+	SectionNetwork:     kindHost,
+	SectionEnvironment: kindEnv,
+	SectionSubprocess:  kindCommand,
+}
+
+// listKeys is every list-valued key of the schema, in the order `policy
+// show` prints them: each capability section starts with the lists its
+// capabilities have to themselves ([network].http_get_allow, ...), in the
+// order of the capability table.
+var listKeys = buildListKeys()
+
+func buildListKeys() []listKey {
+	out := make([]listKey, 0, len(staticListKeys)+len(capabilities))
+	started := map[string]bool{}
+	for _, lk := range staticListKeys {
+		if !started[lk.section] {
+			started[lk.section] = true
+			out = append(out, ownListKeys(lk.section)...)
+		}
+		out = append(out, lk)
+	}
+	return out
+}
+
+// ownListKeys returns the Grants keys of the capabilities of section that
+// the static schema does not declare.
+func ownListKeys(section string) []listKey {
+	var out []listKey
+	seen := map[string]bool{}
+	for _, c := range capabilities {
+		if c.Section != section {
+			continue
+		}
+		for _, g := range c.Grants {
+			if seen[g] || staticListKey(section, g) {
+				continue
+			}
+			seen[g] = true
+			q := qualify(section, g)
+			out = append(out, listKey{section, g, sectionValueKind[section], func(s *spec) *[]Entry { return s.ownList(q) }})
+		}
+	}
+	return out
+}
+
+func staticListKey(section, name string) bool {
+	for _, lk := range staticListKeys {
+		if lk.section == section && lk.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// newSpec returns an empty layer, with every capability's own list made,
+// so that reading a compiled policy's spec never writes to it.
+func newSpec() *spec {
+	s := &spec{Own: map[string]*[]Entry{}}
+	for _, lk := range listKeys {
+		lk.get(s)
+	}
+	return s
+}
+
+// ownList returns the capability's own list under the qualified key,
+// making it on first use (only ever during construction: newSpec makes
+// them all).
+func (s *spec) ownList(key string) *[]Entry {
+	if s.Own == nil {
+		s.Own = map[string]*[]Entry{}
+	}
+	l := s.Own[key]
+	if l == nil {
+		l = new([]Entry)
+		s.Own[key] = l
+	}
+	return l
+}
+
+// grantLists returns the lists that grant capability c (its Grants keys).
+func (s *spec) grantLists(c *CapabilityInfo) [][]Entry {
+	out := make([][]Entry, 0, len(c.Grants))
+	for _, g := range c.Grants {
+		if lk, ok := findListKey(c.Section, g); ok {
+			out = append(out, *lk.get(s))
+		}
+	}
+	return out
 }
 
 // Runtime limit indices into spec.Runtime.Limits.
@@ -184,13 +276,20 @@ var runtimeKeys = [numLimits]string{
 }
 
 // sectionKeys lists every key each table accepts, for unknown-key errors and
-// suggestions. Top level is "".
-var sectionKeys = map[string][]string{
-	"":            {"version", "inherits", "name", "description", "requires_approval", "filesystem", "network", "environment", "subprocess", "runtime", "tools", "declassify"},
-	"filesystem":  {"read_allow", "local_only_read", "write_allow", "delete_allow", "deny"},
-	"network":     {"http_get_allow", "http_post_allow", "http_put_allow", "http_patch_allow", "http_delete_allow", "local_only_hosts", "deny_hosts", "deny_ips", "timeout_seconds"},
-	"environment": {"allow_vars", "local_only_vars", "deny_vars"},
-	"subprocess":  {"allow_commands", "local_only_commands", "deny_commands", "approve_prefixes", "deny_args", "sandbox", "network"},
-	"runtime":     {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits", "transcript"},
-	"tools.*":     {"capabilities", "backend_url", "backend_method", "description"},
-}
+// suggestions. Top level is "". The capability sections accept their list
+// keys (listKeys) and the scalars and tables below.
+var sectionKeys = func() map[string][]string {
+	m := map[string][]string{
+		"":        {"version", "inherits", "name", "description", "requires_approval", "filesystem", "network", "environment", "subprocess", "runtime", "tools", "declassify"},
+		"runtime": {"max_seconds", "max_steps", "max_callstack_size", "max_memory_mb", "max_output_bytes", "max_calls_per_capability", "max_total_calls", "max_secret_dependent_aborts", "max_leak_bits", "transcript"},
+		"tools.*": {"capabilities", "backend_url", "backend_method", "description"},
+	}
+	for _, lk := range listKeys {
+		if lk.section != "" {
+			m[lk.section] = append(m[lk.section], lk.name)
+		}
+	}
+	m["network"] = append(m["network"], "timeout_seconds")
+	m["subprocess"] = append(m["subprocess"], "deny_args", "sandbox", "network")
+	return m
+}()

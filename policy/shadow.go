@@ -58,9 +58,9 @@ func (p *Policy) checkShadowed(probs *problems) {
 		}
 	}
 	hostLists := [][]hostRule{p.netLocal}
-	for _, c := range allCapabilities {
-		if c.IsNet() {
-			hostLists = append(hostLists, p.netAllow[c])
+	for _, c := range capabilities {
+		if c.Section == SectionNetwork {
+			hostLists = append(hostLists, p.netAllow[c.Name])
 		}
 	}
 	for _, list := range hostLists {

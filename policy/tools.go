@@ -50,7 +50,7 @@ func (p *Policy) DecideTool(name string) Decision {
 		if !p.Enabled(c) {
 			d.Capability = c
 			d.Reason = fmt.Sprintf("tool %q denied: it needs %s, which the policy does not enable", name, c)
-			d.Hint = fmt.Sprintf("grant %s in its section, or remove it from [tools.%s].capabilities", c, name)
+			d.Hint = fmt.Sprintf("grant %s (fill %s), or remove it from [tools.%s].capabilities", c, GrantText(c), name)
 			return d
 		}
 	}

@@ -19,8 +19,13 @@
 //	anything else            fs escapes as a value (m = fs; f(fs); [fs]):
 //	                         every capability of the module is assumed
 //
-// Table lists every capability member; the builtins package builds its
-// modules from it, so the two cannot drift apart.
+// The members and the capabilities each exercises come from
+// policy.ScriptMembers, which derives them from the capability table
+// (policy/capabilities.go). The builtins package builds the fs, net, env
+// and subprocess modules from the same table, and its coverage test
+// compares the real modules with it member by member, so a builtin without
+// an entry (which the verifier would report as an unknown member) or an
+// entry without a builtin fails the tests.
 package verify
 
 import (
@@ -29,53 +34,27 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/resolve"
 	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
-// Member is one capability member of a predeclared module.
-type Member struct {
-	Module     string // "fs"
-	Name       string // "read"
-	Capability string // policy capability it exercises: "fs.read"
-}
+// Member is one capability member of a predeclared module and the
+// capabilities a call to it may exercise: one (fs.stat exercises fs.exists),
+// or for net.request, which takes its method as an argument, every HTTP
+// capability (the verifier accepts it when any is granted and leaves the
+// method to the runtime check).
+type Member = policy.ScriptMember
 
-// Table lists the capability members. net.request takes its verb as an
-// argument, so the verifier accepts it when any HTTP verb is granted and
-// leaves the verb to the runtime check.
-var Table = [...]Member{
-	{"fs", "read", "fs.read"},
-	{"fs", "list", "fs.list"},
-	{"fs", "exists", "fs.exists"},
-	{"fs", "stat", "fs.exists"},
-	{"fs", "is_dir", "fs.exists"},
-	{"fs", "is_file", "fs.exists"},
-	{"fs", "walk", "fs.list"},
-	{"fs", "glob", "fs.list"},
-	{"fs", "write", "fs.write"},
-	{"fs", "delete", "fs.delete"},
-	{"net", "http_get", "net.http_get"},
-	{"net", "http_post", "net.http_post"},
-	{"net", "http_put", "net.http_put"},
-	{"net", "http_patch", "net.http_patch"},
-	{"net", "http_delete", "net.http_delete"},
-	{"net", "request", "net.request"},
-	{"env", "read", "env.read"},
-	{"subprocess", "exec", "subprocess.exec"},
-}
+// table is the members, from the policy's capability table.
+var table = policy.ScriptMembers()
 
-// HTTPVerbs are the capabilities net.request may exercise, by method.
-var HTTPVerbs = [...]struct{ Method, Capability string }{
-	{"GET", "net.http_get"},
-	{"POST", "net.http_post"},
-	{"PUT", "net.http_put"},
-	{"PATCH", "net.http_patch"},
-	{"DELETE", "net.http_delete"},
-}
+// Members returns every capability member the verifier knows.
+func Members() []Member { return append([]Member(nil), table...) }
 
 // IsModule reports whether name is a capability module.
 func IsModule(name string) bool {
-	for _, m := range Table {
+	for _, m := range table {
 		if m.Module == name {
 			return true
 		}
@@ -85,7 +64,7 @@ func IsModule(name string) bool {
 
 // Lookup returns the member module.name.
 func Lookup(module, name string) (Member, bool) {
-	for _, m := range Table {
+	for _, m := range table {
 		if m.Module == module && m.Name == name {
 			return m, true
 		}
@@ -95,7 +74,7 @@ func Lookup(module, name string) (Member, bool) {
 
 func members(module string) []Member {
 	var out []Member
-	for _, m := range Table {
+	for _, m := range table {
 		if m.Module == module {
 			out = append(out, m)
 		}
@@ -103,10 +82,10 @@ func members(module string) []Member {
 	return out
 }
 
-// Grant reports whether the policy grants a capability at all (to some
-// target) and, when it does not, the section a user would fill to grant it,
-// e.g. "[filesystem].write_allow".
-type Grant func(capability string) (granted bool, section string)
+// Grant reports whether the policy grants at least one of caps at all (to
+// some target) and, when it grants none, what a user would fill to grant
+// one, e.g. "[filesystem].write_allow" (policy.GrantText).
+type Grant func(caps []policy.Capability) (granted bool, section string)
 
 // Options configure Check.
 type Options struct {
@@ -122,8 +101,8 @@ type Options struct {
 // Finding is one capability a script refers to without a grant.
 type Finding struct {
 	Pos        syntax.Position
-	Capability string // "fs.write"
-	Section    string // "[filesystem].write_allow"
+	Capability string // the member: "fs.write", or "net.request"
+	Section    string // what to fill: "[filesystem].write_allow"
 	Why        string // how the script refers to it
 }
 
@@ -259,13 +238,18 @@ func Check(filename string, src []byte, opts Options) (*syntax.File, error) {
 	return f, nil
 }
 
-// Use is one reference to a capability.
+// Use is one reference to a capability member.
 type Use struct {
-	Pos syntax.Position
+	Pos    syntax.Position
+	Member string // "fs.read", "net.request"; "" for an unknown member
 	// Alternatives: the script needs at least one of these capabilities.
-	// (net.request with a variable method needs any HTTP verb.)
-	Alternatives []string
+	// (net.request, whose method is an argument, needs any HTTP verb.)
+	Alternatives []policy.Capability
 	Why          string
+}
+
+func use(pos syntax.Position, m Member, why string) Use {
+	return Use{Pos: pos, Member: m.Module + "." + m.Name, Alternatives: m.Capabilities, Why: why}
 }
 
 // References lists every capability use in a resolved file.
@@ -285,7 +269,7 @@ func References(f *syntax.File) []Use {
 				return true
 			}
 			if m, ok := Lookup(id.Name, n.Name.Name); ok {
-				uses = append(uses, Use{Pos: id.NamePos, Alternatives: []string{m.Capability}, Why: "the script calls"})
+				uses = append(uses, use(id.NamePos, m, "the script calls"))
 			} else {
 				uses = append(uses, unknownMember(id, n.Name.Name))
 			}
@@ -304,8 +288,7 @@ func References(f *syntax.File) []Use {
 				if len(n.Args) >= 2 {
 					if name, ok := constString(n.Args[1]); ok {
 						if m, ok := Lookup(id.Name, name); ok {
-							uses = append(uses, Use{Pos: id.NamePos, Alternatives: []string{m.Capability},
-								Why: fmt.Sprintf("getattr(%s, %q) reaches", id.Name, name)})
+							uses = append(uses, use(id.NamePos, m, fmt.Sprintf("getattr(%s, %q) reaches", id.Name, name)))
 						} else {
 							uses = append(uses, unknownMember(id, name))
 						}
@@ -344,7 +327,7 @@ func unknownMember(id *syntax.Ident, name string) Use {
 func escapes(id *syntax.Ident, why string) []Use {
 	var out []Use
 	for _, m := range members(id.Name) {
-		out = append(out, Use{Pos: id.NamePos, Alternatives: []string{m.Capability}, Why: why})
+		out = append(out, use(id.NamePos, m, why))
 	}
 	return out
 }
@@ -408,32 +391,12 @@ func judge(uses []Use, grant Grant) *Rejection {
 			}
 			continue
 		}
-		alts := u.Alternatives
-		if len(alts) == 1 && alts[0] == "net.request" {
-			alts = nil
-			for _, v := range HTTPVerbs {
-				alts = append(alts, v.Capability)
-			}
-		}
-		ok, section := false, ""
-		for _, c := range alts {
-			g, s := grant(c)
-			if g {
-				ok = true
-				break
-			}
-			if section == "" {
-				section = s
-			}
-		}
-		if ok || seen[u.Alternatives[0]] {
+		ok, section := grant(u.Alternatives)
+		if ok || seen[u.Member] {
 			continue
 		}
-		seen[u.Alternatives[0]] = true
-		if len(alts) > 1 {
-			section = "[network].http_*_allow or local_only_hosts"
-		}
-		findings = append(findings, Finding{Pos: u.Pos, Capability: u.Alternatives[0], Section: section, Why: u.Why})
+		seen[u.Member] = true
+		findings = append(findings, Finding{Pos: u.Pos, Capability: u.Member, Section: section, Why: u.Why})
 	}
 	if len(findings) == 0 {
 		return nil

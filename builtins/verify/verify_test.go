@@ -5,22 +5,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
 // grants builds a Grant from the granted capabilities.
 func grants(caps ...string) Grant {
-	return func(c string) (bool, string) {
+	return func(alts []policy.Capability) (bool, string) {
 		for _, g := range caps {
-			if g == c {
-				return true, ""
+			for _, c := range alts {
+				if g == string(c) {
+					return true, ""
+				}
 			}
 		}
-		return false, map[string]string{
-			"fs.read": "[filesystem].read_allow", "fs.write": "[filesystem].write_allow",
-			"fs.delete": "[filesystem].delete_allow", "env.read": "[environment].allow_vars",
-			"subprocess.exec": "[subprocess].allow_commands",
-		}[c]
+		return false, policy.GrantText(alts...)
 	}
 }
 
@@ -120,7 +119,7 @@ func TestAccepts(t *testing.T) {
 func TestUnknownMember(t *testing.T) {
 	for _, src := range []string{"fs.reed('x')\n", "getattr(fs, 'nope')\n"} {
 		rej := rejected(t, check(t, src, grants("fs.read", "fs.write", "fs.delete")))
-		if !strings.Contains(rej.Error(), "has no member") || !strings.Contains(rej.Error(), "read, list, exists, stat, is_dir, is_file, walk, glob, write, delete") {
+		if !strings.Contains(rej.Error(), "has no member") || !strings.Contains(rej.Error(), "read, write, delete, list, walk, glob, exists, stat, is_dir, is_file") {
 			t.Errorf("%q: %v", src, rej)
 		}
 	}
@@ -144,17 +143,34 @@ func TestScriptErrorsCarryPositions(t *testing.T) {
 	}
 }
 
+// The verifier's members are the policy's capability table: one member per
+// capability, in its module, plus net.request for every HTTP verb.
 func TestTableIsConsistent(t *testing.T) {
 	seen := map[string]bool{}
-	for _, m := range Table {
+	covered := map[policy.Capability]bool{}
+	for _, m := range Members() {
 		key := m.Module + "." + m.Name
 		if seen[key] {
 			t.Errorf("duplicate member %s", key)
 		}
 		seen[key] = true
-		if !strings.HasPrefix(m.Capability, m.Module+".") {
-			t.Errorf("%s exercises %s, outside its module", key, m.Capability)
+		if len(m.Capabilities) == 0 {
+			t.Errorf("%s exercises no capability", key)
 		}
+		for _, c := range m.Capabilities {
+			if !c.Known() || c.Module() != m.Module {
+				t.Errorf("%s exercises %s, outside its module or unknown", key, c)
+			}
+			covered[c] = true
+		}
+	}
+	for _, c := range policy.AllCapabilities() {
+		if !seen[string(c)] {
+			t.Errorf("capability %s has no member %s", c, c)
+		}
+	}
+	if m, ok := Lookup("net", "request"); !ok || len(m.Capabilities) != len(policy.HTTPMethods()) {
+		t.Errorf("net.request: %+v, want every HTTP capability", m)
 	}
 }
 
