@@ -141,11 +141,7 @@ const (
 
 // Modules returns the predeclared names a script sees.
 func (h *Host) Modules() starlark.StringDict {
-	return starlark.StringDict{
-		"fs":         module("fs", h.fsMembers()),
-		"net":        module("net", h.netMembers()),
-		"env":        module("env", h.envMembers()),
-		"subprocess": module("subprocess", h.subprocessMembers()),
+	d := starlark.StringDict{
 		"declassify": module("declassify", h.declassifyMembers()),
 		"json":       jsonModule(),
 		"base64":     module("base64", base64Members()),
@@ -156,6 +152,10 @@ func (h *Host) Modules() starlark.StringDict {
 		"math":       mathModule(),
 		"struct":     starlark.NewLabelAwareBuiltin("struct", structMake),
 	}
+	for _, name := range policy.CapabilityModules() {
+		d[name] = h.capabilityModule(name)
+	}
+	return d
 }
 
 // ModuleNames returns the names Modules predeclares, sorted: what a script

@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -92,26 +93,65 @@ func TestEveryBuiltinIsClassified(t *testing.T) {
 			t.Errorf("Rules lists %s, which no module provides", r.Name)
 		}
 	}
-	// The verifier's table and the modules describe the same capabilities.
-	for _, m := range verify.Table {
-		name := m.Module + "." + m.Name
-		rule, ok := RuleOf(name)
-		if !ok || found[name] == nil {
-			t.Errorf("the verifier knows %s, the modules do not", name)
-		} else if rule == Pure {
-			t.Errorf("capability %s is classified pure", name)
-		}
+}
+
+// The capability modules a script gets are exactly the policy's capability
+// table (policy.ScriptMembers), every member has an implementation, and the
+// verifier knows the same members exercising the same capabilities. Found
+// by looking at the real module values, so a member added to a module by
+// hand, or a table entry this package does not implement, fails here.
+func TestCapabilityModulesAreTheTable(t *testing.T) {
+	p, err := policy.Preset("secure-defaults", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, r := range Rules {
-		if r.Rule == Pure || r.Rule == Release {
-			// A release's capability depends on which source it names
-			// (env.read, fs.read, fs.exists, net.http_get): the policy
-			// decides at run time.
+	h := &Host{Ctx: context.Background(), Policy: p, Registry: p.NewRegistry()}
+	mods := h.Modules()
+	want := map[string]policy.ScriptMember{}
+	for _, m := range policy.ScriptMembers() {
+		want[m.Module+"."+m.Name] = m
+	}
+	got := map[string]*starlark.Builtin{}
+	for _, name := range policy.CapabilityModules() {
+		mod, ok := mods[name].(*starlarkstruct.Module)
+		if !ok {
+			t.Errorf("capability module %s is missing from Modules (got %v)", name, mods[name])
 			continue
 		}
-		mod, member := splitName(r.Name)
-		if _, ok := verify.Lookup(mod, member); !ok {
-			t.Errorf("capability %s is missing from the verifier's table", r.Name)
+		for member, v := range mod.Members {
+			b, ok := v.(*starlark.Builtin)
+			if !ok {
+				t.Errorf("%s.%s is a %s, not a builtin", name, member, v.Type())
+				continue
+			}
+			got[name+"."+member] = b
+		}
+	}
+	for name, b := range got {
+		m, ok := want[name]
+		if !ok {
+			t.Errorf("%s is a member of a capability module but has no entry in the capability table (policy/capabilities.go)", name)
+			continue
+		}
+		if b != nil && b.Name() != name {
+			t.Errorf("%s reports its name as %q", name, b.Name())
+		}
+		if h.memberFunc(m) == nil {
+			t.Errorf("%s is in the capability table but has no implementation (builtins/capabilities.go memberFunc)", name)
+		}
+		vm, ok := verify.Lookup(m.Module, m.Name)
+		if !ok || !slices.Equal(vm.Capabilities, m.Capabilities) {
+			t.Errorf("the verifier sees %s as %+v, the table as %+v", name, vm, m)
+		}
+	}
+	for name := range want {
+		if _, ok := got[name]; !ok {
+			t.Errorf("the capability table lists %s, but no module provides it", name)
+		}
+	}
+	for _, c := range policy.AllCapabilities() {
+		if rule, ok := RuleOf(string(c)); !ok || rule == Pure || rule == Release {
+			t.Errorf("capability %s has rule %q", c, rule)
 		}
 	}
 }
@@ -124,13 +164,4 @@ func isConstant(v starlark.Value) bool {
 	}
 	// lib/time's durations
 	return v.Type() == "time.duration"
-}
-
-func splitName(s string) (string, string) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			return s[:i], s[i+1:]
-		}
-	}
-	return s, ""
 }

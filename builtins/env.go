@@ -8,12 +8,6 @@ import (
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
-func (h *Host) envMembers() starlark.StringDict {
-	return starlark.StringDict{
-		"read": starlark.NewLabelAwareBuiltin("env.read", h.envRead),
-	}
-}
-
 // envRead: env.read(name, default=None) -> str, or default when the variable
 // is unset. A local_only_vars variable reads back labelled, and so does the
 // fact that it is set.

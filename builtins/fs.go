@@ -14,21 +14,6 @@ import (
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
-func (h *Host) fsMembers() starlark.StringDict {
-	return starlark.StringDict{
-		"read":    starlark.NewLabelAwareBuiltin("fs.read", h.fsRead),
-		"write":   starlark.NewLabelAwareBuiltin("fs.write", h.fsWrite),
-		"delete":  starlark.NewLabelAwareBuiltin("fs.delete", h.fsDelete),
-		"list":    starlark.NewLabelAwareBuiltin("fs.list", h.fsList),
-		"exists":  starlark.NewLabelAwareBuiltin("fs.exists", h.fsExists),
-		"stat":    starlark.NewLabelAwareBuiltin("fs.stat", h.fsStat),
-		"is_dir":  starlark.NewLabelAwareBuiltin("fs.is_dir", h.fsIsDir),
-		"is_file": starlark.NewLabelAwareBuiltin("fs.is_file", h.fsIsFile),
-		"walk":    starlark.NewLabelAwareBuiltin("fs.walk", h.fsWalk),
-		"glob":    starlark.NewLabelAwareBuiltin("fs.glob", h.fsGlob),
-	}
-}
-
 // resolved is the path the policy vetted (symlinks resolved), falling back
 // to the script's path if the policy reported none.
 func resolved(d policy.Decision, path string) string {

@@ -18,30 +18,6 @@ import (
 // DefaultHTTPTimeout applies when [network].timeout_seconds is unset.
 const DefaultHTTPTimeout = 30 * time.Second
 
-// verbs maps HTTP methods to the capability that governs them.
-var verbs = [...]struct {
-	method string
-	cap    policy.Capability
-	body   bool
-}{
-	{"GET", policy.HTTPGet, false},
-	{"POST", policy.HTTPPost, true},
-	{"PUT", policy.HTTPPut, true},
-	{"PATCH", policy.HTTPPatch, true},
-	{"DELETE", policy.HTTPDelete, false},
-}
-
-func (h *Host) netMembers() starlark.StringDict {
-	m := starlark.StringDict{
-		"request": starlark.NewLabelAwareBuiltin("net.request", h.netRequest),
-	}
-	for _, v := range verbs {
-		name := "http_" + strings.ToLower(v.method)
-		m[name] = starlark.NewLabelAwareBuiltin("net."+name, h.netVerb(v.method, v.cap, v.body))
-	}
-	return m
-}
-
 // netVerb builds net.http_get(url, headers={}) and friends, and
 // net.http_post(url, body, headers={}) and friends: they return the body and
 // fail on a status of 400 or more.
@@ -85,15 +61,13 @@ func (h *Host) netRequest(thread *starlark.Thread, b *starlark.Builtin, args sta
 	}
 	in := httpInput{url: rawURL, body: body, headers: headers}
 	in.method = strings.ToUpper(method)
-	for _, v := range verbs {
-		if v.method == in.method {
-			in.cap = v.cap
-		}
-	}
+	in.cap, _ = policy.HTTPCapability(in.method)
 	// The method picks the capability and so the target: label it like the URL.
 	ml := argLabel(thread, args, 0, "method")
 	if in.cap == "" {
-		return nil, starlark.ExactLabelError(fmt.Errorf("%s: unsupported method %q (GET, POST, PUT, PATCH or DELETE)", b.Name(), method), ml|argLabel(thread, args, 1, "url"))
+		methods := policy.HTTPMethods()
+		return nil, starlark.ExactLabelError(fmt.Errorf("%s: unsupported method %q (%s or %s)", b.Name(), method,
+			strings.Join(methods[:len(methods)-1], ", "), methods[len(methods)-1]), ml|argLabel(thread, args, 1, "url"))
 	}
 	in.urlLabel = ml | argLabel(thread, args, 1, "url")
 	in.bodyLabel = argLabel(thread, args, 2, "body")

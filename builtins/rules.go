@@ -1,6 +1,10 @@
 package builtins
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/aegisdev/aegis/policy"
+)
 
 // Rule is how a builtin treats labels. Every builtin this package makes has
 // an entry in Rules; the coverage test holds the two together and checks
@@ -25,29 +29,21 @@ const (
 	Pure Rule = "pure"
 )
 
-// Rules lists every builtin of the package and its label rule.
-var Rules = [...]struct {
+// RuleEntry is one builtin, or with Name "mod.*" every member of module
+// mod, and its label rule.
+type RuleEntry struct {
 	Name string
 	Rule Rule
-}{
-	{"fs.read", Source},
-	{"fs.list", Source},
-	{"fs.exists", Source},
-	{"fs.stat", Source},
-	{"fs.is_dir", Source},
-	{"fs.is_file", Source},
-	{"fs.walk", Source},
-	{"fs.glob", Source},
-	{"fs.write", Sink},
-	{"fs.delete", Sink},
-	{"net.http_get", SourceSink},
-	{"net.http_post", SourceSink},
-	{"net.http_put", SourceSink},
-	{"net.http_patch", SourceSink},
-	{"net.http_delete", SourceSink},
-	{"net.request", SourceSink},
-	{"env.read", Source},
-	{"subprocess.exec", SourceSink},
+}
+
+// Rules lists every builtin of the package and its label rule: the
+// capability members from the policy's capability table (a source when the
+// capability Returns what it read, a sink when it Sends script data), the
+// releases from policy.ReleaseKinds, then the pure helpers.
+var Rules = rules()
+
+// pureRules are the helpers that compute from their arguments alone.
+var pureRules = [...]RuleEntry{
 	{"json.encode", Pure},
 	{"json.encode_indent", Pure},
 	{"json.decode", Pure},
@@ -66,13 +62,30 @@ var Rules = [...]struct {
 	// time.now is also labelled by what the run has seen, see stdlib.go).
 	{"time.*", Pure},
 	{"math.*", Pure},
-	{"declassify.is_set", Release},
-	{"declassify.equals_sha256", Release},
-	{"declassify.contains", Release},
-	{"declassify.has_keys", Release},
-	{"declassify.count", Release},
-	{"declassify.status_ok", Release},
-	{"declassify.status", Release},
+}
+
+func rules() []RuleEntry {
+	var out []RuleEntry
+	for _, m := range policy.ScriptMembers() {
+		var returns, sends bool
+		for _, c := range m.Capabilities {
+			if i, ok := c.Info(); ok {
+				returns, sends = returns || i.Returns, sends || i.Sends
+			}
+		}
+		r := Source
+		switch {
+		case returns && sends:
+			r = SourceSink
+		case sends:
+			r = Sink
+		}
+		out = append(out, RuleEntry{m.Module + "." + m.Name, r})
+	}
+	for _, k := range policy.ReleaseKinds() {
+		out = append(out, RuleEntry{"declassify." + string(k), Release})
+	}
+	return append(out, pureRules[:]...)
 }
 
 // RuleOf returns the rule of the named builtin. An entry "mod.*" covers

@@ -14,12 +14,6 @@ import (
 // DefaultCommandTimeout bounds one command when nothing tighter applies.
 const DefaultCommandTimeout = 2 * time.Minute
 
-func (h *Host) subprocessMembers() starlark.StringDict {
-	return starlark.StringDict{
-		"exec": starlark.NewLabelAwareBuiltin("subprocess.exec", h.subprocessExec),
-	}
-}
-
 // subprocessExec: subprocess.exec(argv) -> stdout. It fails on a non-zero
 // exit with stderr in the message. The output of a local_only_commands
 // command is labelled, and so is the output of any command whose argv names

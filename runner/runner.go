@@ -524,33 +524,17 @@ func canonical(path string) string {
 	}
 }
 
-// grant answers the verifier from the policy's enabled capabilities.
+// grant answers the verifier from the policy's enabled capabilities, and
+// names what to fill from the capability table.
 func grant(p *policy.Policy) verify.Grant {
-	return func(c string) (bool, string) {
-		if p.Enabled(policy.Capability(c)) {
-			return true, ""
+	return func(caps []policy.Capability) (bool, string) {
+		for _, c := range caps {
+			if p.Enabled(c) {
+				return true, ""
+			}
 		}
-		return false, sectionFor(c)
+		return false, policy.GrantText(caps...)
 	}
-}
-
-// sectionFor names what to fill to enable a capability.
-func sectionFor(c string) string {
-	switch {
-	case c == "fs.read" || c == "fs.list" || c == "fs.exists":
-		return "[filesystem].read_allow (or local_only_read)"
-	case c == "fs.write":
-		return "[filesystem].write_allow"
-	case c == "fs.delete":
-		return "[filesystem].delete_allow"
-	case strings.HasPrefix(c, "net.http_"):
-		return "[network]." + strings.TrimPrefix(c, "net.") + "_allow (or local_only_hosts)"
-	case c == "env.read":
-		return "[environment].allow_vars (or local_only_vars)"
-	case c == "subprocess.exec":
-		return "[subprocess].allow_commands (or local_only_commands)"
-	}
-	return "the policy"
 }
 
 // result turns the run's end into a Result.
