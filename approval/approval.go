@@ -23,6 +23,7 @@ import (
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/internal/quote"
+	"github.com/aegisdev/aegis/policy"
 )
 
 // Redacted is what the builtins pass as the target of a call whose target
@@ -64,7 +65,8 @@ func (r Request) Lines() [][2]string {
 		return [][2]string{{r.Capability, Redacted + " (the target depends on local-only data, so it is not shown)"}}
 	}
 	var out [][2]string
-	if r.Capability == "subprocess.exec" {
+	if c, _ := policy.Capability(r.Capability).Info(); c.Target == policy.TargetArgv {
+		// An argv is shown as the words it is, each quoted as needed.
 		out = append(out, [2]string{r.Capability, clip(quote.Visible(r.Target))})
 		if r.Resolved != "" {
 			out = append(out, [2]string{"program", clip(quote.Visible(r.Resolved))})

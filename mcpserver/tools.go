@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aegisdev/aegis/builtins"
+	"github.com/aegisdev/aegis/policy"
 )
 
 // paramKind is the JSON type of one tool argument. The tool table below is
@@ -84,7 +85,7 @@ var tools = []toolDef{
 		title:       "Read a file (policy-gated)",
 		description: "Read one file through the Aegis policy (fs.read). Use instead of the host's own Read tool. Content of local-only files comes back as [REDACTED].",
 		kind:        toolScript,
-		capability:  "fs.read",
+		capability:  string(policy.FSRead),
 		params:      []param{{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."}},
 		script:      "print(fs.read(path))\n",
 		trimPrint:   true,
@@ -95,7 +96,7 @@ var tools = []toolDef{
 		title:       "Write a file (policy-gated)",
 		description: "Create or overwrite one file through the Aegis policy (fs.write). Use instead of the host's own Write/Edit tools.",
 		kind:        toolScript,
-		capability:  "fs.write",
+		capability:  string(policy.FSWrite),
 		params: []param{
 			{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."},
 			{name: "content", kind: kindString, required: true, description: "The complete new content of the file."},
@@ -108,7 +109,7 @@ var tools = []toolDef{
 		title:       "Run a command (policy-gated)",
 		description: "Run one command through the Aegis policy (subprocess.exec) without a shell: argv[0] is the program, the rest its arguments. Returns its standard output; a non-zero exit is an error carrying stderr. Use instead of the host's own Bash tool.",
 		kind:        toolScript,
-		capability:  "subprocess.exec",
+		capability:  string(policy.SubprocessExec),
 		params:      []param{{name: "argv", kind: kindStringList, required: true, description: "Program and arguments, e.g. [\"go\", \"test\", \"./...\"]. No shell syntax is interpreted."}},
 		script:      "print(subprocess.exec(json.decode(argv_json)))\n",
 		trimPrint:   true,
@@ -119,7 +120,7 @@ var tools = []toolDef{
 		title:       "HTTP GET (policy-gated)",
 		description: "Fetch a URL with HTTP GET through the Aegis policy (net.http_get). Redirects are not followed. Returns the response body; a status of 400 or more is an error. Use instead of the host's own WebFetch tool.",
 		kind:        toolScript,
-		capability:  "net.http_get",
+		capability:  string(policy.HTTPGet),
 		params: []param{
 			{name: "url", kind: kindString, required: true, maxLen: 8192, description: "Absolute http(s) URL."},
 			{name: "headers", kind: kindStringMap, description: "Optional request headers, name to value."},
@@ -255,21 +256,21 @@ func (t *toolDef) annotations(caps map[string]bool) annotations {
 	switch t.kind {
 	case toolRun:
 		// A script can do whatever the policy enables, and no more.
-		a.ReadOnlyHint = !(caps["fs.write"] || caps["fs.delete"] || caps["subprocess.exec"] ||
-			caps["net.http_post"] || caps["net.http_put"] || caps["net.http_patch"] || caps["net.http_delete"])
-		a.DestructiveHint = caps["fs.write"] || caps["fs.delete"] || caps["subprocess.exec"] ||
-			caps["net.http_put"] || caps["net.http_delete"]
-		a.OpenWorldHint = hasNetwork(caps) || caps["subprocess.exec"]
+		a.ReadOnlyHint = true
+		for _, c := range policy.CapabilityTable() {
+			if caps[string(c.Name)] {
+				a.ReadOnlyHint = a.ReadOnlyHint && !c.Effect()
+				a.DestructiveHint = a.DestructiveHint || destructive(c)
+				a.OpenWorldHint = a.OpenWorldHint || c.OpenWorld
+			}
+		}
 	case toolScript:
-		switch t.capability {
-		case "fs.read":
-			a.ReadOnlyHint, a.IdempotentHint = true, true
-		case "fs.write":
-			a.DestructiveHint, a.IdempotentHint = true, true // overwrites; same content twice is the same file
-		case "subprocess.exec":
-			a.DestructiveHint, a.OpenWorldHint = true, true
-		case "net.http_get":
-			a.ReadOnlyHint, a.IdempotentHint, a.OpenWorldHint = true, true, true
+		// The one call the wrapper makes.
+		if c, ok := policy.Capability(t.capability).Info(); ok {
+			a.ReadOnlyHint = !c.Effect()
+			a.DestructiveHint = destructive(c)
+			a.IdempotentHint = c.Access == policy.AccessRead || c.Access == policy.AccessReplace
+			a.OpenWorldHint = c.OpenWorld
 		}
 	default:
 		a.ReadOnlyHint, a.IdempotentHint = true, true
@@ -277,13 +278,10 @@ func (t *toolDef) annotations(caps map[string]bool) annotations {
 	return a
 }
 
-func hasNetwork(caps map[string]bool) bool {
-	for c, on := range caps {
-		if on && strings.HasPrefix(c, "net.") {
-			return true
-		}
-	}
-	return false
+// destructive is MCP's destructiveHint: the call may replace or remove
+// what is there, not only add to it.
+func destructive(c policy.CapabilityInfo) bool {
+	return c.Access == policy.AccessReplace || c.Access == policy.AccessAny
 }
 
 // toolDescription appends what the policy says about a wrapper's

@@ -331,13 +331,11 @@ flags (git push --force) are passed through untouched. One of explain's own flag
 CAPABILITY is a usage error; write -- after CAPABILITY when the target really holds one
 (subprocess.exec -- grep --json x).
 
-Capabilities: fs.read fs.write fs.delete fs.list fs.exists net.http_get net.http_post
-net.http_put net.http_patch net.http_delete env.read subprocess.exec
+Capabilities: ` + wrapWords(policy.CapabilityNames(), 14) + `
 
 A release of local-only data ([declassify]) is asked as declassify.KIND followed by the
 principals it concerns, as the runtime names them (env:NAME, file:<local_only_read pattern>,
-host:<local_only_hosts entry>, cmd:<command>); every one must list the kind. Kinds: is_set
-equals_sha256 contains has_keys count status_ok status.
+host:<local_only_hosts entry>, cmd:<command>); every one must list the kind. Kinds: ` + wrapWords(releaseKindNames(), 75) + `.
 
 Exit status 0 when allowed, 2 when denied, 5 when the question itself is malformed.`,
 		Example: `  aegis policy explain --policy aegis.toml fs.read src/main.go
@@ -358,11 +356,7 @@ Exit status 0 when allowed, 2 when denied, 5 when the question itself is malform
 			}
 			c := policy.Capability(args[0])
 			if !c.Known() {
-				names := make([]string, 0, 12)
-				for _, k := range policy.AllCapabilities() {
-					names = append(names, string(k))
-				}
-				msg := fmt.Errorf("unknown capability %q; one of: %s", args[0], strings.Join(names, ", "))
+				msg := fmt.Errorf("unknown capability %q; one of: %s", args[0], strings.Join(policy.CapabilityNames(), ", "))
 				return usageError(cmd, msg)
 			}
 			targets, err := explainTargets(cmd, c, args[1:])
@@ -392,7 +386,7 @@ func explainTargets(cmd *cobra.Command, c policy.Capability, words []string) ([]
 			// A command line has flags of its own: there only the long
 			// spellings, or a flag in the program's place, are explain's.
 			own := isOwnFlag(cmd, w)
-			if c == policy.SubprocessExec && i > 0 && !strings.HasPrefix(w, "--") {
+			if argvTarget(c) && i > 0 && !strings.HasPrefix(w, "--") {
 				own = false
 			}
 			if own {
@@ -401,11 +395,46 @@ func explainTargets(cmd *cobra.Command, c policy.Capability, words []string) ([]
 			}
 		}
 	}
-	if c != policy.SubprocessExec && len(words) != 1 {
+	if !argvTarget(c) && len(words) != 1 {
 		return nil, usageError(cmd, fmt.Errorf("%s takes one target, got %d (%s); quote a path with spaces",
 			c, len(words), strings.Join(words, " ")))
 	}
 	return words, nil
+}
+
+// argvTarget reports whether c takes a whole command line as its target.
+func argvTarget(c policy.Capability) bool {
+	i, _ := c.Info()
+	return i.Target == policy.TargetArgv
+}
+
+// wrapWords joins words with spaces, breaking lines at about 90 columns
+// (the first line starts at column first).
+func wrapWords(words []string, first int) string {
+	var b strings.Builder
+	col := first
+	for i, w := range words {
+		if i > 0 {
+			if col+1+len(w) > 90 {
+				b.WriteString("\n")
+				col = 0
+			} else {
+				b.WriteString(" ")
+				col++
+			}
+		}
+		b.WriteString(w)
+		col += len(w)
+	}
+	return b.String()
+}
+
+func releaseKindNames() []string {
+	var out []string
+	for _, k := range policy.ReleaseKinds() {
+		out = append(out, string(k))
+	}
+	return out
 }
 
 // isOwnFlag reports whether w spells one of cmd's flags (--policy,
@@ -435,7 +464,7 @@ func printDecision(w io.Writer, d policy.Decision) {
 	}
 	if d.Allowed && d.ResolvedPath != "" {
 		label := "path"
-		if d.Capability == policy.SubprocessExec {
+		if argvTarget(d.Capability) {
 			label = "runs"
 		}
 		fmt.Fprintf(w, "  %s: %s\n", label, d.ResolvedPath)

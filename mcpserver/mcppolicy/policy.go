@@ -115,11 +115,7 @@ func Routing(p *policy.Policy) []mcpserver.ToolRecord {
 func Explain(ctx context.Context, p *policy.Policy, capability string, target []string) (mcpserver.ExplainResult, error) {
 	c := policy.Capability(capability)
 	if !c.Known() {
-		names := make([]string, 0, 12)
-		for _, k := range policy.AllCapabilities() {
-			names = append(names, string(k))
-		}
-		return mcpserver.ExplainResult{}, fmt.Errorf("unknown capability %q; known capabilities: %s", capability, strings.Join(names, ", "))
+		return mcpserver.ExplainResult{}, fmt.Errorf("unknown capability %q; known capabilities: %s", capability, strings.Join(policy.CapabilityNames(), ", "))
 	}
 	d := p.DecideContext(ctx, c, target...)
 	rule := d.Rule

@@ -29,6 +29,7 @@ import (
 	"sync"
 
 	"github.com/aegisdev/aegis/mcpserver"
+	"github.com/aegisdev/aegis/policy"
 )
 
 // File is one file the fake serves to aegis_fs_read.
@@ -92,9 +93,7 @@ func (b *Backend) ToolRouting() []mcpserver.ToolRecord { return b.Routing }
 // Explain implements mcpserver.Backend: capabilities in the summary are
 // allowed, others denied with a hint; unknown names are an error.
 func (b *Backend) Explain(capability string, target []string) (mcpserver.ExplainResult, error) {
-	known := map[string]bool{"fs.read": true, "fs.write": true, "fs.delete": true, "env.read": true,
-		"net.http_get": true, "net.http_post": true, "subprocess.exec": true}
-	if !known[capability] {
+	if !policy.Capability(capability).Known() {
 		return mcpserver.ExplainResult{}, fmt.Errorf("unknown capability %q", capability)
 	}
 	r := mcpserver.ExplainResult{Capability: capability, Target: target}
