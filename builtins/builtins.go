@@ -8,7 +8,7 @@
 // A capability call follows one protocol (call.go), in this order:
 //
 //	count      [runtime] call limits (max_total_calls, max_calls_per_capability)
-//	decide     policy.Decide on the target: denied -> *DeniedError
+//	decide     policy.Decide on the target: denied -> *policy.DeniedError
 //	flow       labelled inputs or pc reaching a public target -> *starlark.FlowError
 //	budget     a source whose result would be labelled: Host.Gate (the
 //	           leakage budget) -> *BudgetError before anything is read

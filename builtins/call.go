@@ -24,6 +24,7 @@ type call struct {
 	targetLabel labels.Label // label of the inputs that choose the target
 	in          labels.Label // pc ⊔ targetLabel ⊔ label of the data sent
 	target      string       // what the audit log and prompts show; Redacted if labelled
+	withheld    bool         // target is Redacted: the inputs that chose it are labelled
 	pos         string
 	decision    policy.Decision
 }
@@ -36,7 +37,7 @@ func (h *Host) begin(thread *starlark.Thread, capability policy.Capability, targ
 	c.in = thread.PC() | targetLabel | data
 	c.target = target
 	if targetLabel != labels.Public {
-		c.target = audit.Redacted
+		c.target, c.withheld = audit.Redacted, true
 	}
 	if thread.CallStackDepth() > 1 {
 		c.pos = thread.CallFrame(1).Pos.String()
@@ -115,12 +116,23 @@ func (c *call) decide(targets ...string) error {
 	if d.Allowed {
 		return nil
 	}
-	derr := &DeniedError{Capability: string(c.cap), Target: c.target, Rule: d.Rule, Section: d.Section, Reason: d.Reason, Hint: d.Hint}
+	derr := c.denial(d)
 	if err := c.record(audit.Denied, audit.KindCall, d.Rule, d.Section, c.public(d.Reason)); err != nil {
 		return err
 	}
 	// The rule that matched depends on the target: so does the message.
 	return c.exact(derr, labels.Public)
+}
+
+// denial is the error of a denying decision, as the call shows its target
+// (withheld when it depends on local-only data).
+func (c *call) denial(d policy.Decision) *policy.DeniedError {
+	e := d.Denial()
+	e.Target = c.target
+	if c.withheld {
+		e.Withhold(c.target)
+	}
+	return e
 }
 
 // traverse labels the call with the principals of the local-only paths

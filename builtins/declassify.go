@@ -383,7 +383,8 @@ func (c *call) permitRelease(r *releaseReq, l labels.Label) error {
 	if d.Allowed {
 		return nil
 	}
-	derr := &DeniedError{Capability: r.name, Target: c.target, Reason: d.Reason, Hint: d.Hint}
+	derr := c.denial(d)
+	derr.Capability = policy.Capability(r.name)
 	if err := c.record(audit.Denied, audit.KindCall, "", "[declassify]", c.public(d.Reason)); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
@@ -165,7 +166,7 @@ func TestReleaseNotListedIsDenied(t *testing.T) {
 			g := &fakeGate{spent: map[string]bool{}}
 			f, _ := declassifyFixture(t, g)
 			o := f.run(c.call)
-			de := mustFail[*DeniedError](t, o)
+			de := mustFail[*policy.DeniedError](t, o)
 			entry := strings.ReplaceAll(c.entry, "{{ROOT}}", f.root)
 			if !strings.Contains(de.Error(), "to allow it, add "+entry) {
 				t.Errorf("message does not name the entry %s:\n%s", entry, de.Error())
@@ -292,7 +293,7 @@ print(declassify.status("http://api.test:` + rec.port() + `/auth"))
 	// Headers from a principal that does not allow it: denied, not sent.
 	before := len(rec.requests())
 	o = f.run(`declassify.status_ok("` + base + `/auth", headers={"X-Token": env.read("OTHER_SECRET")})`)
-	de := mustFail[*DeniedError](t, o)
+	de := mustFail[*policy.DeniedError](t, o)
 	if !strings.Contains(de.Error(), `"status_ok" to [declassify]."env:OTHER_SECRET"`) {
 		t.Errorf("denial %v", de)
 	}

@@ -4,39 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/internal/quote"
 )
-
-// DeniedError: the policy refused a capability call. Its message says what
-// was denied, by which rule, and how to allow it.
-type DeniedError struct {
-	Capability string
-	Target     string // redacted when it depends on labelled data
-	Rule       string
-	Section    string
-	Reason     string
-	Hint       string
-}
-
-func (e *DeniedError) Error() string {
-	var b strings.Builder
-	if e.Reason != "" && e.Target != audit.Redacted {
-		// The policy's reason names the target and the rule already.
-		b.WriteString(e.Reason)
-	} else {
-		fmt.Fprintf(&b, "policy denies %s %s", e.Capability, e.Target)
-		if e.Rule != "" {
-			fmt.Fprintf(&b, " (rule %q in %s)", e.Rule, e.Section)
-		}
-	}
-	if e.Hint != "" {
-		// The policy's hints are whole clauses ("to allow it, add ...",
-		// "deny wins over every allow list; ..."): no prefix of our own.
-		fmt.Fprintf(&b, "; %s", e.Hint)
-	}
-	return b.String()
-}
 
 // ConfirmDeniedError: a requires_approval call was not approved.
 type ConfirmDeniedError struct {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/aegisdev/aegis/builtins/effect"
+	"github.com/aegisdev/aegis/policy"
 )
 
 // The whole builtin, policy decision included, under a symlink-swap race:
@@ -54,7 +55,7 @@ deny = ["private/**"]
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		o := f.run(`print(fs.read("public/dir/f"))`)
 		var se *effect.SymlinkError
-		var de *DeniedError
+		var de *policy.DeniedError
 		switch {
 		case strings.Contains(o.stdout, "PRIVATE"):
 			close(stop)

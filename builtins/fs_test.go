@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
@@ -32,6 +34,26 @@ func fsFixture(t *testing.T) *fixture {
 	})
 }
 
+// A denial of a target computed from local-only data is the same error
+// type, with the target withheld: the message names neither the path nor
+// the policy's reason (which names it), and the error is labelled.
+func TestDenialOfALabelledTargetWithholdsIt(t *testing.T) {
+	f := fsFixture(t)
+	o := f.run(`s = fs.read("secrets/token")
+fs.read("outside/" + s)`)
+	d := mustFail[*policy.DeniedError](t, o)
+	if !d.Withheld || d.Target != audit.Redacted || d.Capability != policy.FSRead {
+		t.Errorf("fields %+v", d)
+	}
+	if msg := d.Error(); strings.Contains(msg, secretValue) || strings.Contains(msg, d.Reason) || strings.Contains(msg, d.Hint) ||
+		!strings.HasPrefix(msg, "policy denies fs.read "+audit.Redacted) {
+		t.Errorf("message %q", msg)
+	}
+	if starlark.ErrorLabel(o.err) == labels.Public {
+		t.Errorf("the denial of a secret-chosen target is public: %v", o.err)
+	}
+}
+
 func TestFSReadAllowedAndDenied(t *testing.T) {
 	f := fsFixture(t)
 	o := f.run(`print(fs.read("src/main.go").strip())`)
@@ -46,7 +68,7 @@ func TestFSReadAllowedAndDenied(t *testing.T) {
 
 	for _, path := range []string{"src/private/key", "outside/not-allowed", "/etc/hostname", "src/../outside/not-allowed"} {
 		o := f.run(`fs.read(` + strconv.Quote(path) + `)`)
-		d := mustFail[*DeniedError](t, o)
+		d := mustFail[*policy.DeniedError](t, o)
 		if d.Capability != "fs.read" || !strings.Contains(o.err.Error(), "fs.read") || !strings.Contains(o.err.Error(), "denied") {
 			t.Errorf("%s: %v", path, o.err)
 		}
@@ -73,12 +95,12 @@ func TestFSSymlinkEscapes(t *testing.T) {
 	if err := os.Symlink(filepath.Join(f.root, "secrets", "token"), filepath.Join(f.root, "public", "tok")); err != nil {
 		t.Fatal(err)
 	}
-	mustFail[*DeniedError](t, f.run(`fs.read("src/link")`))
-	mustFail[*DeniedError](t, f.run(`fs.write("public/dirlink/x", "y")`))
+	mustFail[*policy.DeniedError](t, f.run(`fs.read("src/link")`))
+	mustFail[*policy.DeniedError](t, f.run(`fs.write("public/dirlink/x", "y")`))
 	if _, err := os.Stat(filepath.Join(f.root, "outside", "x")); err == nil {
 		t.Fatal("a write escaped through a symlinked directory")
 	}
-	mustFail[*DeniedError](t, f.run(`fs.delete("public/dirlink/not-allowed")`))
+	mustFail[*policy.DeniedError](t, f.run(`fs.delete("public/dirlink/not-allowed")`))
 	if _, err := os.Stat(outside); err != nil {
 		t.Fatal("a delete escaped through a symlinked directory")
 	}
@@ -169,7 +191,7 @@ func TestFSDelete(t *testing.T) {
 	mustSucceed(t, f.run(`fs.write("public/a.txt", "x")
 fs.delete("public/a.txt")
 print(fs.exists("public/a.txt"))`))
-	mustFail[*DeniedError](t, f.run(`fs.delete("src/main.go")`))
+	mustFail[*policy.DeniedError](t, f.run(`fs.delete("src/main.go")`))
 	mustFail[*starlark.FlowError](t, f.run(`fs.write("public/b.txt", "x")
 if secret.startswith("sk"):
     fs.delete("public/b.txt")`))

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
@@ -241,12 +242,12 @@ deny = ["zone/private/**", "outside/**"]
 `, map[string]string{"zone/private/k": "k", "outside/x": "x"})
 	mklink(t, f.root, "zone/out", "../outside")
 	o := f.run(`fs.read("zone/private/k")`)
-	mustFail[*DeniedError](t, o)
+	mustFail[*policy.DeniedError](t, o)
 	if starlark.ErrorLabel(o.err) != labels.Public || !strings.Contains(o.err.Error(), "zone/private/**") {
 		t.Errorf("a denial by the spelling alone: label %v, %v", starlark.ErrorLabel(o.err), o.err)
 	}
 	o = f.run(`fs.read("zone/out/x")`)
-	mustFail[*DeniedError](t, o)
+	mustFail[*policy.DeniedError](t, o)
 	if starlark.ErrorLabel(o.err) == labels.Public {
 		t.Errorf("a denial decided by a symlink in the zone is public: %v", o.err)
 	}

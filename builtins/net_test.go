@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aegisdev/aegis/audit"
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
@@ -107,7 +108,7 @@ func TestNetDenials(t *testing.T) {
 		`net.http_get("file:///etc/passwd")`,
 	} {
 		o := f.run(src)
-		mustFail[*DeniedError](t, o)
+		mustFail[*policy.DeniedError](t, o)
 	}
 	if got := rec.requests(); len(got) != 0 {
 		t.Fatalf("a denied request reached the server: %q", got)

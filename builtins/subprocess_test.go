@@ -59,8 +59,8 @@ func TestExecEnvironmentIsRebuilt(t *testing.T) {
 
 func TestExecDenials(t *testing.T) {
 	f := execFixture(t)
-	mustFail[*DeniedError](t, f.run(`subprocess.exec(["rm", "x"])`))
-	mustFail[*DeniedError](t, f.run(`subprocess.exec(["cat", "/etc/passwd"])`))
+	mustFail[*policy.DeniedError](t, f.run(`subprocess.exec(["rm", "x"])`))
+	mustFail[*policy.DeniedError](t, f.run(`subprocess.exec(["cat", "/etc/passwd"])`))
 	o := f.run(`subprocess.exec([])`)
 	if o.err == nil || !strings.Contains(o.err.Error(), "argv is empty") {
 		t.Fatalf("empty argv: %v", o.err)
@@ -92,7 +92,7 @@ func TestExecDoesNotLaunderLocalOnlyFiles(t *testing.T) {
 		`print(subprocess.exec(["cat", "./secrets/../secrets/token"]))`,
 		`print(subprocess.exec(["cat", ROOT + "/secrets/token"]))`,
 	} {
-		mustFail[*DeniedError](t, f.run(src))
+		mustFail[*policy.DeniedError](t, f.run(src))
 	}
 	// A local-only command may read them; its output is labelled by the
 	// command and by the file its argv names.
@@ -150,7 +150,7 @@ print(env.read("PATH") != None, env.read("AEGIS_TEST_UNSET_XYZ"), env.read("AEGI
 	if !strings.HasPrefix(o.stdout, "hello-public\n[REDACTED] [REDACTED]\n") {
 		t.Fatalf("stdout %q", o.stdout)
 	}
-	mustFail[*DeniedError](t, f.run(`env.read("HOME")`))
+	mustFail[*policy.DeniedError](t, f.run(`env.read("HOME")`))
 	o = f.run(`env.read("AEGIS_TEST_SECRET")`)
 	evs := eventsFor(o, "env.read")
 	if len(evs) != 1 || len(evs[0].Labels) != 1 || evs[0].Labels[0] != "env:AEGIS_TEST_SECRET" {

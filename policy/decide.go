@@ -83,12 +83,18 @@ type Decision struct {
 	Bits int64 `json:"bits,omitempty"`
 }
 
-// Err returns nil for an allowed decision and a *DeniedError otherwise.
+// Err returns nil for an allowed decision and its Denial otherwise.
 func (d Decision) Err() error {
 	if d.Allowed {
 		return nil
 	}
-	return &DeniedError{Decision: d}
+	return d.Denial()
+}
+
+// Denial is the *DeniedError of a decision: its capability, target, rule,
+// reason and hint.
+func (d Decision) Denial() *DeniedError {
+	return &DeniedError{Capability: d.Capability, Target: d.Target, Rule: d.Rule, Section: d.Section, Reason: d.Reason, Hint: d.Hint}
 }
 
 func (d Decision) String() string {

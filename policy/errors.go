@@ -76,16 +76,50 @@ func (ps *problems) err() error {
 	return &LoadError{Problems: ps.list}
 }
 
-// DeniedError is the error form of a denying Decision, for callers that
-// propagate denials as errors (builtins, the runner). Test for it with
-// errors.As; the CLI maps it to exit code 2.
+// DeniedError is a refused call as an error: what was denied (Capability,
+// Target), by which rule (Rule in Section), why (Reason) and how to allow
+// it (Hint). Decision.Err and Decision.Denial make one from a denying
+// decision; the builtins return one for every capability call or release
+// the policy refuses. Test for it with errors.As: a run ends with exit kind
+// policy_denied, the CLI exits 2.
 type DeniedError struct {
-	Decision Decision
+	Capability Capability `json:"capability"` // "fs.read", or a release: "declassify.is_set"
+	Target     string     `json:"target"`     // as shown: withheld (see Withhold) when it depends on local-only data
+	Rule       string     `json:"rule,omitempty"`
+	Section    string     `json:"section,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	Hint       string     `json:"hint,omitempty"`
+	// Withheld says the target depends on local-only data: Target is a
+	// placeholder, and the message leaves out Reason and Hint, which name
+	// the real target ("add "secrets/<the value>" to ...").
+	Withheld bool `json:"withheld,omitempty"`
+}
+
+// Withhold replaces the target with shown (a placeholder such as
+// audit.Redacted) because it depends on local-only data, and returns e.
+func (e *DeniedError) Withhold(shown string) *DeniedError {
+	e.Target, e.Withheld = shown, true
+	return e
 }
 
 func (e *DeniedError) Error() string {
-	if e.Decision.Hint == "" {
-		return e.Decision.Reason
+	var b strings.Builder
+	if e.Reason != "" && !e.Withheld {
+		// The policy's reason names the target and the rule already.
+		b.WriteString(e.Reason)
+	} else {
+		fmt.Fprintf(&b, "policy denies %s %s", e.Capability, e.Target)
+		if e.Rule != "" {
+			fmt.Fprintf(&b, " (rule %q in %s)", e.Rule, e.Section)
+		}
 	}
-	return e.Decision.Reason + "; " + e.Decision.Hint
+	switch {
+	case e.Hint != "" && e.Withheld:
+		b.WriteString("; the target depends on local-only data, so neither it nor how to allow it is shown")
+	case e.Hint != "":
+		// The policy's hints are whole clauses ("to allow it, add ...",
+		// "deny wins over every allow list; ..."): no prefix of our own.
+		fmt.Fprintf(&b, "; %s", e.Hint)
+	}
+	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/builtins/verify"
+	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
@@ -72,7 +73,7 @@ func Classify(err error) Kind {
 		configErr  *ConfigError
 		limitErr   *builtins.LimitError
 		flowErr    *starlark.FlowError
-		deniedErr  *builtins.DeniedError
+		deniedErr  *policy.DeniedError
 		budgetErr  *builtins.BudgetError
 		confirmErr *builtins.ConfirmDeniedError
 		rejection  *verify.Rejection
