@@ -21,7 +21,6 @@
 package starlark
 
 import (
-	"fmt"
 	"math"
 	"strings"
 
@@ -35,7 +34,7 @@ const (
 
 // SetMaxCallDepth limits the depth of the call stack (frames of Starlark
 // functions and of builtins); 0 means no limit beyond upstream's. A call
-// beyond the limit fails with a clean error. Recursion itself is governed by
+// beyond the limit fails with a *CallDepthError. Recursion itself is governed by
 // the FileOptions.Recursion dialect option, as upstream.
 func (thread *Thread) SetMaxCallDepth(n int) {
 	thread.ifc.depthLimit = max(n, 0)
@@ -44,7 +43,7 @@ func (thread *Thread) SetMaxCallDepth(n int) {
 // checkCallDepth enforces SetMaxCallDepth when a Starlark function starts.
 func (thread *Thread) checkCallDepth() error {
 	if d := thread.ifc.depthLimit; d > 0 && len(thread.stack) > d {
-		return fmt.Errorf("call depth limit exceeded (%d frames)", d)
+		return &CallDepthError{Limit: d}
 	}
 	return nil
 }
@@ -52,8 +51,8 @@ func (thread *Thread) checkCallDepth() error {
 // SetMaxAllocBytes limits the estimated number of bytes this thread's
 // Starlark code may allocate for strings, bytes, lists, tuples, dicts and
 // sets, counted cumulatively from this call on; 0 means no limit. An
-// operation that would exceed it fails with the error "allocation limit
-// exceeded" before it allocates.
+// operation that would exceed it fails with an *AllocLimitError ("allocation
+// limit exceeded") before it allocates.
 func (thread *Thread) SetMaxAllocBytes(n int64) {
 	thread.ifc.allocLimit = max(n, 0)
 	thread.ifc.allocated = 0
@@ -63,21 +62,13 @@ func (thread *Thread) SetMaxAllocBytes(n int64) {
 // SetMaxAllocBytes (only counted while a limit is set).
 func (thread *Thread) AllocatedBytes() int64 { return thread.ifc.allocated }
 
-// allocError is the error of an exceeded allocation limit. Its message
-// holds only the (public) limit, never a size derived from data.
-type allocError struct{ limit int64 }
-
-func (e *allocError) Error() string {
-	return fmt.Sprintf("allocation limit exceeded (limit %d bytes; see SetMaxAllocBytes)", e.limit)
-}
-
 // alloc charges n bytes, or fails if that would pass the limit.
 func (t *ifcThread) alloc(n int64) error {
 	if t.allocLimit <= 0 {
 		return nil
 	}
 	if n < 0 || n > t.allocLimit-t.allocated {
-		return &allocError{t.allocLimit}
+		return &AllocLimitError{Limit: t.allocLimit}
 	}
 	t.allocated += n
 	return nil
@@ -96,7 +87,7 @@ func (t *ifcThread) allocIf(n int64) error {
 // (the caller charges what is actually allocated afterwards).
 func (t *ifcThread) fits(n int64) error {
 	if t.allocLimit > 0 && (n < 0 || n > t.allocLimit-t.allocated) {
-		return &allocError{t.allocLimit}
+		return &AllocLimitError{Limit: t.allocLimit}
 	}
 	return nil
 }

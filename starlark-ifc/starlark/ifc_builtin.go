@@ -144,7 +144,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		zl |= vl
 		t.noteLabel(vl)
 	}
-	if _, ok := err.(*allocError); ok {
+	if _, ok := err.(*AllocLimitError); ok {
 		// How much the builtin would allocate depends on all its inputs.
 		zl |= thread.callLabel()
 	}

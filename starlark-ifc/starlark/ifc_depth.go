@@ -209,15 +209,10 @@ func checkHashable(k Value) error {
 	return nil
 }
 
-// CheckCancel returns an error if the thread has been cancelled. Builtins
+// CheckCancel returns a *CancelledError if the thread has been cancelled. Builtins
 // that may run long call it now and then, so that a deadline or a Cancel
 // stops them as it stops the interpreter.
-func (thread *Thread) CheckCancel() error {
-	if reason := thread.cancelReason.Load(); reason != nil {
-		return fmt.Errorf("Starlark computation cancelled: %s", *reason)
-	}
-	return nil
-}
+func (thread *Thread) CheckCancel() error { return thread.cancelled() }
 
 // hashKey is k.Hash() for the hash tables, after checkHashable.
 func hashKey(k Value) (uint32, error) {

@@ -167,6 +167,7 @@ func (thread *Thread) ifcLabelEvalError(e *EvalError, err error) {
 	e.PC = t.errPC
 	e.HighAt = t.highAt
 	t.errLabel, t.errPC = Public, Public
+	thread.typeCancel(e, err)
 }
 
 // --- implicit flows ---

@@ -227,7 +227,7 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				quote(k)
 				buf.WriteByte(':')
 				if err := emit(item[1]); err != nil {
-					return fmt.Errorf("in %s key %s: %v", x.Type(), item[0], err)
+					return fmt.Errorf("in %s key %s: %w", x.Type(), item[0], err)
 				}
 			}
 			buf.WriteByte('}')
@@ -243,7 +243,7 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 					buf.WriteByte(',')
 				}
 				if err := emit(elem); err != nil {
-					return fmt.Errorf("at %s index %d: %v", x.Type(), i, err)
+					return fmt.Errorf("at %s index %d: %w", x.Type(), i, err)
 				}
 			}
 			buf.WriteByte(']')
@@ -270,7 +270,7 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 				quote(name)
 				buf.WriteByte(':')
 				if err := emit(v); err != nil {
-					return fmt.Errorf("in field .%s: %v", name, err)
+					return fmt.Errorf("in field .%s: %w", name, err)
 				}
 			}
 			buf.WriteByte('}')
@@ -282,7 +282,10 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	}
 
 	if err := emit(x); err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		// Aegis: %w here and in emit's "at list index" wrappers (upstream:
+		// %v), so that the allocation limit reached inside a value stays
+		// an *starlark.AllocLimitError: a limit, not a script error.
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	if thread != nil {
 		if err := thread.ChargeAlloc(int64(buf.Len() - charged)); err != nil {
