@@ -2,7 +2,6 @@ package runner
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/policy"
@@ -10,20 +9,20 @@ import (
 )
 
 // interpreterLimit recognises the interpreter's own limit errors (the
-// allocation budget and the call depth) and returns them as limits.
+// allocation budget and the call depth, typed by the fork: a script cannot
+// make one) and returns them as limits. The step limit and every stop the
+// runner makes (time, output, cancellation) are recorded by the runner as
+// it cancels the thread (run.stopWith), so they need no recognising.
 func interpreterLimit(err error, limits policy.RuntimeLimits) error {
-	var ev *starlark.EvalError
-	if !errors.As(err, &ev) {
-		return nil
-	}
-	// The interpreter's own messages start the error; a script cannot forge
-	// them (fail and builtin errors are prefixed with their names).
-	msg := ev.Msg
+	var (
+		alloc *starlark.AllocLimitError
+		depth *starlark.CallDepthError
+	)
 	switch {
-	case strings.HasPrefix(msg, "allocation limit exceeded"):
+	case errors.As(err, &alloc):
 		return &builtins.LimitError{Limit: "max_memory_mb", Value: limits.MaxMemoryMB,
 			Detail: "the script tried to build a value larger than the budget"}
-	case strings.HasPrefix(msg, "call depth limit exceeded"):
+	case errors.As(err, &depth):
 		return &builtins.LimitError{Limit: "max_callstack_size", Value: limits.MaxCallstackSize,
 			Detail: "the script's calls nested too deeply"}
 	}

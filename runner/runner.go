@@ -354,6 +354,9 @@ func (r *run) exec(ctx context.Context) error {
 		thread.PrintLocal = r.printLocal
 	}
 	thread.SetMaxExecutionSteps(uint64(limits.MaxSteps))
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		r.stopWith(&builtins.LimitError{Limit: "max_steps", Value: limits.MaxSteps, Detail: "the script ran too many steps"}, thread)
+	}
 	thread.SetMaxAllocBytes(limits.MaxMemoryMB << 20)
 	thread.SetMaxCallDepth(int(limits.MaxCallstackSize))
 	r.out.limit = limits.MaxOutputBytes
@@ -388,22 +391,19 @@ func (r *run) exec(ctx context.Context) error {
 	_, err = starlark.ExecFileOptions(Dialect(), thread, r.req.Filename, r.req.Script, predeclared)
 	stopWatchers.Do(func() { close(done) })
 	wg.Wait()
-	if err != nil {
-		r.withholdProgress(err)
-	}
-
 	if err == nil {
 		return nil
 	}
+	// What ended the run, as the run reports it: why the runner stopped
+	// it, or an interpreter limit, or the script's own error. The progress
+	// rule judges that ending, so that a limit is withheld exactly as it is
+	// charged.
 	if stop := r.stopped(); stop != nil {
-		return stop
+		err = stop
+	} else if lerr := interpreterLimit(err, limits); lerr != nil {
+		err = lerr
 	}
-	if steps := limits.MaxSteps; steps > 0 && thread.ExecutionSteps() >= uint64(steps) {
-		return &builtins.LimitError{Limit: "max_steps", Value: steps, Detail: "the script ran too many steps"}
-	}
-	if lerr := interpreterLimit(err, limits); lerr != nil {
-		return lerr
-	}
+	r.withholdProgress(err)
 	return err
 }
 
