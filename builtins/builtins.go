@@ -1,9 +1,11 @@
 // Package builtins is everything an Aegis script can do to the world: the
 // predeclared modules fs, net, env and subprocess (capabilities, checked
 // against the policy at every call) and json, base64, hex, hmac, sha256,
-// struct, time and math (pure helpers). Each builtin is an entry of Rules,
-// which states its label rule; a coverage test checks that every member of
-// every module has one.
+// struct, time and math (pure helpers). The capability modules are built
+// from the policy's capability table (capabilities.go). Each builtin is an
+// entry of Rules, which states its label rule; coverage tests check that
+// every member of every module has one, and that the capability modules are
+// exactly the table.
 //
 // A capability call follows one protocol (call.go), in this order:
 //

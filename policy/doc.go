@@ -26,7 +26,11 @@
 //
 // # Deciding
 //
-// A Capability names an effect (fs.read ... subprocess.exec). The gate is
+// A Capability names an effect (fs.read ... subprocess.exec). The capability
+// table (capabilities.go) is the one list of them: section, grant keys,
+// target, access class, flow role and HTTP method per capability, from
+// which this package, the builtins, the verifier and aegis-mcp derive
+// theirs (CapabilityTable, ScriptMembers, GrantText). The gate is
 //
 //	(*Policy).Decide(c, target...) Decision
 //
@@ -39,8 +43,8 @@
 // denied, how to allow it (Hint). It also carries what the effecting code
 // must act on: ResolvedPath (the real path, symlinks followed; the real
 // program for subprocess.exec) and Addr (the vetted address for net.*, to
-// dial without resolving again). Decision.Err turns a denial into a
-// *DeniedError. An allowed call whose capability is in requires_approval
+// dial without resolving again). Decision.Err (or Denial) turns a denial
+// into a *DeniedError, the one error type of a refused call. An allowed call whose capability is in requires_approval
 // has RequiresApproval set, and PreApproved when a
 // [subprocess].approve_prefixes entry answers for it (approve.go).
 //
@@ -69,7 +73,8 @@
 //	Root, Path, Name, AuditLog, GuardAuditLog
 //	Describe                     the effective policy with provenance
 //	                             (`aegis policy show`)
-//	Presets, AllCapabilities, FormatMajor, DefaultAuditLog
+//	Presets, AllCapabilities, CapabilityNames, FormatMajor, DefaultAuditLog
+//	HTTPMethods, HTTPCapability  the network verbs of the capability table
 //
 // # The invariant
 //
