@@ -11,7 +11,7 @@
 //   - regions: the open implicit-flow regions, each ending at the immediate
 //     post-dominator (ipdom) of the branch that opened it; nextIPD caches the
 //     innermost ipdom, so the only per-instruction cost is one compare;
-//   - iterlabs: for each active iterator, the label of the iteration (its
+//   - iters: for each active iterator, the label of the iteration (its
 //     length and order) and how to find the label of each element.
 
 package starlark
@@ -23,6 +23,45 @@ import (
 	"github.com/aegisdev/aegis/starlark-ifc/syntax"
 )
 
+// ifcMode selects how interpret keeps labels: the loop is compiled once per
+// mode, from one source. The two modes have types of different sizes, so
+// the compiler instantiates interpret separately for each (it shares one
+// instance only between types of the same shape), and in each instance
+// `labelled` is a constant: the blocks under `if labelled` vanish from the
+// plain one, as does every join with the pc, which is the constant Public
+// there.
+//
+// ifcPlain runs while no label has entered the thread. Every label the
+// thread can reach is then Public: the labels the loop stores are Public
+// anyway, no region can open, and the label work that only matters for
+// labelled data is skipped. Before each instruction it checks whether a
+// label has entered (the instruction before brought one in: a call, a
+// Labeled host value, a load); if so it returns, and ifcLabelled resumes
+// the frame at that instruction with exact state: the operand and local
+// labels it stored (the one just brought in among them), no region open,
+// and the iterators' label state (ifcThread.iters), which both modes keep.
+type ifcMode interface{ ifcPlain | ifcLabelled }
+
+type (
+	ifcPlain    uint16
+	ifcLabelled uint8
+)
+
+const ifcLabelledSize = 1 // unsafe.Sizeof(ifcLabelled(0))
+
+// ifcFrame is the state of a frame that CallInternal shares with interpret:
+// what the loop starts or resumes from, what the frame's deferred cleanup
+// needs (the active iterators), and the labels its epilogue gives an error.
+type ifcFrame struct {
+	fr              *frame
+	locals, stack   []Value
+	llocals, lstack []Label
+	iterstack       []Iterator
+	pc              uint32
+	sp              int
+	pcl, errl       Label
+}
+
 // ifcRegion is an open implicit-flow region of a frame.
 type ifcRegion struct {
 	ipdom uint32 // the region closes when execution reaches this address
@@ -32,7 +71,8 @@ type ifcRegion struct {
 
 // frameLabels returns n zeroed labels from the thread's LIFO arena. Frames
 // that are still running keep slices of an outgrown backing array, which
-// stays valid for them.
+// stays valid for them. Until a label enters the thread, every label ever
+// stored in the arena is Public, so the slots are zero already.
 func (t *ifcThread) frameLabels(n int) []Label {
 	base := len(t.larena)
 	if cap(t.larena)-base < n {
@@ -42,7 +82,9 @@ func (t *ifcThread) frameLabels(n int) []Label {
 	}
 	t.larena = t.larena[:base+n]
 	s := t.larena[base : base+n : base+n]
-	clear(s)
+	if t.sawLabel {
+		clear(s)
+	}
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"unsafe"
 
 	"github.com/aegisdev/aegis/starlark-ifc/internal/compile"
 	"github.com/aegisdev/aegis/starlark-ifc/internal/spell"
@@ -89,18 +90,17 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	lspace := t.frameLabels(nspace)
 	llocals := lspace[:nlocals:nlocals]
 	lstack := lspace[nlocals:]
-	t.bindArgLabels(llocals, locals, fn, args, kwargs, pend)
-	pcl := pend.pc
+	if t.sawLabel {
+		// Until a label enters the thread every label is Public: the
+		// arguments' too, and the fresh frame labels already are.
+		t.bindArgLabels(llocals, locals, fn, args, kwargs, pend)
+	}
 	t.pending.fn = nil // consumed
-	if pcl != Public {
+	if pend.pc != Public {
 		thread.noteHigh()
 	}
-	var regions []ifcRegion   // open implicit-flow regions, innermost last
-	nextIPD := compile.ExitPC // ipdom of the innermost region
-	var errl Label            // label of the operands of a failing instruction
-	var hint ifcHint          // component labels for an UNPACK right after an ITERJMP
-	var iterlabArr [4]ifcIter // label state of each iterator of iterstack
-	iterlabs := iterlabArr[:0:4]
+	ibase := len(t.iters)
+	st := ifcFrame{fr: fr, locals: locals, stack: stack, llocals: llocals, lstack: lstack, pcl: pend.pc}
 
 	fr.locals = locals
 
@@ -120,38 +120,66 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	// - there is exactly one return statement
 	// - there is no redefinition of 'err'.
 
-	var iterstack []Iterator // stack of active iterators
-
 	// Use defer so that application panics can pass through
 	// interpreter without leaving thread in a bad state.
 	defer func() {
 		// ITERPOP the rest of the iterator stack.
-		for _, iter := range iterstack {
+		for _, iter := range st.iterstack { // IFC: the loop keeps it in st
 			iter.Done()
 		}
 
 		fr.locals = nil
-		t.larena = t.larena[:lbase] // IFC: release this frame's labels
+		t.larena, t.iters = t.larena[:lbase], t.iters[:ibase] // IFC: release this frame's labels
 	}()
 
-	sp := 0
-	var pc uint32
+	// IFC: the loop is interpret, compiled twice (ifcMode). While no label
+	// has entered the thread, the plain instance runs; it stops before the
+	// first instruction that finds one, and the labelled instance resumes
+	// the frame there.
 	var result Value
+	if !t.sawLabel {
+		result, err = interpret[ifcPlain](fn, thread, &st)
+	}
+	if result == nil && err == nil {
+		result, err = interpret[ifcLabelled](fn, thread, &st)
+	}
+
+	// (deferred cleanup runs here)
+	if err != nil || callback {
+		thread.ifcFrameExit(err, st.errl, st.pcl, callback) // IFC: label the error; report to a calling builtin
+	}
+	return result, err
+}
+
+// interpret runs fn's bytecode from fs.pc with operand stack depth fs.sp,
+// until the frame returns or fails, keeping labels by mode M (see ifcMode);
+// it leaves in fs what the frame's epilogue, or the labelled instance
+// taking over from the plain one, needs.
+func interpret[M ifcMode](fn *Function, thread *Thread, fs *ifcFrame) (result Value, err error) {
+	var mode M
+	labelled := unsafe.Sizeof(mode) == ifcLabelledSize
+	f := fn.funcode
+	t := &thread.ifc
+	fr := fs.fr
+	locals, stack := fs.locals, fs.stack
+	llocals, lstack := fs.llocals[:len(locals)], fs.lstack[:len(stack)] // the bounds checks of locals and stack cover them
+	iterstack := fs.iterstack
+	sp, pc := fs.sp, fs.pc
+	pcl := fs.pcl
+	if !labelled {
+		pcl = Public // constant: label joins with the pc compile away
+	}
+	var regions []ifcRegion   // open implicit-flow regions, innermost last
+	nextIPD := compile.ExitPC // ipdom of the innermost region
+	var errl Label            // label of the operands of a failing instruction
+	var hint ifcHint          // component labels for an UNPACK right after an ITERJMP
 	code := f.Code
 
-	// IFC: while no label has entered the thread, run the label-free copy
-	// of this loop (ifc_fastloop.go); it stops where a label appears, and
-	// this loop continues from there.
-	if !t.sawLabel {
-		var switched bool
-		result, err, switched = fn.fastLoop(thread, fr, locals, stack, lstack, &iterstack, &pc, &sp)
-		if !switched {
-			goto done
-		}
-		iterlabs = t.ifcRebuildIters(iterstack, iterlabs)
-	}
 loop:
 	for {
+		if !labelled && t.sawLabel {
+			break loop // IFC: the labelled instance resumes here
+		}
 		thread.Steps++
 		if thread.Steps >= thread.maxSteps {
 			if thread.OnMaxSteps != nil {
@@ -168,7 +196,7 @@ loop:
 		fr.pc = pc
 
 		// IFC: close the implicit-flow regions that end here.
-		if pc == nextIPD {
+		if labelled && pc == nextIPD {
 			pcl, nextIPD, regions = ifcPop(pc, pcl, regions, lstack, sp)
 		}
 
@@ -221,7 +249,7 @@ loop:
 			sp -= 2
 			ok, err2 := Compare(op, x, y)
 			l := lstack[sp] | lstack[sp+1] | pcl
-			if t.sawLabel {
+			if labelled {
 				l = t.compareLabel(x, y, l)
 			}
 			if err2 != nil {
@@ -263,7 +291,7 @@ loop:
 				err, errl = err2, t.compareLabel(x, y, l)
 				break loop
 			}
-			if t.sawLabel {
+			if labelled {
 				l = t.binaryLabel(binop, x, y, z, l)
 			}
 			stack[sp] = z
@@ -324,7 +352,7 @@ loop:
 					errl = t.compareLabel(x, y, l)
 					break loop
 				}
-				if t.sawLabel {
+				if labelled {
 					l = t.binaryLabel(syntax.PLUS, x, y, z, l)
 				}
 			}
@@ -372,7 +400,7 @@ loop:
 					errl = t.compareLabel(x, y, l)
 					break loop
 				}
-				if t.sawLabel {
+				if labelled {
 					l = t.binaryLabel(syntax.PIPE, x, y, z, l)
 				}
 			}
@@ -515,14 +543,15 @@ loop:
 				break loop
 			}
 			iterstack = append(iterstack, iter)
+			fs.iterstack = iterstack // IFC: for the frame's deferred cleanup
 			// IFC: the iteration's label covers the iterable's reference and length.
-			iterlabs = append(iterlabs, t.iterInfo(x, iter, lstack[sp]|pcl))
+			t.iters = append(t.iters, t.iterInfo(x, iter, lstack[sp]|pcl))
 
 		case compile.ITERJMP:
 			iter := iterstack[len(iterstack)-1]
 			// IFC: iterating a labelled iterable is a branch on it.
-			il := &iterlabs[len(iterlabs)-1]
-			if il.lab&^pcl != 0 {
+			il := &t.iters[len(t.iters)-1]
+			if labelled && il.lab&^pcl != 0 {
 				pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, il.lab, pcl, regions, llocals, locals, stack)
 			}
 			if il.plain {
@@ -548,10 +577,11 @@ loop:
 			n := len(iterstack) - 1
 			iterstack[n].Done()
 			iterstack = iterstack[:n]
-			iterlabs = iterlabs[:n]
+			t.iters = t.iters[:len(t.iters)-1]
+			fs.iterstack = iterstack
 
 		case compile.NOT:
-			if _, ok := stack[sp-1].(Bool); !ok {
+			if _, ok := stack[sp-1].(Bool); !ok && labelled {
 				lstack[sp-1] = t.truthLabel(stack[sp-1], lstack[sp-1])
 			}
 			lstack[sp-1] |= pcl
@@ -712,12 +742,14 @@ loop:
 
 		case compile.CJMP:
 			// IFC: a branch on a labelled condition opens a region.
-			c := lstack[sp-1]
-			if _, ok := stack[sp-1].(Bool); !ok {
-				c = t.truthLabel(stack[sp-1], c)
-			}
-			if c&^pcl != 0 {
-				pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, c, pcl, regions, llocals, locals, stack)
+			if labelled {
+				c := lstack[sp-1]
+				if _, ok := stack[sp-1].(Bool); !ok {
+					c = t.truthLabel(stack[sp-1], c)
+				}
+				if c&^pcl != 0 {
+					pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, c, pcl, regions, llocals, locals, stack)
+				}
 			}
 			if stack[sp-1].Truth() {
 				pc = arg
@@ -905,9 +937,7 @@ loop:
 			break loop
 		}
 	}
-done:
-	// (deferred cleanup runs here)
-	thread.ifcFrameExit(err, errl, pcl, callback) // IFC: label the error; report to a calling builtin
+	fs.pc, fs.sp, fs.pcl, fs.errl = pc, sp, pcl, errl
 	return result, err
 }
 

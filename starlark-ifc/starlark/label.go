@@ -254,6 +254,7 @@ func NewConservativeBuiltin(name string, fn BuiltinFunc) *Builtin {
 // ifcThread is the label state of a Thread.
 type ifcThread struct {
 	larena   []Label     // LIFO arena of frame labels (locals and operand stack)
+	iters    []ifcIter   // label state of the active iterators of every frame, innermost last
 	sawLabel bool        // a non-public label has entered this thread: deep walks are needed
 	seen     Label       // the join of every label that has entered this thread (SeenLabel)
 	pending  pendingCall // argument labels from the CALL in progress, for its callee
@@ -365,7 +366,7 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 			t.noteLabel(foreignLabel(a))
 		}
 	}
-	t.larena = t.larena[:0]
+	t.larena, t.iters = t.larena[:0], t.iters[:0]
 	t.b = builtinCtx{}
 	t.errLabel, t.errPC, t.ret = Public, Public, Public
 	t.highAt = nil
