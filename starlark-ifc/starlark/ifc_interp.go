@@ -636,12 +636,18 @@ func (it *ifcIter) next(t *ifcThread, iter Iterator, p *Value) (bool, Label) {
 		el = it.list.l.elabs[it.list.i-1]
 	}
 	if it.host {
-		var vl Label
-		*p, vl = unlabel(*p)
-		t.noteLabel(vl)
-		el |= vl
+		el |= t.unlabelElem(p)
 	}
 	return true, el
+}
+
+// unlabelElem unwraps *p, an element of a host iterable, which may be
+// Labeled, and returns its label.
+func (t *ifcThread) unlabelElem(p *Value) Label {
+	var l Label
+	*p, l = unlabel(*p)
+	t.noteLabel(l)
+	return l
 }
 
 // unpackLabels labels the n values UNPACK stored at stack[sp-1-i] (i-th

@@ -155,7 +155,7 @@ func (w *walker) deep(v Value) Label {
 			}
 			l |= x.slab | x.elabAll()
 			for _, e := range x.elems {
-				if !isScalar(e) {
+				if !isScalarFast(e) {
 					stack = append(stack, walkItem{v: e})
 				}
 			}
@@ -164,7 +164,7 @@ func (w *walker) deep(v Value) Label {
 				continue
 			}
 			for _, e := range x {
-				if !isScalar(e) {
+				if !isScalarFast(e) {
 					stack = append(stack, walkItem{v: e})
 				}
 			}
@@ -175,10 +175,10 @@ func (w *walker) deep(v Value) Label {
 			l |= x.ht.slab
 			for e := x.ht.head; e != nil; e = e.next {
 				l |= e.klab | e.vlab
-				if !isScalar(e.key) {
+				if !isScalarFast(e.key) {
 					stack = append(stack, walkItem{v: e.key})
 				}
-				if !isScalar(e.value) {
+				if !isScalarFast(e.value) {
 					stack = append(stack, walkItem{v: e.value})
 				}
 			}
@@ -189,7 +189,7 @@ func (w *walker) deep(v Value) Label {
 			l |= x.ht.slab
 			for e := x.ht.head; e != nil; e = e.next {
 				l |= e.klab
-				if !isScalar(e.key) {
+				if !isScalarFast(e.key) {
 					stack = append(stack, walkItem{v: e.key})
 				}
 			}
@@ -199,6 +199,18 @@ func (w *walker) deep(v Value) Label {
 	}
 	w.release(stack, owned)
 	return l
+}
+
+// isScalarFast is isScalar with the commonest element types tested first,
+// inline: deep walks test every element of a container.
+func isScalarFast(x Value) bool {
+	if _, ok := x.(Int); ok {
+		return true
+	}
+	if _, ok := x.(String); ok {
+		return true
+	}
+	return isScalar(x)
 }
 
 // each calls f for every object reachable from v (v included), with the path

@@ -433,8 +433,11 @@ loop:
 			pc = arg
 
 		case compile.CALL, compile.CALL_VAR, compile.CALL_KW, compile.CALL_VAR_KW:
-			// IFC: hand the labels of the function and arguments to the callee.
-			errl = thread.ifcPrepareCall(op, arg, stack, lstack, sp, pcl)
+			// IFC: hand the labels of the function and arguments to the callee
+			// (in the plain instance they are all Public: see below).
+			if labelled {
+				errl = thread.ifcPrepareCall(op, arg, stack, lstack, sp, pcl)
+			}
 
 			var kwargs Value
 			if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
@@ -511,6 +514,9 @@ loop:
 			}
 
 			function := stack[sp-1]
+			if !labelled {
+				t.pending = pendingCall{fn: function} // IFC
+			}
 
 			if vmdebug {
 				fmt.Printf("VM call %s args=%s kwargs=%s @%s\n",
@@ -549,26 +555,35 @@ loop:
 
 		case compile.ITERJMP:
 			iter := iterstack[len(iterstack)-1]
-			// IFC: iterating a labelled iterable is a branch on it.
-			il := &t.iters[len(t.iters)-1]
-			if labelled && il.lab&^pcl != 0 {
-				pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, il.lab, pcl, regions, llocals, locals, stack)
-			}
-			if il.plain {
-				if iter.Next(&stack[sp]) {
-					lstack[sp] = pcl | il.lab
+			if labelled {
+				// IFC: iterating a labelled iterable is a branch on it.
+				il := &t.iters[len(t.iters)-1]
+				if il.lab&^pcl != 0 {
+					pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, il.lab, pcl, regions, llocals, locals, stack)
+				}
+				if il.plain {
+					if iter.Next(&stack[sp]) {
+						lstack[sp] = pcl | il.lab
+						sp++
+					} else {
+						pc = arg
+					}
+				} else if ok, el := il.next(t, iter, &stack[sp]); ok {
+					lstack[sp] = pcl | il.lab | el
 					sp++
+					if il.list != nil { // IFC: component labels for an UNPACK right after (ifc_components.go)
+						if cl := il.list.l.componentsAt(il.list.i - 1); cl != nil {
+							hint = ifcHint{at: pc, base: pcl | il.lab, comps: cl}
+						}
+					}
 				} else {
 					pc = arg
 				}
-			} else if ok, el := il.next(t, iter, &stack[sp]); ok {
-				lstack[sp] = pcl | il.lab | el
-				sp++
-				if il.list != nil { // IFC: component labels for an UNPACK right after (ifc_components.go)
-					if cl := il.list.l.componentsAt(il.list.i - 1); cl != nil {
-						hint = ifcHint{at: pc, base: pcl | il.lab, comps: cl}
-					}
+			} else if iter.Next(&stack[sp]) {
+				if _, ok := stack[sp].(Labeled); ok && t.iters[len(t.iters)-1].host {
+					lstack[sp] = t.unlabelElem(&stack[sp]) // IFC: a host iterable's element may be labelled
 				}
+				sp++
 			} else {
 				pc = arg
 			}
