@@ -60,6 +60,8 @@ type ifcFrame struct {
 	pc              uint32
 	sp              int
 	pcl, errl       Label
+	regions         []ifcRegion // open implicit-flow regions, innermost last
+	nextIPD         uint32      // ipdom of the innermost region
 }
 
 // ifcRegion is an open implicit-flow region of a frame.
@@ -214,14 +216,14 @@ func (thread *Thread) ifcLabelEvalError(e *EvalError, err error) {
 
 // --- implicit flows ---
 
-// ifcPush opens (or widens) the implicit-flow region of the branch at
-// address at, taken on a condition labelled c that does not flow to pcl, and
+// ifcPush opens (or widens) the implicit-flow region of the branch the
+// frame is at, taken on a condition labelled c that does not flow to pcl, and
 // applies the hybrid static upgrade: every variable the region may assign,
 // every comprehension accumulator it may append to and every container it
 // visibly mutates through a variable is raised to the new pc before either
 // path runs, so that the path not taken leaves the same labels behind.
-func (thread *Thread) ifcPush(fn *Function, at uint32, c, pcl Label, regions []ifcRegion,
-	llocals []Label, locals, stack []Value) (Label, uint32, []ifcRegion) {
+func (thread *Thread) ifcPush(fn *Function, fs *ifcFrame, c, pcl Label) Label {
+	at, llocals, locals, stack := fs.fr.pc, fs.llocals, fs.locals, fs.stack
 	br := branchAt(fn.funcode, at)
 	newpc := pcl | c
 	if pcl == Public {
@@ -264,14 +266,15 @@ func (thread *Thread) ifcPush(fn *Function, at uint32, c, pcl Label, regions []i
 			upgradeContainer(cl.v, newpc|cl.l, pcl)
 		}
 	}
-	if n := len(regions); n > 0 && regions[n-1].ipdom == br.IPDom {
+	fs.nextIPD = br.IPDom
+	if n := len(fs.regions); n > 0 && fs.regions[n-1].ipdom == br.IPDom {
 		// The same region again (a loop re-testing its condition, or a
 		// break/continue whose region is the loop's): widen it.
-		regions[n-1].floor = min(regions[n-1].floor, br.Floor)
-		return newpc, br.IPDom, regions
+		fs.regions[n-1].floor = min(fs.regions[n-1].floor, br.Floor)
+		return newpc
 	}
-	regions = append(regions, ifcRegion{ipdom: br.IPDom, saved: pcl, floor: br.Floor})
-	return newpc, br.IPDom, regions
+	fs.regions = append(fs.regions, ifcRegion{ipdom: br.IPDom, saved: pcl, floor: br.Floor})
+	return newpc
 }
 
 // upgradeContainer raises the structure label of the container v by l before
@@ -285,10 +288,11 @@ func upgradeContainer(v Value, l, outer Label) {
 	}
 }
 
-// ifcPop closes the regions that end at pc. The operand-stack slots a region
+// ifcPop closes the frame's regions that end at pc. The operand-stack slots a region
 // may have written hold path-dependent values (x or y, a if c else b): they
 // get the region's pc.
-func ifcPop(pc uint32, pcl Label, regions []ifcRegion, lstack []Label, sp int) (Label, uint32, []ifcRegion) {
+func (fs *ifcFrame) ifcPop(pc uint32, pcl Label, lstack []Label, sp int) Label {
+	regions := fs.regions
 	for n := len(regions); n > 0 && regions[n-1].ipdom == pc; n-- {
 		r := regions[n-1]
 		for i := max(r.floor, 0); i < sp; i++ {
@@ -301,7 +305,8 @@ func ifcPop(pc uint32, pcl Label, regions []ifcRegion, lstack []Label, sp int) (
 	if n := len(regions); n > 0 {
 		next = regions[n-1].ipdom
 	}
-	return pcl, next, regions
+	fs.regions, fs.nextIPD = regions, next
+	return pcl
 }
 
 // truthLabel is the label of x's truth value: for a container, its length.

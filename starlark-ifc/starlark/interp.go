@@ -100,7 +100,7 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 		thread.noteHigh()
 	}
 	ibase := len(t.iters)
-	st := ifcFrame{fr: fr, locals: locals, stack: stack, llocals: llocals, lstack: lstack, pcl: pend.pc}
+	st := ifcFrame{fr: fr, locals: locals, stack: stack, llocals: llocals, lstack: lstack, pcl: pend.pc, nextIPD: compile.ExitPC}
 
 	fr.locals = locals
 
@@ -169,10 +169,8 @@ func interpret[M ifcMode](fn *Function, thread *Thread, fs *ifcFrame) (result Va
 	if !labelled {
 		pcl = Public // constant: label joins with the pc compile away
 	}
-	var regions []ifcRegion   // open implicit-flow regions, innermost last
-	nextIPD := compile.ExitPC // ipdom of the innermost region
-	var errl Label            // label of the operands of a failing instruction
-	var hint ifcHint          // component labels for an UNPACK right after an ITERJMP
+	var errl Label   // label of the operands of a failing instruction
+	var hint ifcHint // component labels for an UNPACK right after an ITERJMP
 	code := f.Code
 
 loop:
@@ -196,8 +194,8 @@ loop:
 		fr.pc = pc
 
 		// IFC: close the implicit-flow regions that end here.
-		if labelled && pc == nextIPD {
-			pcl, nextIPD, regions = ifcPop(pc, pcl, regions, lstack, sp)
+		if labelled && pc == fs.nextIPD {
+			pcl = fs.ifcPop(pc, pcl, lstack, sp)
 		}
 
 		op := compile.Opcode(code[pc])
@@ -559,7 +557,7 @@ loop:
 				// IFC: iterating a labelled iterable is a branch on it.
 				il := &t.iters[len(t.iters)-1]
 				if il.lab&^pcl != 0 {
-					pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, il.lab, pcl, regions, llocals, locals, stack)
+					pcl = thread.ifcPush(fn, fs, il.lab, pcl)
 				}
 				if il.plain {
 					if iter.Next(&stack[sp]) {
@@ -763,7 +761,7 @@ loop:
 					c = t.truthLabel(stack[sp-1], c)
 				}
 				if c&^pcl != 0 {
-					pcl, nextIPD, regions = thread.ifcPush(fn, fr.pc, c, pcl, regions, llocals, locals, stack)
+					pcl = thread.ifcPush(fn, fs, c, pcl)
 				}
 			}
 			if stack[sp-1].Truth() {
