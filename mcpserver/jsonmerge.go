@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Host configuration files belong to the user: `aegis host-config --write`
@@ -157,16 +158,16 @@ func short(v any) string {
 	return s
 }
 
-var identKey = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+var identKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`) }) // compiled on first use
 
 // keyPath renders a path as .a.b["c/d"].
 func keyPath(path []string) string {
 	var b strings.Builder
 	for i, k := range path {
 		switch {
-		case identKey.MatchString(k) && i == 0:
+		case identKey().MatchString(k) && i == 0:
 			b.WriteString(k)
-		case identKey.MatchString(k):
+		case identKey().MatchString(k):
 			b.WriteString("." + k)
 		default:
 			kb, _ := json.Marshal(k)

@@ -471,7 +471,9 @@ func (s *stream) Close() error {
 // tailIDPattern finds a top-level id written last, as the TypeScript SDK
 // does ({"method":...,"params":{...},"jsonrpc":"2.0","id":7}). Exactly one
 // closing brace may follow, so an id nested in params does not match.
-var tailIDPattern = regexp.MustCompile(`,\s*"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
+var tailIDPattern = sync.OnceValue(func() *regexp.Regexp { // compiled on first use, not at start-up
+	return regexp.MustCompile(`,\s*"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
+})
 
 // sniffID recovers the id of an oversized request from its first and last
 // bytes, so the client can match the error to its call instead of waiting
@@ -480,7 +482,7 @@ func sniffID(head, tail []byte) json.RawMessage {
 	if id := headID(head); id != nil {
 		return id
 	}
-	if m := tailIDPattern.FindSubmatch(tail); m != nil && idRoundTripsOrInteger(m[1]) {
+	if m := tailIDPattern().FindSubmatch(tail); m != nil && idRoundTripsOrInteger(m[1]) {
 		return append(json.RawMessage(nil), m[1]...)
 	}
 	return nil

@@ -44,7 +44,10 @@ import (
 
 // jailer confines the commands of one run.
 type jailer struct {
+	mode     string          // [subprocess].sandbox
+	probe    sync.Once       // finds sb: effect.DetectSandbox(mode)
 	sb       *effect.Sandbox // nil: unjailed
+	sbErr    error
 	view     policy.JailView
 	root     string
 	auditLog string
@@ -54,14 +57,29 @@ type jailer struct {
 }
 
 // newJailer prepares the jail for a run. An explicitly named mechanism
-// that cannot run here fails the run rather than running unjailed.
+// that cannot run here fails the run rather than running unjailed. The
+// mechanism is found when the run starts if the policy allows a command;
+// otherwise no command can run, and the probe (bwrap starts a test
+// sandbox) is left to the first command, if any ever reaches confine.
 func newJailer(p *policy.Policy, auditLog string) (*jailer, error) {
-	sb, err := effect.DetectSandbox(p.Sandbox())
-	if err != nil {
-		return nil, err
+	j := &jailer{mode: p.Sandbox(), view: p.Jail(), root: p.Root(), auditLog: auditLog, shims: map[string]shimTarget{}}
+	if p.Enabled(policy.SubprocessExec) {
+		if _, err := j.sandbox(); err != nil {
+			return nil, err
+		}
 	}
-	return &jailer{sb: sb, view: p.Jail(), root: p.Root(), auditLog: auditLog, shims: map[string]shimTarget{}}, nil
+	return j, nil
 }
+
+// sandbox returns the run's jail mechanism (nil: commands run unjailed),
+// probing for it on the first call.
+func (j *jailer) sandbox() (*effect.Sandbox, error) {
+	j.probe.Do(func() { j.sb, j.sbErr = detectSandbox(j.mode) })
+	return j.sb, j.sbErr
+}
+
+// detectSandbox is effect.DetectSandbox; tests count its calls.
+var detectSandbox = effect.DetectSandbox
 
 // JailWarning returns effect.UnjailedWarning when commands allowed by p
 // would run without a jail on this machine (or why this build runs none),
@@ -94,7 +112,11 @@ func commandWarning(p *policy.Policy, sb *effect.Sandbox) string {
 
 // confine is builtins.Host.Jail.
 func (j *jailer) confine(c *effect.Command, labelled bool) error {
-	if j.sb == nil {
+	sb, err := j.sandbox()
+	if err != nil {
+		return err
+	}
+	if sb == nil {
 		return nil
 	}
 	spec := j.spec(labelled)
@@ -111,7 +133,7 @@ func (j *jailer) confine(c *effect.Command, labelled bool) error {
 	if inst := installation(prog, j.root, j.view.Home); inst != "" {
 		spec.ReadOnly = append(spec.ReadOnly, inst)
 	}
-	c.Jail = &effect.Jail{Sandbox: j.sb, Spec: spec}
+	c.Jail = &effect.Jail{Sandbox: sb, Spec: spec}
 	return nil
 }
 

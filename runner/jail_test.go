@@ -262,3 +262,39 @@ network = "host"
 		}
 	}
 }
+
+func TestJailProbedOnlyWhenACommandMayRun(t *testing.T) {
+	// Finding the mechanism starts a process (bwrap's test sandbox): a run
+	// under a policy that allows no command must not pay for it, and one
+	// that allows a command must know before the script starts.
+	var probes []string
+	real := detectSandbox
+	detectSandbox = func(mode string) (*effect.Sandbox, error) {
+		probes = append(probes, mode)
+		return nil, errors.New("no sandbox here")
+	}
+	defer func() { detectSandbox = real }()
+
+	none := newProject(t, "[subprocess]\nsandbox = \"bwrap\"\n", map[string]string{})
+	if res := none.run(`print(1)`); res.ExitCode != 0 || len(probes) != 0 {
+		t.Fatalf("no command allowed: %s %q, probes %q", res.ExitKind, res.Error, probes)
+	}
+	// Should a command reach the jail all the same, it is probed then, and
+	// a mechanism that cannot run stops the command rather than running it
+	// unjailed.
+	j, err := newJailer(none.pol, "")
+	if err != nil || len(probes) != 0 {
+		t.Fatalf("newJailer: %v, probes %q", err, probes)
+	}
+	if err := j.confine(&effect.Command{Argv: []string{"true"}}, false); err == nil || len(probes) != 1 {
+		t.Fatalf("confine without a mechanism: %v, probes %q", err, probes)
+	}
+
+	probes = nil
+	cmds := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", "bwrap"), map[string]string{})
+	res := cmds.run(`print(1)`)
+	if len(probes) != 1 || probes[0] != "bwrap" {
+		t.Fatalf("commands allowed: probes %q", probes)
+	}
+	want(t, res, IOError, "no sandbox here")
+}

@@ -305,8 +305,12 @@ func (r *run) exec(ctx context.Context) error {
 		return &ConfigError{Err: err}
 	}
 	r.host.Jail = jail.confine
-	if w := commandWarning(p, jail.sb); w != "" {
-		r.warn(w)
+	if p.Enabled(policy.SubprocessExec) {
+		// The sandbox is probed only when a command may run.
+		sb, _ := jail.sandbox()
+		if w := commandWarning(p, sb); w != "" {
+			r.warn(w)
+		}
 	}
 	predeclared := r.host.Modules()
 	for name, v := range r.req.Inputs {
@@ -365,32 +369,27 @@ func (r *run) exec(ctx context.Context) error {
 			Detail: "the script printed more"}, thread)
 	}
 
-	done := make(chan struct{})
-	var stopWatchers sync.Once
-	// Also on a panic, so the watchers never outlive the run.
-	defer stopWatchers.Do(func() { close(done) })
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-runCtx.Done():
-			if ctx.Err() != nil {
-				r.stopWith(&builtins.LimitError{Limit: "cancelled", Detail: "the run was cancelled by its caller"}, thread)
-			} else {
-				r.stopWith(&builtins.LimitError{Limit: "max_seconds", Value: limits.MaxSeconds,
-					Detail: "the script ran out of time"}, thread)
-			}
-		case <-done:
+	// The deadline and the caller's cancellation stop the thread. No
+	// goroutine waits for them: the callback runs only if one comes.
+	watched := make(chan struct{})
+	unwatch := context.AfterFunc(runCtx, func() {
+		defer close(watched)
+		if ctx.Err() != nil {
+			r.stopWith(&builtins.LimitError{Limit: "cancelled", Detail: "the run was cancelled by its caller"}, thread)
+		} else {
+			r.stopWith(&builtins.LimitError{Limit: "max_seconds", Value: limits.MaxSeconds,
+				Detail: "the script ran out of time"}, thread)
 		}
-	}()
+	})
+	defer unwatch() // also on a panic, so the watch never outlives the run
 	// Memory is counted per thread (thread.SetMaxAllocBytes above, and
 	// builtins charging what host code builds, builtins/memory.go): no
 	// process-wide heap figure is consulted, so concurrent runs in one
 	// process cannot stop each other.
 	_, err = starlark.ExecFileOptions(Dialect(), thread, r.req.Filename, r.req.Script, predeclared)
-	stopWatchers.Do(func() { close(done) })
-	wg.Wait()
+	if !unwatch() {
+		<-watched // it fired: it has recorded why the thread was stopped
+	}
 	if err == nil {
 		return nil
 	}

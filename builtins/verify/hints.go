@@ -3,6 +3,7 @@ package verify
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Hint returns what Starlark offers instead of the Python habit behind an
@@ -18,7 +19,7 @@ import (
 func Hint(msg, line string, predeclared []string) string {
 	// Parse errors name the token the parser got: a Python keyword that
 	// Starlark reserves, or punctuation of a Python-only construct.
-	if m := gotToken.FindStringSubmatch(msg); m != nil {
+	if m := gotToken().FindStringSubmatch(msg); m != nil {
 		tok := m[1]
 		switch tok {
 		case "import", "from":
@@ -51,10 +52,10 @@ func Hint(msg, line string, predeclared []string) string {
 		case "'**'":
 			return "Starlark has no ** operator: math.pow(x, y) (a float), or multiply; ** only spreads a dict into keyword arguments."
 		case "string literal":
-			if fString.MatchString(line) {
+			if fString().MatchString(line) {
 				return formatHint("Starlark has no f-strings")
 			}
-			if py2Print.MatchString(line) {
+			if py2Print().MatchString(line) {
 				return "print is a function: print(\"text\", value)."
 			}
 			return "two literals side by side are not joined: use + (\"a\" + \"b\")."
@@ -62,7 +63,7 @@ func Hint(msg, line string, predeclared []string) string {
 			switch {
 			case strings.Contains(line, ":="):
 				return "Starlark has no := (walrus): assign on its own line first."
-			case strings.Contains(line, "->") || annotation.MatchString(line) || annotatedDef.MatchString(line):
+			case strings.Contains(line, "->") || annotation().MatchString(line) || annotatedDef().MatchString(line):
 				return "Starlark has no type annotations: write `x = 5` and `def f(x):`."
 			case strings.Contains(line, "{"):
 				return "Starlark has no set literal {a, b}: write set([a, b])."
@@ -79,17 +80,17 @@ func Hint(msg, line string, predeclared []string) string {
 	if parseError(msg) && strings.Contains(line, "lambda") {
 		return "a lambda's body is a single expression (no statements, no assignment): write a def for more."
 	}
-	if assertStmt.MatchString(line) && parseError(msg) {
+	if assertStmt().MatchString(line) && parseError(msg) {
 		return "Starlark has no assert statement: `if not cond: fail(\"message\")`."
 	}
-	if m := undefined.FindStringSubmatch(msg); m != nil {
+	if m := undefined().FindStringSubmatch(msg); m != nil {
 		if h, ok := undefinedHints[m[1]]; ok {
 			return h
 		}
 		return ""
 	}
 	for _, r := range runtimeHints {
-		if r.re.MatchString(msg) {
+		if r.re().MatchString(msg) {
 			return r.hint
 		}
 	}
@@ -108,19 +109,21 @@ func formatHint(what string) string {
 		`not supported: expressions or nested fields inside {} (compute them first), %*d, and the n and z options.`
 }
 
+// The patterns are compiled on first use: a run that needs no hint (most
+// of them) does not pay for them at start-up.
 var (
-	gotToken     = regexp.MustCompile(`^got ([a-z]+|'[^']+'|string literal), want `)
-	fString      = regexp.MustCompile(`(^|[^A-Za-z0-9_])([fF][rRbB]?|[rRbB][fF])["']`)
-	py2Print     = regexp.MustCompile(`^\s*print\s+["']`)
-	annotation   = regexp.MustCompile(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*[A-Za-z_][A-Za-z0-9_.\[\], ]*=`)
-	annotatedDef = regexp.MustCompile(`^\s*def\s+\w+\s*\(.*\w\s*:\s*[A-Za-z_]`)
-	assertStmt   = regexp.MustCompile(`^\s*assert[\s(]`)
-	undefined    = regexp.MustCompile(`^undefined: ([A-Za-z_][A-Za-z0-9_]*)`)
+	gotToken     = lazyRegexp(`^got ([a-z]+|'[^']+'|string literal), want `)
+	fString      = lazyRegexp(`(^|[^A-Za-z0-9_])([fF][rRbB]?|[rRbB][fF])["']`)
+	py2Print     = lazyRegexp(`^\s*print\s+["']`)
+	annotation   = lazyRegexp(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*[A-Za-z_][A-Za-z0-9_.\[\], ]*=`)
+	annotatedDef = lazyRegexp(`^\s*def\s+\w+\s*\(.*\w\s*:\s*[A-Za-z_]`)
+	assertStmt   = lazyRegexp(`^\s*assert[\s(]`)
+	undefined    = lazyRegexp(`^undefined: ([A-Za-z_][A-Za-z0-9_]*)`)
 )
 
 // parseError reports whether msg is one of the parser's.
 func parseError(msg string) bool {
-	return gotToken.MatchString(msg) || strings.HasPrefix(msg, "unexpected input character")
+	return gotToken().MatchString(msg) || strings.HasPrefix(msg, "unexpected input character")
 }
 
 // undefinedHints: Python builtins and modules Starlark has not, and what to
@@ -156,21 +159,26 @@ var undefinedHints = map[string]string{
 
 // runtimeHints: runtime errors that Python habits cause.
 var runtimeHints = []struct {
-	re   *regexp.Regexp
+	re   func() *regexp.Regexp
 	hint string
 }{
-	{regexp.MustCompile(`^print: unexpected keyword argument "(end|file|flush)"`),
+	{lazyRegexp(`^print: unexpected keyword argument "(end|file|flush)"`),
 		`print takes only sep =, and each call prints one line: build the line first ("".join(parts), a + b, "{}{}".format(a, b)).`},
-	{regexp.MustCompile(`^unknown binary op: (string \+ (int|float|bool|NoneType)|(int|float|bool|NoneType) \+ string)`),
+	{lazyRegexp(`^unknown binary op: (string \+ (int|float|bool|NoneType)|(int|float|bool|NoneType) \+ string)`),
 		`convert first: "n = " + str(n), or "n = {}".format(n).`},
-	{regexp.MustCompile(`^list has no \.sort field`), "Starlark lists have no sort(): l = sorted(l) (key = and reverse = work)."},
-	{regexp.MustCompile(`^(list|dict) has no \.copy field`), "no copy(): list(l) or dict(d) makes a shallow copy."},
-	{regexp.MustCompile(`^dict has no \.has_key field`), "use `k in d`."},
-	{regexp.MustCompile(`^dict has no \.iter(items|keys|values) field`), "use d.items(), d.keys(), d.values()."},
-	{regexp.MustCompile(`^bytes has no \.decode field`), "str(b) decodes UTF-8 bytes; base64.decode and hex.decode already return a str."},
-	{regexp.MustCompile(`^string has no \.encode field`), "bytes(s) encodes a str as UTF-8."},
-	{regexp.MustCompile(`^tuple has no \.(append|extend|insert|remove|pop|sort) field`), "tuples cannot change: use a list ([...])."},
-	{regexp.MustCompile(`^key .* not in dict$`), "check first: d.get(k, default), or `if k in d:` (Starlark has no try/except)."},
-	{regexp.MustCompile(`^index: value not in list`), "check first: `if x in l:` (Starlark has no try/except)."},
-	{regexp.MustCompile(`^int: invalid literal`), "check first: `if s.isdigit(): n = int(s)`; float(s) reads decimals (Starlark has no try/except)."},
+	{lazyRegexp(`^list has no \.sort field`), "Starlark lists have no sort(): l = sorted(l) (key = and reverse = work)."},
+	{lazyRegexp(`^(list|dict) has no \.copy field`), "no copy(): list(l) or dict(d) makes a shallow copy."},
+	{lazyRegexp(`^dict has no \.has_key field`), "use `k in d`."},
+	{lazyRegexp(`^dict has no \.iter(items|keys|values) field`), "use d.items(), d.keys(), d.values()."},
+	{lazyRegexp(`^bytes has no \.decode field`), "str(b) decodes UTF-8 bytes; base64.decode and hex.decode already return a str."},
+	{lazyRegexp(`^string has no \.encode field`), "bytes(s) encodes a str as UTF-8."},
+	{lazyRegexp(`^tuple has no \.(append|extend|insert|remove|pop|sort) field`), "tuples cannot change: use a list ([...])."},
+	{lazyRegexp(`^key .* not in dict$`), "check first: d.get(k, default), or `if k in d:` (Starlark has no try/except)."},
+	{lazyRegexp(`^index: value not in list`), "check first: `if x in l:` (Starlark has no try/except)."},
+	{lazyRegexp(`^int: invalid literal`), "check first: `if s.isdigit(): n = int(s)`; float(s) reads decimals (Starlark has no try/except)."},
+}
+
+// lazyRegexp returns a function that compiles expr on its first call.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

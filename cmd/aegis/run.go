@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -88,6 +86,8 @@ Exit codes:
 				}
 				return err
 			}
+			ctx, signalsReady, stop := interruptible(cmd.Context())
+			defer stop()
 			var opts []policy.Option
 			if auditLog != "" {
 				opts = append(opts, policy.WithAuditLog(auditLog))
@@ -106,13 +106,7 @@ Exit codes:
 			confirm, closeTTY := approver(yes)
 			defer closeTTY()
 
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			go func() {
-				// After the first signal, a second one ends the process.
-				<-ctx.Done()
-				stop()
-			}()
+			signalsReady()
 			res := runner.Run(ctx, runner.Options{Policy: p, AuditLog: auditLog, Confirm: confirm},
 				runner.Request{Script: script, Filename: filename, TaskID: taskID})
 
