@@ -392,6 +392,77 @@ c, d = it
 	}
 }
 
+// labelledMap is a host mapping whose values are Labeled.
+type labelledMap struct{}
+
+func (labelledMap) String() string        { return "labelledMap" }
+func (labelledMap) Type() string          { return "labelledMap" }
+func (labelledMap) Freeze()               {}
+func (labelledMap) Truth() starlark.Bool  { return true }
+func (labelledMap) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable") }
+func (labelledMap) Get(k starlark.Value) (starlark.Value, bool, error) {
+	return starlark.Labeled{V: starlark.String("sec"), L: labA}, true, nil
+}
+
+func TestLabelEntryLeavesThePlainLoop(t *testing.T) {
+	// The interpreter runs a thread no label has entered in its plain mode,
+	// which keeps no regions. At each instruction that can bring a label
+	// in, the frame must move to the labelled mode before the next one, or
+	// the branch on v below would leave y public: an implicit flow, lost.
+	secret := starlark.NewLabelAwareBuiltin("secret", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(labA)
+		return starlark.String("sec"), nil
+	})
+	for _, c := range []struct{ name, src string }{
+		{"CALL", "v = secret()"},
+		{"INDEX", `v = m["k"]`},
+		{"ATTR", "v = it.secret"},
+		{"UNPACK", "_, v = it"},
+		{"ITERJMP", "for v in it:\n        pass"},
+		{"LOAD", `load("mod", "v")`},
+		{"UNIVERSAL", "v = _universal_secret"},
+	} {
+		src := "def main():\n    " + c.src + "\n    y = 0\n    if v == \"sec\":\n        y = 1\n    return y\nr = main()\n"
+		if c.name == "LOAD" {
+			// load is a top-level statement: the top-level frame must switch.
+			src = c.src + "\ny = 0\nif v == \"sec\":\n    y = 1\nr = y\n"
+		}
+		starlark.Universe["_universal_secret"] = starlark.Labeled{V: starlark.String("sec"), L: labA}
+		thread := &starlark.Thread{Load: func(*starlark.Thread, string) (starlark.StringDict, error) {
+			return starlark.StringDict{"v": starlark.Labeled{V: starlark.String("sec"), L: labA}}, nil
+		}}
+		pre := starlark.StringDict{"secret": secret, "m": labelledMap{}, "it": labelledIter{}}
+		_, labs, err := execLabeled(t, thread, src, pre)
+		delete(starlark.Universe, "_universal_secret")
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if labs["r"]&(labA|labB) == 0 {
+			t.Errorf("%s: a value assigned under a branch on the secret is public (label %v)", c.name, labs["r"])
+		}
+	}
+
+	// PREDECLARED: a function of a module whose predeclared value is
+	// labelled, made on another thread and called from a builtin (so not
+	// walked when the thread started).
+	g, _, err := execLabeled(t, new(starlark.Thread), "def f():\n    v = k\n    y = 0\n    if v == \"sec\":\n        y = 1\n    return y\n",
+		starlark.StringDict{"k": starlark.Labeled{V: starlark.String("sec"), L: labA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := starlark.NewBuiltin("apply", func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		return starlark.Call(thread, args[0], nil, nil)
+	})
+	_, labs, err := execLabeled(t, new(starlark.Thread), "r = apply(f)\n", starlark.StringDict{"apply": apply, "f": g["f"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labs["r"]&labA == 0 {
+		t.Errorf("PREDECLARED: a value assigned under a branch on the secret is public (label %v)", labs["r"])
+	}
+}
+
 func TestLabelsFromAnotherThread(t *testing.T) {
 	// Thread A runs a module whose global holds a secret (inside a list,
 	// with a public reference), then hands a function of it to thread B,

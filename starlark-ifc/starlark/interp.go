@@ -175,13 +175,14 @@ func interpret[M ifcMode](fn *Function, thread *Thread, fs *ifcFrame) (result Va
 
 loop:
 	for {
-		if !labelled && t.sawLabel {
-			break loop // IFC: the labelled instance resumes here
-		}
 		thread.Steps++
 		if thread.Steps >= thread.maxSteps {
 			if thread.OnMaxSteps != nil {
 				thread.OnMaxSteps(thread)
+				if !labelled && t.sawLabel { // IFC: the callback let a label in
+					thread.Steps-- // the labelled instance counts this step (and checks the limit again)
+					break loop
+				}
 			} else {
 				thread.Cancel("too many steps")
 			}
@@ -537,6 +538,9 @@ loop:
 			}
 			stack[sp-1] = z
 			lstack[sp-1] = zl | pcl
+			if !labelled && t.sawLabel {
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		case compile.ITERPUSH:
 			x := stack[sp-1]
@@ -580,6 +584,10 @@ loop:
 			} else if iter.Next(&stack[sp]) {
 				if _, ok := stack[sp].(Labeled); ok && t.iters[len(t.iters)-1].host {
 					lstack[sp] = t.unlabelElem(&stack[sp]) // IFC: a host iterable's element may be labelled
+					if t.sawLabel {
+						sp++
+						break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+					}
 				}
 				sp++
 			} else {
@@ -627,6 +635,9 @@ loop:
 			stack[sp] = z
 			lstack[sp] = zl
 			sp++
+			if !labelled && t.sawLabel {
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		case compile.ATTR:
 			x := stack[sp-1]
@@ -642,6 +653,10 @@ loop:
 				y, yl = unlabel(y)
 				t.noteLabel(yl)
 				lstack[sp-1] |= yl
+				if !labelled && t.sawLabel {
+					stack[sp-1] = y
+					break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				}
 			}
 			stack[sp-1] = y
 
@@ -752,6 +767,9 @@ loop:
 				}
 			}
 			hint.comps = nil
+			if !labelled && t.sawLabel {
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		case compile.CJMP:
 			// IFC: a branch on a labelled condition opens a region.
@@ -860,6 +878,9 @@ loop:
 				stack[sp-1-i] = v
 				lstack[sp-1-i] = vl | pcl
 			}
+			if !labelled && t.sawLabel {
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		case compile.SETLOCAL:
 			locals[arg] = stack[sp-1]
@@ -937,6 +958,9 @@ loop:
 			stack[sp] = x
 			lstack[sp] = xl | pcl
 			sp++
+			if !labelled && t.sawLabel {
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		case compile.UNIVERSAL:
 			x, xl := unlabel(Universe[f.Prog.Names[arg]]) // IFC: as PREDECLARED
@@ -944,6 +968,9 @@ loop:
 			stack[sp] = x
 			lstack[sp] = xl | pcl
 			sp++
+			if !labelled && t.sawLabel {
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		default:
 			err = fmt.Errorf("unimplemented: %s", op)
