@@ -34,12 +34,17 @@ import (
 // ifcPlain runs while no label has entered the thread. Every label the
 // thread can reach is then Public: the labels the loop stores are Public
 // anyway, no region can open, and the label work that only matters for
-// labelled data is skipped. Before each instruction it checks whether a
-// label has entered (the instruction before brought one in: a call, a
-// Labeled host value, a load); if so it returns, and ifcLabelled resumes
-// the frame at that instruction with exact state: the operand and local
-// labels it stored (the one just brought in among them), no region open,
-// and the iterators' label state (ifcThread.iters), which both modes keep.
+// labelled data is skipped. A label enters a thread only through an
+// instruction that runs code or takes a host value: CALL (the callee, a
+// builtin's result), LOAD, ATTR, INDEX, UNPACK and ITERJMP over a host
+// value, PREDECLARED and UNIVERSAL (a Labeled value), and the step limit's
+// OnMaxSteps callback. After each of these the plain instance checks
+// whether one has (TestLabelEntryLeavesThePlainLoop covers each); if so it
+// returns, and ifcLabelled resumes the frame at the next instruction with
+// exact state: the operand and local labels it stored (the one just
+// brought in among them), no region open, and the iterators' label state
+// (ifcThread.iters), which both modes keep. A new instruction that can let
+// a label in needs the same exit.
 type ifcMode interface{ ifcPlain | ifcLabelled }
 
 type (

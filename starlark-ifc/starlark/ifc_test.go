@@ -225,11 +225,10 @@ func ifcRun(t *testing.T, src string) (*starlark.EvalError, []string) {
 }
 
 // TestExecFileLabelledLoop runs upstream's own testdata files (the 21 of
-// TestExecFile) through the labelled interpreter loop: a labelled
-// predeclared value, unused by the scripts, makes every frame run the
-// labelled loop from its first instruction. Upstream's semantics must be
-// unchanged there too, not only in the label-free loop TestExecFile
-// exercises.
+// TestExecFile) through the labelled instance of the interpreter loop: a
+// labelled predeclared value, unused by the scripts, makes every frame run
+// it from its first instruction. Upstream's semantics must be unchanged
+// there too, not only in the plain instance TestExecFile exercises.
 func TestExecFileLabelledLoop(t *testing.T) {
 	testdata := starlarktest.DataFile("starlark", ".")
 	thread := &starlark.Thread{Load: load}

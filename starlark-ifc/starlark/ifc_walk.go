@@ -337,7 +337,7 @@ func (ht *hashtable) labelsAll() Label {
 // foreignLabel returns D(v) joined with, for every function reachable from
 // v, the labels of its module's globals: everything a value made elsewhere
 // (by another thread) may bring into a thread. It tells a thread whether it
-// may keep skipping deep walks and running label-free (fastLoop).
+// may keep skipping deep walks and running the plain instance of interpret.
 func foreignLabel(v Value) Label {
 	var l Label
 	w := walker{modules: true}

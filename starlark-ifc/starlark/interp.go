@@ -23,6 +23,8 @@ const vmdebug = false // TODO(adonovan): use a bitfield of specific kinds of err
 // local and operand (llocals, lstack), the pc label pcl with its stack of
 // implicit-flow regions, and the label rule of every opcode; the longer
 // helpers are in ifc_interp.go. With no labelled data every label is Public.
+// The loop itself is interpret, below: CallInternal is its prologue and
+// epilogue.
 func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Value, error) {
 	// Postcondition: args is not mutated. This is stricter than required by Callable,
 	// but allows CALL to avoid a copy.
@@ -133,9 +135,9 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 	}()
 
 	// IFC: the loop is interpret, compiled twice (ifcMode). While no label
-	// has entered the thread, the plain instance runs; it stops before the
-	// first instruction that finds one, and the labelled instance resumes
-	// the frame there.
+	// has entered the thread, the plain instance runs; it stops after the
+	// instruction that brings one in, and the labelled instance resumes the
+	// frame at the next.
 	var result Value
 	if !t.sawLabel {
 		result, err = interpret[ifcPlain](fn, thread, &st)
@@ -154,7 +156,14 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 // interpret runs fn's bytecode from fs.pc with operand stack depth fs.sp,
 // until the frame returns or fails, keeping labels by mode M (see ifcMode);
 // it leaves in fs what the frame's epilogue, or the labelled instance
-// taking over from the plain one, needs.
+// taking over from the plain one, needs. The plain instance returns a nil
+// result and a nil error when it stops for the labelled one.
+//
+// IFC: this is upstream's interpreter loop (CallInternal's, moved here so
+// that it can be compiled once per mode), with the label rules in the
+// lines marked IFC. Label work that only matters for labelled data sits
+// under `if labelled`; the instructions that can bring a label into a
+// thread end with the plain instance's exit ("a label entered").
 func interpret[M ifcMode](fn *Function, thread *Thread, fs *ifcFrame) (result Value, err error) {
 	var mode M
 	labelled := unsafe.Sizeof(mode) == ifcLabelledSize
