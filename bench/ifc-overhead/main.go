@@ -2,9 +2,10 @@
 // BenchmarkStarlark suite on the pristine pinned go.starlark.net and on the Aegis fork
 // (starlark-ifc/starlark), plus the fork's BenchmarkStarlarkLabeled (the same programs with
 // labelled inputs), interleaved in one run, and prints per-benchmark medians, ratios and
-// geometric means against the targets of issue 2.
+// geometric means against the targets of issue 13.
 //
 //	go run ./bench/ifc-overhead -rounds 6
+//	go run ./bench/ifc-overhead -callgrind    # instruction counts instead of time
 //
 // Map: prepare() builds the test binaries (upstream is copied out of the module cache into a
 // temp dir and built there as its own module, so it is exactly the pinned upstream; the fork
@@ -15,6 +16,8 @@
 // The machine running this is usually shared and noisy: absolute times swing by a factor of
 // two under load, which is why ratios are taken between runs seconds apart, and why the
 // ratio of the fastest runs is printed beside the median as a cross-check.
+// With -callgrind, measureIr() counts instructions instead (valgrind --tool=callgrind):
+// slower, but repeatable on a loaded machine, so the ratios are the same from run to run.
 // This is a measurement tool, not a test: it exits non-zero only when something fails to
 // build or run, or, with -strict, when a target is missed.
 package main
@@ -39,11 +42,12 @@ import (
 	"github.com/aegisdev/aegis/bench/internal/upstream"
 )
 
-// Targets from issue 2.
+// Targets from issue 13.
 const (
-	targetGeomean      = 1.10 // fork/upstream, no labelled data
-	targetWorstInterp  = 1.35 // fork/upstream, worst interpreter-bound benchmark
-	targetLabelledMean = 1.60 // labelled/upstream geometric mean
+	targetGeomean       = 1.08 // fork/upstream geometric mean, no labelled data
+	targetWorst         = 1.30 // fork/upstream, worst benchmark
+	targetLabelledMean  = 1.20 // labelled/upstream geometric mean
+	targetLabelledWorst = 1.40 // labelled/upstream, worst benchmark
 )
 
 // interpreterBound names the benchmarks whose time goes to the bytecode loop rather than to a
@@ -67,6 +71,7 @@ type config struct {
 	strict    bool
 	labelled  bool
 	root      string
+	callgrind bool
 }
 
 // variant is one binary and the benchmark it runs.
@@ -91,6 +96,7 @@ func main() {
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory with the built binaries")
 	flag.BoolVar(&cfg.strict, "strict", false, "exit 1 when a target is missed")
 	flag.BoolVar(&cfg.labelled, "labelled", true, "also run BenchmarkStarlarkLabeled on the fork")
+	flag.BoolVar(&cfg.callgrind, "callgrind", false, "count instructions per op with valgrind --tool=callgrind instead of timing (repeatable under load; needs valgrind; -rounds and -benchtime are ignored)")
 	flag.StringVar(&cfg.root, "root", "", "root of the Aegis module whose fork to measure (default: the module of the current directory), e.g. a `git archive` snapshot")
 	flag.Parse()
 	if err := run(cfg); err != nil {
@@ -122,6 +128,16 @@ func run(cfg config) error {
 	variants, err := prepare(tmp, cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.callgrind {
+		names, ir, err := measureIr(variants, filter)
+		if err != nil {
+			return err
+		}
+		if reportIr(os.Stdout, names, ir, cfg) && cfg.strict {
+			return errors.New("a target was missed (see above)")
+		}
+		return nil
 	}
 	names, results, err := measure(variants, cfg, filter)
 	if err != nil {
@@ -339,7 +355,7 @@ func report(w io.Writer, names []string, results map[string]map[string][]sample,
 	fmt.Fprintln(tw, header+"\t")
 	var forkR, forkMin, labUp, labUpMin, labFork []float64
 	worstName, worst, worstMin := "", 0.0, 0.0
-	labWorstName, labWorst := "", 0.0
+	labWorstName, labWorst, labWorstMin := "", 0.0, 0.0
 	for _, name := range names {
 		upS, fkS := results["upstream"][name], results["fork"][name]
 		up, fk := stats(upS), stats(fkS)
@@ -348,9 +364,9 @@ func report(w io.Writer, names []string, results map[string]map[string][]sample,
 		mark := ""
 		if interpreterBound[name] {
 			mark = " *"
-			if r > worst {
-				worstName, worst, worstMin = name, r, rmin
-			}
+		}
+		if r > worst {
+			worstName, worst, worstMin = name, r, rmin
 		}
 		row := fmt.Sprintf("%s%s\t%.0f\t%.0f%%\t%.0f\t%.0f%%\t%.3f\t%.3f\t%.0f→%.0f", name, mark, up.med, 100*up.spread, fk.med, 100*fk.spread, r, rmin, up.allocs, fk.allocs)
 		if hasLab {
@@ -359,7 +375,7 @@ func report(w io.Writer, names []string, results map[string]map[string][]sample,
 			lu, lf, lumin := pairedRatio(lbS, upS), pairedRatio(lbS, fkS), lb.min/up.min
 			labUp, labFork, labUpMin = append(labUp, lu), append(labFork, lf), append(labUpMin, lumin)
 			if lu > labWorst {
-				labWorstName, labWorst = name, lu
+				labWorstName, labWorst, labWorstMin = name, lu, lumin
 			}
 			row += fmt.Sprintf("\t%.0f\t%.0f%%\t%.3f\t%.3f\t%.3f\t%.0f", lb.med, 100*lb.spread, lf, lu, lumin, lb.allocs)
 		}
@@ -368,23 +384,192 @@ func report(w io.Writer, names []string, results map[string]map[string][]sample,
 	tw.Flush()
 	fmt.Fprintln(w, "\n* interpreter-bound")
 
-	missed := false
-	check := func(what string, got, gotMin, target float64) {
-		verdict := "ok"
-		if got > target {
-			verdict, missed = "MISSED", true
-		}
-		fmt.Fprintf(w, "%-52s %.3fx (min-based %.3fx)  target ≤ %.2fx  %s\n", what, got, gotMin, target, verdict)
-	}
+	c := checker{w: w}
 	fmt.Fprintln(w)
-	check(fmt.Sprintf("fork/upstream geometric mean (%d benchmarks)", len(forkR)), geomean(forkR), geomean(forkMin), targetGeomean)
-	if worstName != "" {
-		check("worst interpreter-bound fork/upstream: "+worstName, worst, worstMin, targetWorstInterp)
-	}
+	c.check(fmt.Sprintf("fork/upstream geometric mean (%d benchmarks)", len(forkR)), geomean(forkR), geomean(forkMin), targetGeomean)
+	c.check("worst fork/upstream: "+worstName, worst, worstMin, targetWorst)
 	if hasLab {
-		check(fmt.Sprintf("labelled/upstream geometric mean (%d benchmarks)", len(labUp)), geomean(labUp), geomean(labUpMin), targetLabelledMean)
+		c.check(fmt.Sprintf("labelled/upstream geometric mean (%d benchmarks)", len(labUp)), geomean(labUp), geomean(labUpMin), targetLabelledMean)
+		c.check("worst labelled/upstream: "+labWorstName, labWorst, labWorstMin, targetLabelledWorst)
 		fmt.Fprintf(w, "%-52s %.3fx\n", "labelled/fork geometric mean", geomean(labFork))
-		fmt.Fprintf(w, "%-52s %.3fx\n", "worst labelled/upstream: "+labWorstName, labWorst)
 	}
-	return missed
+	return c.missed
+}
+
+// checker prints a figure against its target and remembers a miss.
+type checker struct {
+	w      io.Writer
+	missed bool
+}
+
+// check prints got (and, when gotMin is not NaN, the ratio of the fastest runs beside it).
+func (c *checker) check(what string, got, gotMin, target float64) {
+	verdict := "ok"
+	if got > target {
+		verdict, c.missed = "MISSED", true
+	}
+	also := ""
+	if !math.IsNaN(gotMin) {
+		also = fmt.Sprintf(" (min-based %.3fx)", gotMin)
+	}
+	fmt.Fprintf(c.w, "%-52s %.3fx%s  target ≤ %.2fx  %s\n", what, got, also, target, verdict)
+}
+
+// irEnv makes a test binary's instruction count repeatable under valgrind: one P (no idle
+// spinning), no garbage collector (its cycles fall at different points), no RDTSCP (which
+// valgrind cannot decode) and no asynchronous preemption signals (which callgrind mishandles).
+var irEnv = []string{"GOMAXPROCS=1", "GOGC=off", "GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1"}
+
+// irRefs runs one benchmark of v at -test.benchtime=Nx under callgrind and returns the
+// instructions executed by the whole process.
+func irRefs(v variant, name string, n int) (float64, error) {
+	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", v.bin,
+		"-test.run", "^$", "-test.bench", v.bench+"/^"+regexp.QuoteMeta(name)+"$", "-test.benchtime", fmt.Sprintf("%dx", n))
+	cmd.Dir = v.dir
+	cmd.Env = append(os.Environ(), irEnv...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("valgrind %s %s: %w\n%s%s", v.name, name, err, stdout.String(), stderr.String())
+	}
+	if strings.Contains(stdout.String(), "--- FAIL") {
+		return 0, fmt.Errorf("%s %s failed under valgrind:\n%s", v.name, name, stdout.String())
+	}
+	m := irLine.FindStringSubmatch(stderr.String())
+	if m == nil {
+		return 0, fmt.Errorf("valgrind %s %s: no instruction count in\n%s", v.name, name, stderr.String())
+	}
+	return strconv.ParseFloat(strings.ReplaceAll(m[1], ",", ""), 64)
+}
+
+var irLine = regexp.MustCompile(`I\s+refs:\s+([\d,]+)`)
+
+// irPerOp returns the instructions of one iteration of a benchmark: the difference between
+// a run of 2+m iterations and one of 2 (the testing package runs a benchmark function with
+// N=1 first, then with N; both runs do the function's set-up once each), divided by m, with
+// m grown until the difference is large enough to drown the run-to-run jitter.
+func irPerOp(v variant, name string) (float64, error) {
+	base, err := irRefs(v, name, 2)
+	if err != nil {
+		return 0, err
+	}
+	for m := 2; ; {
+		total, err := irRefs(v, name, 2+m)
+		if err != nil {
+			return 0, err
+		}
+		d := total - base
+		if d >= 40e6 || m >= 10_000_000 {
+			return d / float64(m), nil
+		}
+		m = int(float64(m) * math.Min(1000, math.Max(4, 60e6/math.Max(d, 1))))
+	}
+}
+
+// measureIr counts the instructions per op of every benchmark in every variant, two
+// valgrind processes at a time. ir[variant][benchmark].
+func measureIr(vs []variant, filter *regexp.Regexp) ([]string, map[string]map[string]float64, error) {
+	all, err := runBench(vs[0], vs[0].bench, "1x")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing the benchmarks: %w", err)
+	}
+	var names []string
+	for name := range all {
+		if filter == nil || filter.MatchString(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	type job struct {
+		v    variant
+		name string
+	}
+	type result struct {
+		job
+		ir  float64
+		err error
+	}
+	jobs := make(chan job)
+	results := make(chan result)
+	for range 2 {
+		go func() {
+			for j := range jobs {
+				ir, err := irPerOp(j.v, j.name)
+				results <- result{j, ir, err}
+			}
+		}()
+	}
+	go func() {
+		for _, name := range names {
+			for _, v := range vs {
+				jobs <- job{v, name}
+			}
+		}
+		close(jobs)
+	}()
+	ir := map[string]map[string]float64{}
+	for _, v := range vs {
+		ir[v.name] = map[string]float64{}
+	}
+	var firstErr error
+	for range len(names) * len(vs) {
+		r := <-results
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
+		}
+		ir[r.v.name][r.name] = r.ir
+		fmt.Printf("%-10s %-40s %14.0f instructions/op\n", r.v.name, r.name, r.ir)
+	}
+	return names, ir, firstErr
+}
+
+// reportIr prints the instruction-count table and the targets; it returns whether one was
+// missed. The ratios are of instructions, a proxy for time that ignores cache and branch
+// effects, but the same from one run to the next.
+func reportIr(w io.Writer, names []string, ir map[string]map[string]float64, cfg config) bool {
+	hasLab := cfg.labelled && len(ir["labelled"]) > 0
+	fmt.Fprintf(w, "\nInstructions per op (callgrind; differences of two runs, see irPerOp).\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := "benchmark\tupstream\tfork\tfork/up"
+	if hasLab {
+		header += "\tlabelled\tlab/fork\tlab/up"
+	}
+	fmt.Fprintln(tw, header+"\t")
+	var forkR, labUp, labFork []float64
+	worstName, worst, labWorstName, labWorst := "", 0.0, "", 0.0
+	for _, name := range names {
+		up, fk := ir["upstream"][name], ir["fork"][name]
+		r := fk / up
+		forkR = append(forkR, r)
+		if r > worst {
+			worstName, worst = name, r
+		}
+		mark := ""
+		if interpreterBound[name] {
+			mark = " *"
+		}
+		row := fmt.Sprintf("%s%s\t%.0f\t%.0f\t%.3f", name, mark, up, fk, r)
+		if hasLab {
+			lb := ir["labelled"][name]
+			lu, lf := lb/up, lb/fk
+			labUp, labFork = append(labUp, lu), append(labFork, lf)
+			if lu > labWorst {
+				labWorstName, labWorst = name, lu
+			}
+			row += fmt.Sprintf("\t%.0f\t%.3f\t%.3f", lb, lf, lu)
+		}
+		fmt.Fprintln(tw, row+"\t")
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\n* interpreter-bound")
+	c := checker{w: w}
+	fmt.Fprintln(w)
+	c.check(fmt.Sprintf("fork/upstream geometric mean (%d benchmarks)", len(forkR)), geomean(forkR), math.NaN(), targetGeomean)
+	c.check("worst fork/upstream: "+worstName, worst, math.NaN(), targetWorst)
+	if hasLab {
+		c.check(fmt.Sprintf("labelled/upstream geometric mean (%d benchmarks)", len(labUp)), geomean(labUp), math.NaN(), targetLabelledMean)
+		c.check("worst labelled/upstream: "+labWorstName, labWorst, math.NaN(), targetLabelledWorst)
+		fmt.Fprintf(w, "%-52s %.3fx\n", "labelled/fork geometric mean", geomean(labFork))
+	}
+	return c.missed
 }

@@ -5,6 +5,7 @@ package starlark_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -460,6 +461,52 @@ func TestLabelEntryLeavesThePlainLoop(t *testing.T) {
 	}
 	if labs["r"]&labA == 0 {
 		t.Errorf("PREDECLARED: a value assigned under a branch on the secret is public (label %v)", labs["r"])
+	}
+}
+
+func TestLabelEntryFromOnMaxStepsLeavesThePlainLoop(t *testing.T) {
+	// The step limit's callback is host code run between two instructions
+	// of a plain frame. Here it appends a secret to a list the script
+	// handed to the host; the loop over the list then compares its
+	// elements, which only the labelled mode labels (the plain one joins
+	// no deep labels). If the frame stayed plain after the callback, y,
+	// assigned under a branch on the secret, would come back public.
+	var kept *starlark.List
+	var fired int
+	thread := new(starlark.Thread)
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		fired++
+		thread.SetMaxExecutionSteps(math.MaxUint64) // no limit from here on
+		appendFn, err := kept.Attr("append")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := starlark.CallLabeled(thread, appendFn, starlark.Tuple{starlark.Labeled{V: starlark.String("sec"), L: labA}}, nil); err != nil {
+			t.Errorf("append from OnMaxSteps: %v", err)
+		}
+	}
+	keep := starlark.NewBuiltin("keep", func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		kept = args[0].(*starlark.List)
+		// The callback fires a few instructions after this call returns,
+		// among the plain assignments below.
+		thread.SetMaxExecutionSteps(thread.ExecutionSteps() + 6)
+		return starlark.None, nil
+	})
+	src := "def main():\n    lst = []\n    keep(lst)\n" +
+		strings.Repeat("    a = 1\n", 12) +
+		"    y = 0\n    for v in lst:\n        if v == \"sec\":\n            y = 1\n    return y\nr = main()\n"
+	g, labs, err := execLabeled(t, thread, src, starlark.StringDict{"keep": keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fired != 1 {
+		t.Fatalf("OnMaxSteps ran %d times, want once", fired)
+	}
+	if g["r"] != starlark.MakeInt(1) {
+		t.Fatalf("r = %v, want 1 (the callback's append was not seen)", g["r"])
+	}
+	if labs["r"]&labA == 0 {
+		t.Errorf("a value assigned under a branch on the secret the step callback let in is public (label %v)", labs["r"])
 	}
 }
 
