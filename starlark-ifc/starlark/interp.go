@@ -184,6 +184,10 @@ func interpret[M ifcMode](fn *Function, thread *Thread, fs *ifcFrame) (result Va
 
 loop:
 	for {
+		// IFC: err and errl describe the failing instruction only. Clearing
+		// them here keeps them out of the values the loop carries from one
+		// instruction to the next (and the registers it spills for them).
+		errl, err = Public, nil
 		thread.Steps++
 		if thread.Steps >= thread.maxSteps {
 			if thread.OnMaxSteps != nil {
@@ -234,13 +238,17 @@ loop:
 
 		case compile.DUP:
 			stack[sp] = stack[sp-1]
-			lstack[sp] = lstack[sp-1]
+			if labelled {
+				lstack[sp] = lstack[sp-1]
+			}
 			sp++
 
 		case compile.DUP2:
 			stack[sp] = stack[sp-2]
 			stack[sp+1] = stack[sp-1]
-			lstack[sp], lstack[sp+1] = lstack[sp-2], lstack[sp-1]
+			if labelled {
+				lstack[sp], lstack[sp+1] = lstack[sp-2], lstack[sp-1]
+			}
 			sp += 2
 
 		case compile.POP:
@@ -248,7 +256,9 @@ loop:
 
 		case compile.EXCH:
 			stack[sp-2], stack[sp-1] = stack[sp-1], stack[sp-2]
-			lstack[sp-2], lstack[sp-1] = lstack[sp-1], lstack[sp-2]
+			if labelled {
+				lstack[sp-2], lstack[sp-1] = lstack[sp-1], lstack[sp-2]
+			}
 
 		case compile.EQL, compile.NEQ, compile.GT, compile.LT, compile.LE, compile.GE:
 			op := syntax.Token(op-compile.EQL) + syntax.EQL
@@ -265,7 +275,9 @@ loop:
 				break loop
 			}
 			stack[sp] = Bool(ok)
-			lstack[sp] = l
+			if labelled {
+				lstack[sp] = l
+			}
 			sp++
 
 		case compile.PLUS,
@@ -303,7 +315,9 @@ loop:
 				l = t.binaryLabel(binop, x, y, z, l)
 			}
 			stack[sp] = z
-			lstack[sp] = l
+			if labelled {
+				lstack[sp] = l
+			}
 			sp++
 
 		case compile.UPLUS, compile.UMINUS, compile.TILDE:
@@ -315,7 +329,9 @@ loop:
 			}
 			x := stack[sp-1]
 			y, err2 := Unary(unop, x)
-			lstack[sp-1] |= pcl
+			if labelled {
+				lstack[sp-1] |= pcl
+			}
 			if err2 != nil {
 				err, errl = err2, lstack[sp-1]
 				break loop
@@ -366,7 +382,9 @@ loop:
 			}
 
 			stack[sp] = z
-			lstack[sp] = l
+			if labelled {
+				lstack[sp] = l
+			}
 			sp++
 
 		case compile.INPLACE_PIPE:
@@ -414,27 +432,37 @@ loop:
 			}
 
 			stack[sp] = z
-			lstack[sp] = l
+			if labelled {
+				lstack[sp] = l
+			}
 			sp++
 
 		case compile.NONE:
 			stack[sp] = None
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.TRUE:
 			stack[sp] = True
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.FALSE:
 			stack[sp] = False
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.MANDATORY:
 			stack[sp] = mandatory{}
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.JMP:
@@ -546,8 +574,10 @@ loop:
 				fmt.Printf("Resuming %s @ %s\n", f.Name, f.Position(0))
 			}
 			stack[sp-1] = z
-			lstack[sp-1] = zl | pcl
-			if !labelled && t.sawLabel {
+			if labelled {
+				lstack[sp-1] = zl | pcl
+			} else if t.sawLabel {
+				lstack[sp-1] = zl
 				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
 			}
 
@@ -611,10 +641,12 @@ loop:
 			fs.iterstack = iterstack
 
 		case compile.NOT:
-			if _, ok := stack[sp-1].(Bool); !ok && labelled {
-				lstack[sp-1] = t.truthLabel(stack[sp-1], lstack[sp-1])
+			if labelled {
+				if _, ok := stack[sp-1].(Bool); !ok {
+					lstack[sp-1] = t.truthLabel(stack[sp-1], lstack[sp-1])
+				}
+				lstack[sp-1] |= pcl
 			}
-			lstack[sp-1] |= pcl
 			stack[sp-1] = !stack[sp-1].Truth()
 
 		case compile.RETURN:
@@ -642,9 +674,11 @@ loop:
 				break loop
 			}
 			stack[sp] = z
-			lstack[sp] = zl
 			sp++
-			if !labelled && t.sawLabel {
+			if labelled {
+				lstack[sp-1] = zl
+			} else if t.sawLabel {
+				lstack[sp-1] = zl
 				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
 			}
 
@@ -652,7 +686,9 @@ loop:
 			x := stack[sp-1]
 			name := f.Prog.Names[arg]
 			y, err2 := getAttr(x, name)
-			lstack[sp-1] |= pcl
+			if labelled {
+				lstack[sp-1] |= pcl
+			}
 			if err2 != nil {
 				err, errl = err2, lstack[sp-1]|t.deepLabel(x)
 				break loop
@@ -683,7 +719,9 @@ loop:
 			d := new(Dict)
 			d.ht.slab = pcl
 			stack[sp] = d
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.SETDICT, compile.SETDICTUNIQ:
@@ -740,7 +778,9 @@ loop:
 				break loop
 			}
 			stack[sp] = res
-			lstack[sp] = t.sliceLabel(x, res, l)
+			if labelled {
+				lstack[sp] = t.sliceLabel(x, res, l)
+			}
 			sp++
 
 		case compile.UNPACK:
@@ -798,7 +838,9 @@ loop:
 
 		case compile.CONSTANT:
 			stack[sp] = fn.module.constants[arg]
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.MAKETUPLE:
@@ -810,12 +852,14 @@ loop:
 			tuple := make(Tuple, n)
 			sp -= n
 			copy(tuple, stack[sp:])
-			l := pcl // IFC: a tuple has one label, the join of its elements'
-			for _, el := range lstack[sp : sp+n] {
-				l |= el
-			}
 			stack[sp] = tuple
-			lstack[sp] = l
+			if labelled {
+				l := pcl // IFC: a tuple has one label, the join of its elements'
+				for _, el := range lstack[sp : sp+n] {
+					l |= el
+				}
+				lstack[sp] = l
+			}
 			sp++
 
 		case compile.MAKELIST:
@@ -828,9 +872,13 @@ loop:
 			sp -= n
 			copy(elems, stack[sp:])
 			list := NewList(elems)
-			list.slab, list.elabs = pcl, makeListLabels(lstack[sp:sp+n]) // IFC
+			if labelled {
+				list.slab, list.elabs = pcl, makeListLabels(lstack[sp:sp+n]) // IFC
+			}
 			stack[sp] = list
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.MAKEFUNC:
@@ -846,7 +894,9 @@ loop:
 				freevars: freevars,
 				dlab:     lstack[sp-1], // IFC: the defaults keep their label
 			}
-			lstack[sp-1] = pcl
+			if labelled {
+				lstack[sp-1] = pcl
+			}
 
 		case compile.LOAD:
 			n := int(arg)
@@ -893,18 +943,24 @@ loop:
 
 		case compile.SETLOCAL:
 			locals[arg] = stack[sp-1]
-			llocals[arg] = lstack[sp-1] | pcl
+			if labelled {
+				llocals[arg] = lstack[sp-1] | pcl
+			}
 			sp--
 
 		case compile.SETLOCALCELL:
 			c := locals[arg].(*cell)
 			c.v = stack[sp-1]
-			c.l = lstack[sp-1] | pcl
+			if labelled {
+				c.l = lstack[sp-1] | pcl
+			}
 			sp--
 
 		case compile.SETGLOBAL:
 			fn.module.globals[arg] = stack[sp-1]
-			fn.module.globalLabels[arg] = lstack[sp-1] | pcl
+			if labelled {
+				fn.module.globalLabels[arg] = lstack[sp-1] | pcl
+			}
 			sp--
 
 		case compile.LOCAL:
@@ -914,12 +970,16 @@ loop:
 				break loop
 			}
 			stack[sp] = x
-			lstack[sp] = llocals[arg] | pcl
+			if labelled {
+				lstack[sp] = llocals[arg] | pcl
+			}
 			sp++
 
 		case compile.FREE:
 			stack[sp] = fn.freevars[arg]
-			lstack[sp] = pcl
+			if labelled {
+				lstack[sp] = pcl
+			}
 			sp++
 
 		case compile.LOCALCELL:
@@ -930,7 +990,9 @@ loop:
 				break loop
 			}
 			stack[sp] = v
-			lstack[sp] = c.l | pcl
+			if labelled {
+				lstack[sp] = c.l | pcl
+			}
 			sp++
 
 		case compile.FREECELL:
@@ -941,7 +1003,9 @@ loop:
 				break loop
 			}
 			stack[sp] = v
-			lstack[sp] = c.l | pcl
+			if labelled {
+				lstack[sp] = c.l | pcl
+			}
 			sp++
 
 		case compile.GLOBAL:
@@ -951,7 +1015,9 @@ loop:
 				break loop
 			}
 			stack[sp] = x
-			lstack[sp] = fn.module.globalLabels[arg] | pcl
+			if labelled {
+				lstack[sp] = fn.module.globalLabels[arg] | pcl
+			}
 			sp++
 
 		case compile.PREDECLARED:
@@ -965,9 +1031,11 @@ loop:
 			x, xl = unlabel(x)
 			t.noteLabel(xl)
 			stack[sp] = x
-			lstack[sp] = xl | pcl
 			sp++
-			if !labelled && t.sawLabel {
+			if labelled {
+				lstack[sp-1] = xl | pcl
+			} else if t.sawLabel {
+				lstack[sp-1] = xl
 				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
 			}
 
@@ -975,9 +1043,11 @@ loop:
 			x, xl := unlabel(Universe[f.Prog.Names[arg]]) // IFC: as PREDECLARED
 			t.noteLabel(xl)
 			stack[sp] = x
-			lstack[sp] = xl | pcl
 			sp++
-			if !labelled && t.sawLabel {
+			if labelled {
+				lstack[sp-1] = xl | pcl
+			} else if t.sawLabel {
+				lstack[sp-1] = xl
 				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
 			}
 
