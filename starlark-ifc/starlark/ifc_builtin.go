@@ -54,34 +54,42 @@ func (thread *Thread) callInternal(c Callable, args Tuple, kwargs []Tuple) (Valu
 	case *Function:
 		return c.CallInternal(thread, args, kwargs)
 	case *Builtin:
-		return thread.callBuiltin(c, c.recv, c.rule, func() (Value, error) {
-			fn := c.fn
-			if c.rule != nil && c.rule.call != nil {
-				fn = c.rule.call
-			}
-			return fn(thread, c, args, kwargs)
-		}, args, kwargs)
+		// (Comparing the pointers is what comparing the interfaces
+		// does, without the runtime call.)
+		pb, _ := thread.ifc.pending.fn.(*Builtin)
+		return thread.callBuiltin(c, c, c.recv, c.rule, pb == c, args, kwargs)
 	default:
-		return thread.callBuiltin(c, nil, nil, func() (Value, error) {
-			return c.CallInternal(thread, args, kwargs)
-		}, args, kwargs)
+		return thread.callBuiltin(c, c, nil, nil, thread.ifc.pending.fn == Value(c), args, kwargs)
 	}
 }
 
-// callBuiltin runs call, a builtin or host callable, under its label rule.
-func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, call func() (Value, error), args Tuple, kwargs []Tuple) (Value, error) {
-	t := &thread.ifc
-	// The context of a builtin that called this one from Go is saved and
-	// restored; from the interpreter, there is none.
-	nested := t.b.active
-	var saved builtinCtx
-	if nested {
-		saved = t.b
+// invoke runs the Go code of c, a builtin or host callable.
+func (thread *Thread) invoke(c Callable, args Tuple, kwargs []Tuple) (Value, error) {
+	if b, ok := c.(*Builtin); ok {
+		fn := b.fn
+		if b.rule != nil && b.rule.call != nil {
+			fn = b.rule.call
+		}
+		return fn(thread, b, args, kwargs)
 	}
-	fromInterp := t.pending.fn == callee
-	c := &t.b
+	return c.CallInternal(thread, args, kwargs)
+}
+
+// callBuiltin runs callee, a builtin or host callable (c, the same value
+// as a Callable), under its label rule. fromInterp says whether the
+// interpreter's CALL made the call (thread.ifc.pending names callee).
+func (thread *Thread) callBuiltin(callee Value, c Callable, recv Value, rule *builtinRule, fromInterp bool, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	// The context of a builtin that called this one from Go is saved (on
+	// t.bsaved, which keeps a local copy from being zeroed on every call)
+	// and restored; from the interpreter, there is none.
+	nested := t.b.active
+	if nested {
+		t.bsaved = append(t.bsaved, t.b)
+	}
+	bc := &t.b
 	if fromInterp {
-		c.pendingCall = t.pending
+		bc.pendingCall = t.pending
 		t.pending.fn = nil
 	} else {
 		// Called from another builtin's Go code, its arguments derive
@@ -90,11 +98,11 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 		if nested {
 			j = thread.callLabel()
 		}
-		c.pendingCall = pendingCall{pc: j, varLab: j, kwVarLab: j, shape: j}
+		bc.pendingCall = pendingCall{pc: j, varLab: j, kwVarLab: j, shape: j}
 	}
-	c.fn, c.active, c.recv, c.args, c.kwargs = callee, true, recv, args, kwargs
-	c.j, c.jDone, c.res, c.acc = Public, false, Public, Public
-	if c.pc != Public {
+	bc.fn, bc.active, bc.recv, bc.args, bc.kwargs = callee, true, recv, args, kwargs
+	bc.j, bc.jDone, bc.res, bc.acc = Public, false, Public, Public
+	if bc.pc != Public {
 		thread.noteHigh()
 	}
 
@@ -107,7 +115,7 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 	}
 	switch kind {
 	case RuleAware, RuleAudited, RuleSink:
-		z, err = call()
+		z, err = thread.invoke(c, args, kwargs)
 		b := &t.b
 		zl = b.pc | b.res | b.acc
 		if kind == RuleAware && err == nil && z != nil && !isAtomic(z) {
@@ -117,20 +125,22 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 			t.noteLabel(foreignLabel(z))
 		}
 	case RuleShallow:
-		if thread.atomicCall() {
-			z, err = call()
+		if atomicArgs(recv, args, kwargs) {
+			z, err = thread.invoke(c, args, kwargs)
 			b := &t.b
 			zl = b.pc | b.all() | b.res | b.acc
 			if err == nil {
 				// A string method's result is about as large as its
 				// inputs, which exist already: count it afterwards.
-				err = t.chargeResult(z)
+				if t.allocLimit > 0 {
+					err = t.chargeResult(z)
+				}
 			}
 			break
 		}
 		fallthrough
 	default:
-		z, zl, err = thread.conservativeCall(call)
+		z, zl, err = thread.conservativeCall(c, args, kwargs)
 		if err == nil && z != nil && !isAtomic(z) {
 			// A host builtin may return a value holding labels made on
 			// another thread (walked even after the first label, for
@@ -170,10 +180,12 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 	}
 	errPC := t.b.pc
 	if nested {
-		t.b = saved
+		n := len(t.bsaved) - 1
+		t.b, t.bsaved[n] = t.bsaved[n], builtinCtx{}
+		t.bsaved = t.bsaved[:n]
 	} else {
 		// Keep no references to the call's values.
-		c.active, c.fn, c.recv, c.args, c.kwargs, c.pos, c.kv = false, nil, nil, nil, nil, nil, nil
+		bc.active, bc.fn, bc.recv, bc.args, bc.kwargs, bc.pos, bc.kv = false, nil, nil, nil, nil, nil, nil
 	}
 
 	if err != nil {
@@ -193,19 +205,18 @@ func (thread *Thread) callBuiltin(callee Value, recv Value, rule *builtinRule, c
 	return z, err
 }
 
-// atomicCall reports whether every argument and the receiver of the builtin
-// call in progress is atomic.
-func (thread *Thread) atomicCall() bool {
-	b := &thread.ifc.b
-	if b.recv != nil && !isAtomic(b.recv) {
+// atomicArgs reports whether every argument and the receiver of a builtin
+// call is atomic.
+func atomicArgs(recv Value, args Tuple, kwargs []Tuple) bool {
+	if recv != nil && !isAtomic(recv) {
 		return false
 	}
-	for _, a := range b.args {
+	for _, a := range args {
 		if !isAtomic(a) {
 			return false
 		}
 	}
-	for _, kv := range b.kwargs {
+	for _, kv := range kwargs {
 		if !isAtomic(kv[1]) {
 			return false
 		}
@@ -213,8 +224,8 @@ func (thread *Thread) atomicCall() bool {
 	return true
 }
 
-// conservativeCall runs call under the conservative rule (see NewBuiltin).
-func (thread *Thread) conservativeCall(call func() (Value, error)) (Value, Label, error) {
+// conservativeCall runs callee under the conservative rule (see NewBuiltin).
+func (thread *Thread) conservativeCall(callee Callable, args Tuple, kwargs []Tuple) (Value, Label, error) {
 	t := &thread.ifc
 	b := &t.b
 	var j Label
@@ -224,7 +235,7 @@ func (thread *Thread) conservativeCall(call func() (Value, error)) (Value, Label
 			return nil, j, &FlowError{Sink: calleeName(b.fn), Reason: nsuReason}
 		}
 	}
-	z, err := call()
+	z, err := thread.invoke(callee, args, kwargs)
 	b = &t.b
 	zl := j | b.acc
 	if zl != Public {

@@ -93,6 +93,15 @@ func hostKey(v Value) (walkKey, bool) {
 // isAtomic reports whether v holds no other value whose labels could differ
 // from v's reference label: D(v) is Public and v cannot be written.
 func isAtomic(v Value) bool {
+	switch v.(type) { // the commonest cases first, without a call (isAtomicSlow)
+	case Int, String, NoneType, Bool:
+		return true
+	}
+	return isAtomicSlow(v)
+}
+
+// isAtomicSlow is isAtomic, in full.
+func isAtomicSlow(v Value) bool {
 	switch x := v.(type) {
 	case NoneType, Bool, Int, Float, String, Bytes, rangeValue, stringElems, stringCodepoints, bytesIterable:
 		return true

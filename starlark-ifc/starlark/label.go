@@ -253,16 +253,17 @@ func NewConservativeBuiltin(name string, fn BuiltinFunc) *Builtin {
 
 // ifcThread is the label state of a Thread.
 type ifcThread struct {
-	larena   []Label     // LIFO arena of frame labels (locals and operand stack)
-	iters    []ifcIter   // label state of the active iterators of every frame, innermost last
-	sawLabel bool        // a non-public label has entered this thread: deep walks are needed
-	seen     Label       // the join of every label that has entered this thread (SeenLabel)
-	pending  pendingCall // argument labels from the CALL in progress, for its callee
-	b        builtinCtx  // the builtin call in progress (thread API)
-	ret      Label       // label of the result the last callee returned to the interpreter
-	errLabel Label       // label for the next EvalError built by evalError
-	errPC    Label       // pc label for the next EvalError
-	highAt   CallStack   // call stack when the pc first became non-public (nil if never)
+	larena   []Label      // LIFO arena of frame labels (locals and operand stack)
+	iters    []ifcIter    // label state of the active iterators of every frame, innermost last
+	sawLabel bool         // a non-public label has entered this thread: deep walks are needed
+	seen     Label        // the join of every label that has entered this thread (SeenLabel)
+	pending  pendingCall  // argument labels from the CALL in progress, for its callee
+	b        builtinCtx   // the builtin call in progress (thread API)
+	bsaved   []builtinCtx // the contexts of the builtins that called the one in progress from Go
+	ret      Label        // label of the result the last callee returned to the interpreter
+	errLabel Label        // label for the next EvalError built by evalError
+	errPC    Label        // pc label for the next EvalError
+	highAt   CallStack    // call stack when the pc first became non-public (nil if never)
 
 	// lastModule is the module of the last toplevel call whose predeclared
 	// environment was walked (enterToplevel).
@@ -368,6 +369,8 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	}
 	t.larena, t.iters = t.larena[:0], t.iters[:0]
 	t.b = builtinCtx{}
+	clear(t.bsaved)
+	t.bsaved = t.bsaved[:0]
 	t.errLabel, t.errPC, t.ret = Public, Public, Public
 	t.highAt = nil
 }
