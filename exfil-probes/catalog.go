@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/lazyre"
 )
 
 //go:embed probes/*.star controls/*.star policy.toml
@@ -71,7 +72,7 @@ var headerKeys = map[string]bool{
 }
 
 // capabilityName is the shape of a capability in requires-approval ("fs.read", "net.http_get").
-var capabilityName = regexp.MustCompile(`^[a-z]+\.[a-z_]+$`)
+var capabilityName = lazyre.New(`^[a-z]+\.[a-z_]+$`)
 
 // ParseScript reads the header of one script. file is used for the name check and in errors.
 func ParseScript(file, text string) (*Script, error) {
@@ -140,7 +141,7 @@ func ParseScript(file, text string) (*Script, error) {
 		case "requires-approval":
 			for _, c := range strings.Split(val, ",") {
 				c = strings.TrimSpace(c)
-				if !capabilityName.MatchString(c) {
+				if !capabilityName().MatchString(c) {
 					return nil, fmt.Errorf("%s:%d: requires-approval wants capability names such as fs.read, got %q", file, i+1, c)
 				}
 				sc.RequiresApproval = append(sc.RequiresApproval, c)

@@ -3,14 +3,15 @@ package exfilprobes
 import (
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/aegisdev/aegis/internal/lazyre"
 )
 
 // ttyQuestion matches the end of a question `aegis run` puts on its controlling terminal (an
 // approval of a requires_approval call): "Allow it? [o]nce, [N]o: " and the older "[y/N] ".
-var ttyQuestion = regexp.MustCompile(`\[N\]o: |\[y/N\] `)
+var ttyQuestion = lazyre.New(`\[N\]o: |\[y/N\] `)
 
 // terminal is the controlling terminal of one `aegis run`. What the runtime writes to it is the
 // "tty" observable: whether a question is asked, and what it says, is something the person at the
@@ -51,7 +52,7 @@ func (t *terminal) loop() {
 			if seen.Len() < maxCapture {
 				seen.Write(buf[:n])
 			}
-			for len(ttyQuestion.FindAllStringIndex(seen.String(), -1)) > answered {
+			for len(ttyQuestion().FindAllStringIndex(seen.String(), -1)) > answered {
 				answered++
 				if _, werr := t.master.Write([]byte("y\n")); werr != nil {
 					return

@@ -2,10 +2,11 @@ package exfilprobes
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aegisdev/aegis/internal/lazyre"
 )
 
 // Verdict is the harness's judgement of one script.
@@ -139,14 +140,14 @@ func differential(sc *Script, obs []SecretObs, repeat *SecretObs, scan *scanner)
 // chargedProgress matches the runtime's message about an ending it charged
 // to the leakage budget: the run shows its exit kind and how many public
 // calls it made after its first local-only read, and is charged for both.
-var chargedProgress = regexp.MustCompile(`revealed at most \d+ bits of that data \(how the run ended, and the (\d+) public calls`)
+var chargedProgress = lazyre.New(`revealed at most \d+ bits of that data \(how the run ended, and the (\d+) public calls`)
 
 // termination is what a run's ending shows: its exit, and for an ending the
 // runtime charged, the progress it paid for. Runs are compared within a
 // group of equal terminations; a difference between groups is the
 // termination channel (TERM), which the budget charges.
 func termination(o Outcome) string {
-	if m := chargedProgress.FindStringSubmatch(o.Error); m != nil {
+	if m := chargedProgress().FindStringSubmatch(o.Error); m != nil {
 		return o.Exit + " (charged after " + m[1] + " public calls)"
 	}
 	return o.Exit
@@ -294,8 +295,8 @@ func control(sc *Script, all []SecretObs, v Verdict, budget int) (bool, string) 
 
 // goCrash matches the report of a Go program that died: a fatal error (stack overflow, out of
 // memory) or an unrecovered panic, followed by the goroutine dump.
-var goCrash = regexp.MustCompile(`(?m)^(fatal error: .*|panic: .*)$`)
-var goroutineDump = regexp.MustCompile(`(?m)^goroutine [0-9]+ (gp=.*)?\[`)
+var goCrash = lazyre.New(`(?m)^(fatal error: .*|panic: .*)$`)
+var goroutineDump = lazyre.New(`(?m)^goroutine [0-9]+ (gp=.*)?\[`)
 
 // abnormalEnd says why a run did not end the way every run must, "" if it did. A crash of the
 // runtime (whose exit status 2 would otherwise read as "policy denied") and a run that outlived
@@ -307,7 +308,7 @@ func abnormalEnd(out Outcome) string {
 		texts = append(texts, c.Value)
 	}
 	for _, s := range texts {
-		if m := goCrash.FindString(s); m != "" && goroutineDump.MatchString(s) {
+		if m := goCrash().FindString(s); m != "" && goroutineDump().MatchString(s) {
 			return "the runtime crashed (" + clip(m, 80) + ")"
 		}
 	}
@@ -347,7 +348,7 @@ func charged(o SecretObs) bool {
 }
 
 // auditPosition matches the position of an audit record ("position":"probe.star:12:17").
-var auditPosition = regexp.MustCompile(`"position":"[^"]*\.star:([0-9]+):[0-9]+"`)
+var auditPosition = lazyre.New(`"position":"[^"]*\.star:([0-9]+):[0-9]+"`)
 
 // lastAuditLine is the largest script line at which the audit log of a session records a capability
 // call (allowed or refused) or a stopped flow, 0 if none. Only a running script makes such an
@@ -364,7 +365,7 @@ func lastAuditLine(o SecretObs) int {
 				if !strings.Contains(rec, `"kind":"call"`) && !strings.Contains(rec, `"kind":"flow"`) {
 					continue
 				}
-				if m := auditPosition.FindStringSubmatch(rec); m != nil {
+				if m := auditPosition().FindStringSubmatch(rec); m != nil {
 					if n, err := strconv.Atoi(m[1]); err == nil && n > last {
 						last = n
 					}
@@ -377,13 +378,13 @@ func lastAuditLine(o SecretObs) int {
 
 // scriptPosition matches a script position in an error report ("probe.star:12:9"); the file name
 // differs by path (aegis_run.star for MCP), the line is what matters.
-var scriptPosition = regexp.MustCompile(`\.star:([0-9]+):[0-9]+`)
+var scriptPosition = lazyre.New(`\.star:([0-9]+):[0-9]+`)
 
 // lastScriptLine is the largest script line an error report names, 0 if none. A run that reports
 // an error at line n executed line n, so it got past every line before it.
 func lastScriptLine(s string) int {
 	last := 0
-	for _, m := range scriptPosition.FindAllStringSubmatch(s, -1) {
+	for _, m := range scriptPosition().FindAllStringSubmatch(s, -1) {
 		if n, err := strconv.Atoi(m[1]); err == nil && n > last {
 			last = n
 		}

@@ -190,7 +190,7 @@ func aegisToolsFor(s PolicySummary) (allowed, denied []string) {
 	for _, c := range s.Capabilities {
 		caps[c] = true
 	}
-	for _, t := range tools {
+	for _, t := range tools() {
 		if t.capability != "" && !caps[t.capability] {
 			denied = append(denied, t.name)
 		} else {

@@ -138,7 +138,7 @@ func TestParseConfirmMode(t *testing.T) {
 
 func TestToolTableInvariants(t *testing.T) {
 	seen := map[string]bool{}
-	for _, tool := range tools {
+	for _, tool := range tools() {
 		if seen[tool.name] {
 			t.Errorf("duplicate tool %s", tool.name)
 		}
@@ -175,8 +175,8 @@ func TestScriptAPICheatSheetCoversTheBuiltins(t *testing.T) {
 			}
 		}
 	}
-	desc := tools[0].description
-	if tools[0].name != "aegis_run" || !strings.Contains(desc, scriptAPI) {
+	desc := tools()[0].description
+	if tools()[0].name != "aegis_run" || !strings.Contains(desc, scriptAPI) {
 		t.Fatalf("aegis_run's description must carry the cheat sheet")
 	}
 	// What Claude Code shows the model of a successful call is the

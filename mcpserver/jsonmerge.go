@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
-	"sync"
+
+	"github.com/aegisdev/aegis/internal/lazyre"
 )
 
 // Host configuration files belong to the user: `aegis host-config --write`
@@ -158,7 +158,7 @@ func short(v any) string {
 	return s
 }
 
-var identKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`) }) // compiled on first use
+var identKey = lazyre.New(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 
 // keyPath renders a path as .a.b["c/d"].
 func keyPath(path []string) string {

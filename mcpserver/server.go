@@ -355,9 +355,10 @@ func (s *session) handleToolsList(ctx context.Context, conn *jsonrpc2.Conn, req 
 	if !s.noCursor(ctx, conn, req, params) {
 		return
 	}
-	list := make([]map[string]any, 0, len(tools))
-	for i := range tools {
-		list = append(list, tools[i].listEntry(info, s.caps))
+	ts := tools()
+	list := make([]map[string]any, 0, len(ts))
+	for i := range ts {
+		list = append(list, ts[i].listEntry(info, s.caps))
 	}
 	s.reply(ctx, conn, req.ID, s.complete(info, map[string]any{"tools": list}, scopePublic))
 }

@@ -9,12 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"regexp"
 	"strconv"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/aegisdev/aegis/internal/lazyre"
 )
 
 // JSON-RPC error codes used by the transport and the server.
@@ -471,9 +472,7 @@ func (s *stream) Close() error {
 // tailIDPattern finds a top-level id written last, as the TypeScript SDK
 // does ({"method":...,"params":{...},"jsonrpc":"2.0","id":7}). Exactly one
 // closing brace may follow, so an id nested in params does not match.
-var tailIDPattern = sync.OnceValue(func() *regexp.Regexp { // compiled on first use, not at start-up
-	return regexp.MustCompile(`,\s*"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
-})
+var tailIDPattern = lazyre.New(`,\s*"id"\s*:\s*(-?[0-9]+|"(?:[^"\\]|\\.)*")\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
 
 // sniffID recovers the id of an oversized request from its first and last
 // bytes, so the client can match the error to its call instead of waiting

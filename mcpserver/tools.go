@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/policy"
@@ -64,103 +65,110 @@ type toolDef struct {
 	inputs map[string]string
 }
 
-// tools is the tool surface, in the order tools/list returns it.
-var tools = []toolDef{
-	{
-		name:  "aegis_run",
-		title: "Run a Starlark script under the Aegis policy",
-		description: "Run a Starlark script under the operator's Aegis policy, as `aegis run` does. Every effect is checked against the policy when it is called; " +
-			"values read from local-only sources stay usable inside the script but print as [REDACTED]. Call aegis_policy first to see what is allowed.\n" +
-			scriptAPI + "\n" +
-			"Result: stdout is what the script printed. On failure (isError) exit_kind says why (policy_denied, flow_denied, confirm_denied, script_error, limit, ...) " +
-			"and error names the rule that decided and how the operator could allow it.",
-		kind: toolRun,
-		params: []param{
-			{name: "script", kind: kindString, required: true, description: "Starlark source, e.g. print(fs.read(\"README.md\")). Predeclared: " + strings.Join(builtins.ModuleNames(), ", ") + ", print, fail."},
-			{name: "task_id", kind: kindString, maxLen: 128, description: "Optional label recorded in the audit log for this run."},
+// tools is the tool surface, in the order tools/list returns it. It is
+// built on first use: every `aegis run` links this package, and the table
+// lists the predeclared modules (builtins.ModuleNames), which builds them.
+var tools = sync.OnceValue(func() []toolDef { return toolTable() })
+
+func toolTable() []toolDef {
+	return []toolDef{
+		{
+			name:  "aegis_run",
+			title: "Run a Starlark script under the Aegis policy",
+			description: "Run a Starlark script under the operator's Aegis policy, as `aegis run` does. Every effect is checked against the policy when it is called; " +
+				"values read from local-only sources stay usable inside the script but print as [REDACTED]. Call aegis_policy first to see what is allowed.\n" +
+				scriptAPI + "\n" +
+				"Result: stdout is what the script printed. On failure (isError) exit_kind says why (policy_denied, flow_denied, confirm_denied, script_error, limit, ...) " +
+				"and error names the rule that decided and how the operator could allow it.",
+			kind: toolRun,
+			params: []param{
+				{name: "script", kind: kindString, required: true, description: "Starlark source, e.g. print(fs.read(\"README.md\")). Predeclared: " + strings.Join(builtins.ModuleNames(), ", ") + ", print, fail."},
+				{name: "task_id", kind: kindString, maxLen: 128, description: "Optional label recorded in the audit log for this run."},
+			},
 		},
-	},
-	{
-		name:        "aegis_fs_read",
-		title:       "Read a file (policy-gated)",
-		description: "Read one file through the Aegis policy (fs.read). Use instead of the host's own Read tool. Content of local-only files comes back as [REDACTED].",
-		kind:        toolScript,
-		capability:  string(policy.FSRead),
-		params:      []param{{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."}},
-		script:      "print(fs.read(path))\n",
-		trimPrint:   true,
-		inputs:      map[string]string{"path": "path"},
-	},
-	{
-		name:        "aegis_fs_write",
-		title:       "Write a file (policy-gated)",
-		description: "Create or overwrite one file through the Aegis policy (fs.write). Use instead of the host's own Write/Edit tools.",
-		kind:        toolScript,
-		capability:  string(policy.FSWrite),
-		params: []param{
-			{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."},
-			{name: "content", kind: kindString, required: true, description: "The complete new content of the file."},
+		{
+			name:        "aegis_fs_read",
+			title:       "Read a file (policy-gated)",
+			description: "Read one file through the Aegis policy (fs.read). Use instead of the host's own Read tool. Content of local-only files comes back as [REDACTED].",
+			kind:        toolScript,
+			capability:  string(policy.FSRead),
+			params:      []param{{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."}},
+			script:      "print(fs.read(path))\n",
+			trimPrint:   true,
+			inputs:      map[string]string{"path": "path"},
 		},
-		script: "fs.write(path, content)\nprint(\"wrote %d bytes to %s\" % (len(content), path))\n",
-		inputs: map[string]string{"path": "path", "content": "content"},
-	},
-	{
-		name:        "aegis_exec",
-		title:       "Run a command (policy-gated)",
-		description: "Run one command through the Aegis policy (subprocess.exec) without a shell: argv[0] is the program, the rest its arguments. Returns its standard output; a non-zero exit is an error carrying stderr. Use instead of the host's own Bash tool.",
-		kind:        toolScript,
-		capability:  string(policy.SubprocessExec),
-		params:      []param{{name: "argv", kind: kindStringList, required: true, description: "Program and arguments, e.g. [\"go\", \"test\", \"./...\"]. No shell syntax is interpreted."}},
-		script:      "print(subprocess.exec(json.decode(argv_json)))\n",
-		trimPrint:   true,
-		inputs:      map[string]string{"argv": "argv_json"},
-	},
-	{
-		name:        "aegis_http_get",
-		title:       "HTTP GET (policy-gated)",
-		description: "Fetch a URL with HTTP GET through the Aegis policy (net.http_get). Redirects are not followed. Returns the response body; a status of 400 or more is an error. Use instead of the host's own WebFetch tool.",
-		kind:        toolScript,
-		capability:  string(policy.HTTPGet),
-		params: []param{
-			{name: "url", kind: kindString, required: true, maxLen: 8192, description: "Absolute http(s) URL."},
-			{name: "headers", kind: kindStringMap, description: "Optional request headers, name to value."},
+		{
+			name:        "aegis_fs_write",
+			title:       "Write a file (policy-gated)",
+			description: "Create or overwrite one file through the Aegis policy (fs.write). Use instead of the host's own Write/Edit tools.",
+			kind:        toolScript,
+			capability:  string(policy.FSWrite),
+			params: []param{
+				{name: "path", kind: kindString, required: true, maxLen: 4096, description: "File path; relative paths resolve against the policy's directory."},
+				{name: "content", kind: kindString, required: true, description: "The complete new content of the file."},
+			},
+			script: "fs.write(path, content)\nprint(\"wrote %d bytes to %s\" % (len(content), path))\n",
+			inputs: map[string]string{"path": "path", "content": "content"},
 		},
-		script:    "print(net.http_get(url, headers=json.decode(headers_json)))\n",
-		trimPrint: true,
-		inputs:    map[string]string{"url": "url", "headers": "headers_json"},
-	},
-	{
-		name:  "aegis_policy",
-		title: "Show the effective Aegis policy",
-		description: "Show what the operator's policy allows (after inheritance): the enabled capabilities, those that need approval, and the rules, " +
-			"abridged to under 2 KB. {\"detail\":\"full\"} returns every rule with the file and line it comes from. Read-only.",
-		kind: toolPolicy,
-		params: []param{
-			{name: "detail", kind: kindString, enum: []string{"summary", "full"}, description: "summary (default) or full."},
+		{
+			name:        "aegis_exec",
+			title:       "Run a command (policy-gated)",
+			description: "Run one command through the Aegis policy (subprocess.exec) without a shell: argv[0] is the program, the rest its arguments. Returns its standard output; a non-zero exit is an error carrying stderr. Use instead of the host's own Bash tool.",
+			kind:        toolScript,
+			capability:  string(policy.SubprocessExec),
+			params:      []param{{name: "argv", kind: kindStringList, required: true, description: "Program and arguments, e.g. [\"go\", \"test\", \"./...\"]. No shell syntax is interpreted."}},
+			script:      "print(subprocess.exec(json.decode(argv_json)))\n",
+			trimPrint:   true,
+			inputs:      map[string]string{"argv": "argv_json"},
 		},
-	},
-	{
-		name:        "aegis_explain",
-		title:       "Explain a policy decision",
-		description: "Ask the policy whether one capability call would be allowed, and why: the rule that decided and, for a denial, how to allow it. Read-only; nothing is executed.",
-		kind:        toolExplain,
-		params: []param{
-			{name: "capability", kind: kindString, required: true, maxLen: 128, description: "Capability name, e.g. fs.read, fs.write, net.http_get, env.read, subprocess.exec."},
-			{name: "target", kind: kindStringList, required: true, description: "What the call touches: [path], [url], [variable name], or the full argv for subprocess.exec."},
+		{
+			name:        "aegis_http_get",
+			title:       "HTTP GET (policy-gated)",
+			description: "Fetch a URL with HTTP GET through the Aegis policy (net.http_get). Redirects are not followed. Returns the response body; a status of 400 or more is an error. Use instead of the host's own WebFetch tool.",
+			kind:        toolScript,
+			capability:  string(policy.HTTPGet),
+			params: []param{
+				{name: "url", kind: kindString, required: true, maxLen: 8192, description: "Absolute http(s) URL."},
+				{name: "headers", kind: kindStringMap, description: "Optional request headers, name to value."},
+			},
+			script:    "print(net.http_get(url, headers=json.decode(headers_json)))\n",
+			trimPrint: true,
+			inputs:    map[string]string{"url": "url", "headers": "headers_json"},
 		},
-	},
-	{
-		name:        "aegis_tool_routing",
-		title:       "List the policy's tool routing records",
-		description: "List the [tools.X] records of the policy: which host tools map to which capabilities and whether each is allowed. Read-only.",
-		kind:        toolRouting,
-	},
+		{
+			name:  "aegis_policy",
+			title: "Show the effective Aegis policy",
+			description: "Show what the operator's policy allows (after inheritance): the enabled capabilities, those that need approval, and the rules, " +
+				"abridged to under 2 KB. {\"detail\":\"full\"} returns every rule with the file and line it comes from. Read-only.",
+			kind: toolPolicy,
+			params: []param{
+				{name: "detail", kind: kindString, enum: []string{"summary", "full"}, description: "summary (default) or full."},
+			},
+		},
+		{
+			name:        "aegis_explain",
+			title:       "Explain a policy decision",
+			description: "Ask the policy whether one capability call would be allowed, and why: the rule that decided and, for a denial, how to allow it. Read-only; nothing is executed.",
+			kind:        toolExplain,
+			params: []param{
+				{name: "capability", kind: kindString, required: true, maxLen: 128, description: "Capability name, e.g. fs.read, fs.write, net.http_get, env.read, subprocess.exec."},
+				{name: "target", kind: kindStringList, required: true, description: "What the call touches: [path], [url], [variable name], or the full argv for subprocess.exec."},
+			},
+		},
+		{
+			name:        "aegis_tool_routing",
+			title:       "List the policy's tool routing records",
+			description: "List the [tools.X] records of the policy: which host tools map to which capabilities and whether each is allowed. Read-only.",
+			kind:        toolRouting,
+		},
+	}
 }
 
 func lookupTool(name string) (*toolDef, bool) {
-	for i := range tools {
-		if tools[i].name == name {
-			return &tools[i], true
+	ts := tools()
+	for i := range ts {
+		if ts[i].name == name {
+			return &ts[i], true
 		}
 	}
 	return nil, false
@@ -168,8 +176,8 @@ func lookupTool(name string) (*toolDef, bool) {
 
 // toolNames lists every tool name in table order.
 func toolNames() []string {
-	names := make([]string, len(tools))
-	for i, t := range tools {
+	names := make([]string, len(tools()))
+	for i, t := range tools() {
 		names[i] = t.name
 	}
 	return names

@@ -110,7 +110,7 @@ func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, erro
 	if dirOnly && !strings.HasSuffix(v, "/**") {
 		v += "/**"
 	}
-	v = fold(canonicalPrefix(v))
+	v = fold(canonicalPrefix(v, longestHolder(v, root, home)))
 	r := pathRule{entry: e, key: key, tree: deny, fold: foldCase, quoted: strconv.Quote(e.Value), from: e.From.String()}
 	if deny && strings.HasSuffix(v, "/**") {
 		// Already a tree; the extra suffix would change nothing.
@@ -174,10 +174,15 @@ func needlesOf(tail string) []string {
 
 // canonicalPrefix resolves the symlinks of the literal directory part of an
 // absolute glob and re-escapes it.
-func canonicalPrefix(glob string) string {
+//
+// trusted is a canonical directory (the policy root or the home directory,
+// both resolved by compile a moment before) whose own components are not
+// looked up again for a glob under it: the secure-defaults preset alone
+// would otherwise have its home directory looked up once per entry.
+func canonicalPrefix(glob, trusted string) string {
 	i := strings.IndexAny(glob, "*?[{\\")
 	if i < 0 {
-		real, err := realPath(glob, "")
+		real, err := realPath(glob, trusted)
 		if err != nil {
 			return glob
 		}
@@ -187,7 +192,7 @@ func canonicalPrefix(glob string) string {
 	if dir == "" {
 		return glob
 	}
-	real, err := realPath(dir, "")
+	real, err := realPath(dir, trusted)
 	if err != nil || real == dir {
 		return glob
 	}
@@ -195,6 +200,18 @@ func canonicalPrefix(glob string) string {
 		real = ""
 	}
 	return escapeGlob(real) + glob[len(dir):]
+}
+
+// longestHolder returns the longest of dirs that is p or an ancestor of
+// it, or "".
+func longestHolder(p string, dirs ...string) string {
+	best := ""
+	for _, d := range dirs {
+		if len(d) > len(best) && d != "/" && (p == d || strings.HasPrefix(p, d+"/")) {
+			best = d
+		}
+	}
+	return best
 }
 
 func escapeGlob(s string) string {

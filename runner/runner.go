@@ -36,8 +36,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -313,6 +315,7 @@ func (r *run) exec(ctx context.Context) error {
 		}
 	}
 	predeclared := r.host.Modules()
+	modules := slices.Sorted(maps.Keys(predeclared)) // builtins.ModuleNames, without building the modules again
 	for name, v := range r.req.Inputs {
 		if _, clash := predeclared[name]; clash {
 			return &ConfigError{Err: fmt.Errorf("input %q would hide the predeclared %s module: rename it", name, name)}
@@ -325,7 +328,7 @@ func (r *run) exec(ctx context.Context) error {
 		IsPredeclared: predeclared.Has,
 		IsUniversal:   starlark.Universe.Has,
 		Grant:         grant(p),
-		Predeclared:   builtins.ModuleNames(),
+		Predeclared:   modules,
 	}); err != nil {
 		var rej *verify.Rejection
 		if errors.As(err, &rej) {

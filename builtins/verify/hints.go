@@ -3,7 +3,8 @@ package verify
 import (
 	"regexp"
 	"strings"
-	"sync"
+
+	"github.com/aegisdev/aegis/internal/lazyre"
 )
 
 // Hint returns what Starlark offers instead of the Python habit behind an
@@ -112,13 +113,13 @@ func formatHint(what string) string {
 // The patterns are compiled on first use: a run that needs no hint (most
 // of them) does not pay for them at start-up.
 var (
-	gotToken     = lazyRegexp(`^got ([a-z]+|'[^']+'|string literal), want `)
-	fString      = lazyRegexp(`(^|[^A-Za-z0-9_])([fF][rRbB]?|[rRbB][fF])["']`)
-	py2Print     = lazyRegexp(`^\s*print\s+["']`)
-	annotation   = lazyRegexp(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*[A-Za-z_][A-Za-z0-9_.\[\], ]*=`)
-	annotatedDef = lazyRegexp(`^\s*def\s+\w+\s*\(.*\w\s*:\s*[A-Za-z_]`)
-	assertStmt   = lazyRegexp(`^\s*assert[\s(]`)
-	undefined    = lazyRegexp(`^undefined: ([A-Za-z_][A-Za-z0-9_]*)`)
+	gotToken     = lazyre.New(`^got ([a-z]+|'[^']+'|string literal), want `)
+	fString      = lazyre.New(`(^|[^A-Za-z0-9_])([fF][rRbB]?|[rRbB][fF])["']`)
+	py2Print     = lazyre.New(`^\s*print\s+["']`)
+	annotation   = lazyre.New(`^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*[A-Za-z_][A-Za-z0-9_.\[\], ]*=`)
+	annotatedDef = lazyre.New(`^\s*def\s+\w+\s*\(.*\w\s*:\s*[A-Za-z_]`)
+	assertStmt   = lazyre.New(`^\s*assert[\s(]`)
+	undefined    = lazyre.New(`^undefined: ([A-Za-z_][A-Za-z0-9_]*)`)
 )
 
 // parseError reports whether msg is one of the parser's.
@@ -162,23 +163,18 @@ var runtimeHints = []struct {
 	re   func() *regexp.Regexp
 	hint string
 }{
-	{lazyRegexp(`^print: unexpected keyword argument "(end|file|flush)"`),
+	{lazyre.New(`^print: unexpected keyword argument "(end|file|flush)"`),
 		`print takes only sep =, and each call prints one line: build the line first ("".join(parts), a + b, "{}{}".format(a, b)).`},
-	{lazyRegexp(`^unknown binary op: (string \+ (int|float|bool|NoneType)|(int|float|bool|NoneType) \+ string)`),
+	{lazyre.New(`^unknown binary op: (string \+ (int|float|bool|NoneType)|(int|float|bool|NoneType) \+ string)`),
 		`convert first: "n = " + str(n), or "n = {}".format(n).`},
-	{lazyRegexp(`^list has no \.sort field`), "Starlark lists have no sort(): l = sorted(l) (key = and reverse = work)."},
-	{lazyRegexp(`^(list|dict) has no \.copy field`), "no copy(): list(l) or dict(d) makes a shallow copy."},
-	{lazyRegexp(`^dict has no \.has_key field`), "use `k in d`."},
-	{lazyRegexp(`^dict has no \.iter(items|keys|values) field`), "use d.items(), d.keys(), d.values()."},
-	{lazyRegexp(`^bytes has no \.decode field`), "str(b) decodes UTF-8 bytes; base64.decode and hex.decode already return a str."},
-	{lazyRegexp(`^string has no \.encode field`), "bytes(s) encodes a str as UTF-8."},
-	{lazyRegexp(`^tuple has no \.(append|extend|insert|remove|pop|sort) field`), "tuples cannot change: use a list ([...])."},
-	{lazyRegexp(`^key .* not in dict$`), "check first: d.get(k, default), or `if k in d:` (Starlark has no try/except)."},
-	{lazyRegexp(`^index: value not in list`), "check first: `if x in l:` (Starlark has no try/except)."},
-	{lazyRegexp(`^int: invalid literal`), "check first: `if s.isdigit(): n = int(s)`; float(s) reads decimals (Starlark has no try/except)."},
-}
-
-// lazyRegexp returns a function that compiles expr on its first call.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+	{lazyre.New(`^list has no \.sort field`), "Starlark lists have no sort(): l = sorted(l) (key = and reverse = work)."},
+	{lazyre.New(`^(list|dict) has no \.copy field`), "no copy(): list(l) or dict(d) makes a shallow copy."},
+	{lazyre.New(`^dict has no \.has_key field`), "use `k in d`."},
+	{lazyre.New(`^dict has no \.iter(items|keys|values) field`), "use d.items(), d.keys(), d.values()."},
+	{lazyre.New(`^bytes has no \.decode field`), "str(b) decodes UTF-8 bytes; base64.decode and hex.decode already return a str."},
+	{lazyre.New(`^string has no \.encode field`), "bytes(s) encodes a str as UTF-8."},
+	{lazyre.New(`^tuple has no \.(append|extend|insert|remove|pop|sort) field`), "tuples cannot change: use a list ([...])."},
+	{lazyre.New(`^key .* not in dict$`), "check first: d.get(k, default), or `if k in d:` (Starlark has no try/except)."},
+	{lazyre.New(`^index: value not in list`), "check first: `if x in l:` (Starlark has no try/except)."},
+	{lazyre.New(`^int: invalid literal`), "check first: `if s.isdigit(): n = int(s)`; float(s) reads decimals (Starlark has no try/except)."},
 }

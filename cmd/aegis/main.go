@@ -23,7 +23,11 @@ func main() {
 }
 
 // newRootCmd builds the command tree.
-func newRootCmd() *cobra.Command {
+func newRootCmd() *cobra.Command { return newRootCmdOnly("") }
+
+// newRootCmdOnly builds the root command with one subcommand, the one
+// named only, or with all of them when only is "".
+func newRootCmdOnly(only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "aegis",
 		Short: "Run agent scripts under a policy that says what they may touch",
@@ -56,24 +60,54 @@ error (run-specific codes are listed under "aegis run --help").`,
 	root.SetFlagErrorFunc(usageError)
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("aegis {{.Version}}\n")
-	root.AddCommand(newRunCmd())
-	root.AddCommand(newAuditCmd())
-	root.AddCommand(newPolicyCmd())
-	root.AddCommand(newInitCmd())
-	root.AddCommand(newHostConfigCmd())
-	root.AddCommand(newProbeCmd())
-	root.AddCommand(newDoctorCmd())
-	root.AddCommand(newVersionCmd())
-	root.AddCommand(newCompletionCmd())
-	root.AddCommand(newTranscriptCmd())
+	for _, c := range subcommands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.build())
+		}
+	}
 	return root
+}
+
+// subcommands are aegis's commands, in the order help lists them, each
+// under the name its constructor gives it (TestSubcommandNames).
+var subcommands = []struct {
+	name  string
+	build func() *cobra.Command
+}{
+	{"run", newRunCmd},
+	{"audit", newAuditCmd},
+	{"policy", newPolicyCmd},
+	{"init", newInitCmd},
+	{"host-config", newHostConfigCmd},
+	{"probe", newProbeCmd},
+	{"doctor", newDoctorCmd},
+	{"version", newVersionCmd},
+	{"completion", newCompletionCmd},
+	{"transcript", newTranscriptCmd},
+}
+
+// commandNamed returns the command args invoke when their first argument
+// names one outright, else "". Building that command alone is all such an
+// invocation needs: a one-line `aegis run` would otherwise spend a
+// noticeable share of its start building the whole tree. completion
+// describes the whole tree, so it gets the whole tree.
+func commandNamed(args []string) string {
+	if len(args) == 0 || args[0] == "completion" {
+		return ""
+	}
+	for _, c := range subcommands {
+		if c.name == args[0] {
+			return c.name
+		}
+	}
+	return ""
 }
 
 // run executes the CLI in-process and returns the exit code; tests call it
 // directly. A command asked for --json that fails before printing its
 // object still prints one (jsonout.go).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd()
+	root := newRootCmdOnly(commandNamed(args))
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
