@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,28 +136,47 @@ func encode(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		}
 	}
 
-	// Aegis: the containers on the path are kept in a set, so that the
-	// cycle check is linear in the depth, not quadratic; the depth is
-	// bounded by starlark.MaxNesting, so that no value can overflow the
-	// stack; and a long encoding stops when the thread is cancelled.
-	onPath := make(map[unsafe.Pointer]bool)
+	// Aegis: the containers on the path are also kept in a set once the
+	// path is deep, so that the cycle check is linear in the depth, not
+	// quadratic (a short path is scanned, which is cheaper than a set);
+	// the depth is bounded by starlark.MaxNesting, so that no value can
+	// overflow the stack; and a long encoding stops when the thread is
+	// cancelled.
+	var path []unsafe.Pointer
+	var deepPath map[unsafe.Pointer]bool // path as a set, once longer than shortPath
+	const shortPath = 16
 	depth, nodes := 0, 0
 
 	var emit func(x starlark.Value) error
 	emit = func(x starlark.Value) error {
 
-		if ptr := pointer(x); ptr != nil {
-			if onPath[ptr] {
+		ptr := pointer(x)
+		if ptr != nil {
+			if deepPath != nil && deepPath[ptr] || deepPath == nil && slices.Contains(path, ptr) {
 				return fmt.Errorf("cycle in JSON structure")
 			}
-
-			onPath[ptr] = true
-			defer delete(onPath, ptr)
+			path = append(path, ptr)
+			if deepPath != nil {
+				deepPath[ptr] = true
+			} else if len(path) > shortPath {
+				deepPath = make(map[unsafe.Pointer]bool)
+				for _, p := range path {
+					deepPath[p] = true
+				}
+			}
 		}
 		if depth++; depth > starlark.MaxNesting {
 			return fmt.Errorf("value nested more than %d levels deep", starlark.MaxNesting)
 		}
-		defer func() { depth-- }()
+		defer func() {
+			depth--
+			if ptr != nil {
+				path = path[:len(path)-1]
+				if deepPath != nil {
+					delete(deepPath, ptr)
+				}
+			}
+		}()
 		if nodes++; thread != nil && nodes%1024 == 0 {
 			if err := thread.CheckCancel(); err != nil {
 				return err
