@@ -188,15 +188,23 @@ func (ht *hashtable) grow() {
 }
 
 func (ht *hashtable) lookup(k Value) (v Value, found bool, err error) {
+	v, e, err := ht.find(k) // IFC: the search is find's, shared with lookupEntry
+	return v, e != nil, err
+}
+
+// find is upstream's lookup, also returning the entry found (nil if none),
+// whose labels the label rules read (lookupEntry, ifc_interp.go). lookup
+// and lookupEntry are small enough to be inlined: this is the one search.
+func (ht *hashtable) find(k Value) (v Value, e *entry, err error) {
 	h, err := hashKey(k) // IFC: bounded work (ifc_depth.go)
 	if err != nil {
-		return nil, false, err // unhashable
+		return nil, nil, err // unhashable
 	}
 	if h == 0 {
 		h = 1 // zero is reserved
 	}
 	if ht.table == nil {
-		return None, false, nil // empty
+		return None, nil, nil // empty
 	}
 
 	// Inspect each bucket in the bucket list.
@@ -205,14 +213,14 @@ func (ht *hashtable) lookup(k Value) (v Value, found bool, err error) {
 			e := &p.entries[i]
 			if e.hash == h {
 				if eq, err := Equal(k, e.key); err != nil {
-					return nil, false, err // e.g. excessively recursive tuple
+					return nil, nil, err // e.g. excessively recursive tuple
 				} else if eq {
-					return e.value, true, nil // found
+					return e.value, e, nil // found
 				}
 			}
 		}
 	}
-	return None, false, nil // not found
+	return None, nil, nil // not found
 }
 
 // count returns the number of distinct elements of iter that are elements of ht.

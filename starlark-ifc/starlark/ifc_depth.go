@@ -214,17 +214,19 @@ func checkHashable(k Value) error {
 // stops them as it stops the interpreter.
 func (thread *Thread) CheckCancel() error { return thread.cancelled() }
 
-// hashKey is k.Hash() for the hash tables, after checkHashable (which
-// strings and ints, the commonest keys, need not go through).
+// hashKey is k.Hash() for the hash tables, after checkHashable for the
+// keys that hold other values (scalars, the commonest keys, hold none).
 func hashKey(k Value) (uint32, error) {
 	switch k := k.(type) {
 	case String:
 		return k.Hash()
 	case Int:
 		return k.Hash()
-	}
-	if err := checkHashable(k); err != nil {
-		return 0, err
+	case NoneType, Bool, Float, Bytes:
+	default:
+		if err := checkHashable(k); err != nil {
+			return 0, err
+		}
 	}
 	return k.Hash()
 }

@@ -789,32 +789,11 @@ func (l *List) sliceLabels(res *List, start, end, step int) Value {
 	return res
 }
 
-// lookupEntry is hashtable.lookup returning the entry (nil if absent), so
-// that its labels can be read.
+// lookupEntry finds the entry of key k (nil if absent), so that its labels
+// can be read (hashtable.find).
 func (ht *hashtable) lookupEntry(k Value) (*entry, error) {
-	h, err := k.Hash()
-	if err != nil {
-		return nil, err // unhashable
-	}
-	if h == 0 {
-		h = 1 // zero is reserved
-	}
-	if ht.table == nil {
-		return nil, nil // empty
-	}
-	for p := &ht.table[h&(uint32(len(ht.table)-1))]; p != nil; p = p.next {
-		for i := range p.entries {
-			e := &p.entries[i]
-			if e.hash == h {
-				if eq, err := Equal(k, e.key); err != nil {
-					return nil, err
-				} else if eq {
-					return e, nil
-				}
-			}
-		}
-	}
-	return nil, nil
+	_, e, err := ht.find(k)
+	return e, err
 }
 
 // ifcListExtend implements x.extend(y) and x += y with labels: the new

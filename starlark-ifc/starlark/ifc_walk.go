@@ -102,18 +102,55 @@ func isAtomic(v Value) bool {
 
 // isAtomicSlow is isAtomic, in full.
 func isAtomicSlow(v Value) bool {
-	switch x := v.(type) {
+	if t, ok := v.(Tuple); ok {
+		return tupleAtomic(t)
+	}
+	return atomicLeaf(v)
+}
+
+// atomicLeaf reports whether v, not a tuple, is atomic.
+func atomicLeaf(v Value) bool {
+	switch v.(type) {
 	case NoneType, Bool, Int, Float, String, Bytes, rangeValue, stringElems, stringCodepoints, bytesIterable:
-		return true
-	case Tuple:
-		for _, e := range x {
-			if !isAtomic(e) {
-				return false
-			}
-		}
 		return true
 	}
 	return false
+}
+
+// tupleAtomic reports whether every element of t, and of the tuples in
+// it, is atomic. A flat tuple costs one pass. Nested tuples are walked
+// with an explicit stack, each distinct tuple once: tuples may nest a
+// million deep, and a few dozen of them can hold each other in
+// exponentially many ways (t = (t, t)).
+func tupleAtomic(t Tuple) bool {
+	nested := false
+	for _, e := range t {
+		if _, ok := e.(Tuple); ok {
+			nested = true
+		} else if !atomicLeaf(e) {
+			return false
+		}
+	}
+	if !nested {
+		return true
+	}
+	var seen walker
+	stack := []Tuple{t}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !seen.enter(tupleKey(x), Public) {
+			continue
+		}
+		for _, e := range x {
+			if et, ok := e.(Tuple); ok {
+				stack = append(stack, et)
+			} else if !atomicLeaf(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // walkItem is a pending visit of an explicit-stack walk: a value and the
