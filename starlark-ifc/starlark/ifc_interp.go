@@ -32,19 +32,22 @@ import (
 // there.
 //
 // ifcPlain runs while no label has entered the thread. Every label the
-// thread can reach is then Public: the labels the loop stores are Public
-// anyway, no region can open, and the label work that only matters for
-// labelled data is skipped. A label enters a thread only through an
+// thread can reach is then Public, and so is every slot of the frame
+// labels (frameLabels): the plain instance stores no label (it would store
+// Public into Public), opens no region, and skips the label work that only
+// matters for labelled data. A label enters a thread only through an
 // instruction that runs code or takes a host value: CALL (the callee, a
 // builtin's result), LOAD, ATTR, INDEX, UNPACK and ITERJMP over a host
 // value, PREDECLARED and UNIVERSAL (a Labeled value), and the step limit's
-// OnMaxSteps callback. After each of these the plain instance checks
-// whether one has (TestLabelEntryLeavesThePlainLoop covers each); if so it
-// returns, and ifcLabelled resumes the frame at the next instruction with
-// exact state: the operand and local labels it stored (the one just
-// brought in among them), no region open, and the iterators' label state
-// (ifcThread.iters), which both modes keep. A new instruction that can let
-// a label in needs the same exit.
+// OnMaxSteps callback. (Other instructions run host code only through a
+// Value's methods, which are given no thread.) After each of these the
+// plain instance checks whether one has (TestLabelEntryLeavesThePlainLoop
+// and TestLabelEntryFromOnMaxStepsLeavesThePlainLoop cover each); if so it
+// stores the label just brought in and returns, and ifcLabelled resumes the
+// frame at the next instruction with exact state: the operand and local
+// labels (that one, and Public everywhere else), no region open, and the
+// iterators' label state (ifcThread.iters), which both modes keep. A new
+// instruction that can let a label in needs the same exit.
 type ifcMode interface{ ifcPlain | ifcLabelled }
 
 type (

@@ -161,9 +161,11 @@ func (fn *Function) CallInternal(thread *Thread, args Tuple, kwargs []Tuple) (Va
 //
 // IFC: this is upstream's interpreter loop (CallInternal's, moved here so
 // that it can be compiled once per mode), with the label rules in the
-// lines marked IFC. Label work that only matters for labelled data sits
+// lines marked IFC. Label work that only matters for labelled data, and
+// every label store (the plain instance's labels are all Public), sits
 // under `if labelled`; the instructions that can bring a label into a
-// thread end with the plain instance's exit ("a label entered").
+// thread end with the plain instance's exit ("a label entered"), which
+// stores that label.
 func interpret[M ifcMode](fn *Function, thread *Thread, fs *ifcFrame) (result Value, err error) {
 	var mode M
 	labelled := unsafe.Sizeof(mode) == ifcLabelledSize
