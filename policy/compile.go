@@ -69,6 +69,7 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 			probs.list[len(probs.list)-1].File = "preset " + e.From.Preset
 		}
 	}
+	canon := newCanonicalizer(p.root, p.home)
 	paths := func(entries []Entry, key string, deny bool) []pathRule {
 		out := make([]pathRule, 0, len(entries))
 		for _, e := range entries {
@@ -76,7 +77,7 @@ func compile(s *spec, policyPath string, o options, probs *problems) (*Policy, e
 				// Without a home directory there is nothing for it to protect.
 				continue
 			}
-			r, err := compilePathRule(e, key, p.root, p.home, deny)
+			r, err := compilePathRule(e, key, p.root, p.home, deny, canon)
 			if err != nil {
 				fail(e, key, err.Error(), "write an absolute path instead")
 				continue

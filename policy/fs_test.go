@@ -161,3 +161,41 @@ func TestPatternPrefixIsCanonicalised(t *testing.T) {
 		ck(FSRead, true, w.base+"/real/data/g"),
 	})
 }
+
+func TestCanonicalizerResolvesAsFromTheRoot(t *testing.T) {
+	// The compile-time canonicalizer resolves each directory once and what
+	// lies under it from there; whatever order paths come in, each must
+	// resolve as realPath resolves it from "/": through symlinked,
+	// relative, chained, dangling and looping links, files used as
+	// directories, and directories that do not exist.
+	w := newWorld(t)
+	b := w.base
+	w.file(filepath.Join(b, "real/data/f"))
+	w.file(filepath.Join(b, "real/file"))
+	w.symlink(filepath.Join(b, "real"), filepath.Join(b, "alias"))         // absolute
+	w.symlink("../real/data", filepath.Join(b, "home/rel"))                // relative
+	w.symlink(filepath.Join(b, "alias"), filepath.Join(b, "chain"))        // to a link
+	w.symlink(filepath.Join(b, "nowhere/x"), filepath.Join(b, "dangling")) // to nothing
+	w.symlink("loopB", filepath.Join(b, "loopA"))
+	w.symlink("loopA", filepath.Join(b, "loopB"))
+	paths := []string{
+		b + "/alias/data/f", b + "/alias/data", b + "/alias", b + "/chain/data/g", b + "/chain/file/x",
+		b + "/home/rel/f", b + "/home/rel/missing/deeper", b + "/home/rel", b + "/dangling/y", b + "/dangling",
+		b + "/real/file", b + "/real/file/under", b + "/missing/a/b", b + "/missing/a", b + "/loopA/z", b + "/loopB",
+		"/", b,
+	}
+	reversed := make([]string, len(paths))
+	for i, p := range paths {
+		reversed[len(paths)-1-i] = p
+	}
+	for _, order := range [][]string{paths, reversed} {
+		c := newCanonicalizer(b+"/proj", b+"/home")
+		for _, p := range order {
+			want, wantErr := realPath(p, "")
+			got, err := c.real(p)
+			if got != want || (err == nil) != (wantErr == nil) {
+				t.Errorf("real(%s) = %q, %v; realPath gives %q, %v", p, got, err, want, wantErr)
+			}
+		}
+	}
+}

@@ -79,7 +79,7 @@ type pathRule struct {
 
 // compilePathRule translates e for list key. anywhere selects the deny-list
 // reading of bare and "**/" patterns.
-func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, error) {
+func compilePathRule(e Entry, key, root, home string, deny bool, canon *canonicalizer) (pathRule, error) {
 	v := e.Value
 	if v == "~" || strings.HasPrefix(v, "~/") {
 		if home == "" {
@@ -110,7 +110,7 @@ func compilePathRule(e Entry, key, root, home string, deny bool) (pathRule, erro
 	if dirOnly && !strings.HasSuffix(v, "/**") {
 		v += "/**"
 	}
-	v = fold(canonicalPrefix(v, longestHolder(v, root, home)))
+	v = fold(canon.prefix(v))
 	r := pathRule{entry: e, key: key, tree: deny, fold: foldCase, quoted: strconv.Quote(e.Value), from: e.From.String()}
 	if deny && strings.HasSuffix(v, "/**") {
 		// Already a tree; the extra suffix would change nothing.
@@ -172,17 +172,55 @@ func needlesOf(tail string) []string {
 	return out
 }
 
-// canonicalPrefix resolves the symlinks of the literal directory part of an
+// canonicalizer resolves the literal directory parts of a policy's globs
+// when it is compiled, looking each directory up once: the secure-defaults
+// preset alone names some forty paths under a handful of directories, and
+// each used to be resolved from "/" afresh. A directory it has resolved is
+// canonical, so a path under it is resolved from there (realPath's trusted
+// prefix), which gives what resolving it from "/" gives.
+type canonicalizer struct {
+	dirs map[string]string // clean absolute path -> its real path
+}
+
+// newCanonicalizer returns a canonicalizer that knows dirs (canonical
+// already: the policy root and the home directory, which compile resolved).
+func newCanonicalizer(dirs ...string) *canonicalizer {
+	c := &canonicalizer{dirs: map[string]string{"/": "/"}}
+	for _, d := range dirs {
+		if d != "" {
+			c.dirs[d] = d
+		}
+	}
+	return c
+}
+
+// real is realPath(p, "") for a clean absolute path p.
+func (c *canonicalizer) real(p string) (string, error) {
+	if r, ok := c.dirs[p]; ok {
+		return r, nil
+	}
+	parent := path.Dir(p)
+	if parent == p {
+		return realPath(p, "")
+	}
+	pr, err := c.real(parent)
+	if err != nil {
+		return "", err
+	}
+	r, err := realPath(path.Join(pr, path.Base(p)), pr)
+	if err != nil {
+		return "", err
+	}
+	c.dirs[p] = r
+	return r, nil
+}
+
+// prefix resolves the symlinks of the literal directory part of an
 // absolute glob and re-escapes it.
-//
-// trusted is a canonical directory (the policy root or the home directory,
-// both resolved by compile a moment before) whose own components are not
-// looked up again for a glob under it: the secure-defaults preset alone
-// would otherwise have its home directory looked up once per entry.
-func canonicalPrefix(glob, trusted string) string {
+func (c *canonicalizer) prefix(glob string) string {
 	i := strings.IndexAny(glob, "*?[{\\")
 	if i < 0 {
-		real, err := realPath(glob, trusted)
+		real, err := c.real(glob)
 		if err != nil {
 			return glob
 		}
@@ -192,7 +230,7 @@ func canonicalPrefix(glob, trusted string) string {
 	if dir == "" {
 		return glob
 	}
-	real, err := realPath(dir, trusted)
+	real, err := c.real(dir)
 	if err != nil || real == dir {
 		return glob
 	}
@@ -200,18 +238,6 @@ func canonicalPrefix(glob, trusted string) string {
 		real = ""
 	}
 	return escapeGlob(real) + glob[len(dir):]
-}
-
-// longestHolder returns the longest of dirs that is p or an ancestor of
-// it, or "".
-func longestHolder(p string, dirs ...string) string {
-	best := ""
-	for _, d := range dirs {
-		if len(d) > len(best) && d != "/" && (p == d || strings.HasPrefix(p, d+"/")) {
-			best = d
-		}
-	}
-	return best
 }
 
 func escapeGlob(s string) string {
