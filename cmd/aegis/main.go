@@ -65,6 +65,9 @@ error (run-specific codes are listed under "aegis run --help").`,
 			root.AddCommand(c.build())
 		}
 	}
+	// aegis has a completion command of its own: cobra's default one,
+	// which it would add to a tree without it, is never wanted.
+	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
 

@@ -86,7 +86,7 @@ Exit codes:
 				}
 				return err
 			}
-			ctx, signalsReady, stop := interruptible(cmd.Context())
+			ctx, arm, stop := interruptible(cmd.Context())
 			defer stop()
 			var opts []policy.Option
 			if auditLog != "" {
@@ -106,9 +106,10 @@ Exit codes:
 			confirm, closeTTY := approver(yes)
 			defer closeTTY()
 
-			signalsReady()
-			res := runner.Run(ctx, runner.Options{Policy: p, AuditLog: auditLog, Confirm: confirm},
+			armingAudit, confirm, disarm := runArming(arm, confirm)
+			res := runner.Run(ctx, runner.Options{Policy: p, AuditLog: auditLog, Confirm: confirm, Audit: armingAudit},
 				runner.Request{Script: script, Filename: filename, TaskID: taskID})
+			disarm()
 
 			for _, w := range res.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "aegis: warning: %s\n", w)
