@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Per-program knowledge for [subprocess.deny_args]. The literal matching of
 // argv.go sees words; a program reads meanings, and one meaning has many
@@ -43,14 +46,19 @@ type subSyntax struct {
 	refspecs bool                // +ref is a forced update, :ref a deletion
 }
 
-// argSyntaxes holds the programs Aegis knows, by base name.
-var argSyntaxes = map[string]*argSyntax{
-	"git": gitSyntax,
-}
+// argSyntaxes holds the programs Aegis knows, by base name. The tables are
+// built on first use: every process that links this package would
+// otherwise build them as it starts.
+var argSyntaxes = sync.OnceValue(func() map[string]*argSyntax {
+	return map[string]*argSyntax{"git": newGitSyntax()}
+})
 
-var (
-	forceShort = map[byte][]string{'f': {"--force"}}
-	pushLike   = subSyntax{
+// newGitSyntax returns git(1)'s global options and, for the subcommands
+// that can rewrite history, destroy data, or run another program, what
+// their options mean (git 2.39 to 2.5x).
+func newGitSyntax() *argSyntax {
+	forceShort := map[byte][]string{'f': {"--force"}}
+	pushLike := subSyntax{
 		short: map[byte][]string{'f': {"--force"}, 'd': {"--delete"}},
 		implies: map[string][]string{
 			"--mirror":            {"--force", "--prune", "--delete"},
@@ -63,53 +71,49 @@ var (
 		},
 		refspecs: true,
 	}
-)
-
-// gitSyntax: git(1)'s global options and, for the subcommands that can
-// rewrite history, destroy data, or run another program, what their
-// options mean (git 2.39 to 2.5x).
-var gitSyntax = &argSyntax{
-	globalValue: map[string]bool{
-		"-C": true, "-c": true, "--git-dir": true, "--work-tree": true, "--namespace": true,
-		"--super-prefix": true, "--config-env": true, "--attr-source": true,
-	},
-	subs: map[string]subSyntax{
-		"push":      pushLike,
-		"send-pack": pushLike,
-		"http-push": {short: map[byte][]string{'d': {"--delete"}, 'D': {"--delete", "--force"}}, implies: pushLike.implies, refspecs: true},
-		"fetch": {short: map[byte][]string{'f': {"--force"}, 'p': {"--prune"}, 'P': {"--prune-tags"}},
-			implies: map[string][]string{"--exec": {"--upload-pack"}}, refspecs: true},
-		"pull":       {short: map[byte][]string{'f': {"--force"}, 'p': {"--prune"}}, refspecs: true},
-		"fetch-pack": {implies: map[string][]string{"--exec": {"--upload-pack"}, "--upload-pack": {"--exec"}}},
-		"clone":      {short: map[byte][]string{'u': {"--upload-pack"}, 'c': {"--config"}}},
-		"ls-remote":  {short: map[byte][]string{'u': {"--upload-pack"}}, implies: map[string][]string{"--exec": {"--upload-pack"}}},
-		"archive":    {implies: map[string][]string{"--exec": {"--upload-archive"}}},
-		"branch": {short: map[byte][]string{
-			'd': {"--delete"}, 'D': {"--delete", "--force"}, 'f': {"--force"},
-			'm': {"--move"}, 'M': {"--move", "--force"}, 'c': {"--copy"}, 'C': {"--copy", "--force"},
-		}},
-		"tag":        {short: map[byte][]string{'d': {"--delete"}, 'f': {"--force"}}},
-		"clean":      {short: map[byte][]string{'f': {"--force"}, 'n': {"--dry-run"}, 'i': {"--interactive"}}},
-		"checkout":   {short: map[byte][]string{'f': {"--force"}, 'B': {"--force"}}},
-		"switch":     {short: map[byte][]string{'c': {"--create"}, 'C': {"--force-create", "--force"}, 'f': {"--force"}}, implies: map[string][]string{"--force-create": {"--force"}, "--discard-changes": {"--force"}}},
-		"reset":      {},
-		"rebase":     {short: map[byte][]string{'x': {"--exec"}, 'i': {"--interactive"}}},
-		"difftool":   {short: map[byte][]string{'x': {"--extcmd"}, 't': {"--tool"}, 'g': {"--gui"}}},
-		"mergetool":  {short: map[byte][]string{'t': {"--tool"}, 'g': {"--gui"}}},
-		"grep":       {short: map[byte][]string{'O': {"--open-files-in-pager"}}},
-		"rm":         {short: forceShort},
-		"mv":         {short: forceShort},
-		"notes":      {short: forceShort},
-		"replace":    {short: map[byte][]string{'f': {"--force"}, 'd': {"--delete"}}},
-		"update-ref": {short: map[byte][]string{'d': {"--delete"}}},
-		"worktree":   {short: forceShort},
-		"submodule":  {short: forceShort},
-		"help":       {short: map[byte][]string{'w': {"--web"}}},
-	},
+	return &argSyntax{
+		globalValue: map[string]bool{
+			"-C": true, "-c": true, "--git-dir": true, "--work-tree": true, "--namespace": true,
+			"--super-prefix": true, "--config-env": true, "--attr-source": true,
+		},
+		subs: map[string]subSyntax{
+			"push":      pushLike,
+			"send-pack": pushLike,
+			"http-push": {short: map[byte][]string{'d': {"--delete"}, 'D': {"--delete", "--force"}}, implies: pushLike.implies, refspecs: true},
+			"fetch": {short: map[byte][]string{'f': {"--force"}, 'p': {"--prune"}, 'P': {"--prune-tags"}},
+				implies: map[string][]string{"--exec": {"--upload-pack"}}, refspecs: true},
+			"pull":       {short: map[byte][]string{'f': {"--force"}, 'p': {"--prune"}}, refspecs: true},
+			"fetch-pack": {implies: map[string][]string{"--exec": {"--upload-pack"}, "--upload-pack": {"--exec"}}},
+			"clone":      {short: map[byte][]string{'u': {"--upload-pack"}, 'c': {"--config"}}},
+			"ls-remote":  {short: map[byte][]string{'u': {"--upload-pack"}}, implies: map[string][]string{"--exec": {"--upload-pack"}}},
+			"archive":    {implies: map[string][]string{"--exec": {"--upload-archive"}}},
+			"branch": {short: map[byte][]string{
+				'd': {"--delete"}, 'D': {"--delete", "--force"}, 'f': {"--force"},
+				'm': {"--move"}, 'M': {"--move", "--force"}, 'c': {"--copy"}, 'C': {"--copy", "--force"},
+			}},
+			"tag":        {short: map[byte][]string{'d': {"--delete"}, 'f': {"--force"}}},
+			"clean":      {short: map[byte][]string{'f': {"--force"}, 'n': {"--dry-run"}, 'i': {"--interactive"}}},
+			"checkout":   {short: map[byte][]string{'f': {"--force"}, 'B': {"--force"}}},
+			"switch":     {short: map[byte][]string{'c': {"--create"}, 'C': {"--force-create", "--force"}, 'f': {"--force"}}, implies: map[string][]string{"--force-create": {"--force"}, "--discard-changes": {"--force"}}},
+			"reset":      {},
+			"rebase":     {short: map[byte][]string{'x': {"--exec"}, 'i': {"--interactive"}}},
+			"difftool":   {short: map[byte][]string{'x': {"--extcmd"}, 't': {"--tool"}, 'g': {"--gui"}}},
+			"mergetool":  {short: map[byte][]string{'t': {"--tool"}, 'g': {"--gui"}}},
+			"grep":       {short: map[byte][]string{'O': {"--open-files-in-pager"}}},
+			"rm":         {short: forceShort},
+			"mv":         {short: forceShort},
+			"notes":      {short: forceShort},
+			"replace":    {short: map[byte][]string{'f': {"--force"}, 'd': {"--delete"}}},
+			"update-ref": {short: map[byte][]string{'d': {"--delete"}}},
+			"worktree":   {short: forceShort},
+			"submodule":  {short: forceShort},
+			"help":       {short: map[byte][]string{'w': {"--web"}}},
+		},
+	}
 }
 
 // syntaxFor returns what Aegis knows of the program named name, or nil.
-func syntaxFor(name string) *argSyntax { return argSyntaxes[name] }
+func syntaxFor(name string) *argSyntax { return argSyntaxes()[name] }
 
 // split reads a command line as the program does: global options (with
 // their values), the subcommand, and its arguments.

@@ -58,8 +58,12 @@ error (run-specific codes are listed under "aegis run --help").`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetFlagErrorFunc(usageError)
-	root.Version = version.Get().String()
-	root.SetVersionTemplate("aegis {{.Version}}\n")
+	if only == "" {
+		// --version is a flag of the root alone (reading the build
+		// information is work a subcommand does not need).
+		root.Version = version.Get().String()
+		root.SetVersionTemplate("aegis {{.Version}}\n")
+	}
 	for _, c := range subcommands {
 		if only == "" || c.name == only {
 			root.AddCommand(c.build())
