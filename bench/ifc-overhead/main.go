@@ -203,15 +203,9 @@ var benchLine = regexp.MustCompile(`^Benchmark\w+/(\S+?)(?:-\d+)?\s+\d+\s+([\d.]
 // them under the same machine load, so the per-round ratios are far less noisy than the
 // absolute times. results[variant][benchmark][round].
 func measure(vs []variant, cfg config, filter *regexp.Regexp) ([]string, map[string]map[string][]sample, error) {
-	all, err := runBench(vs[0], vs[0].bench, "1x")
+	names, err := benchNames(vs[0], filter)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing the benchmarks: %w", err)
-	}
-	var names []string
-	for name := range all {
-		if filter == nil || filter.MatchString(name) {
-			names = append(names, name)
-		}
+		return nil, nil, err
 	}
 	if len(names) == 0 {
 		return nil, nil, fmt.Errorf("no benchmark matches -run %q", cfg.filter)
@@ -469,15 +463,9 @@ func irPerOp(v variant, name string) (float64, error) {
 // measureIr counts the instructions per op of every benchmark in every variant, two
 // valgrind processes at a time. ir[variant][benchmark].
 func measureIr(vs []variant, filter *regexp.Regexp) ([]string, map[string]map[string]float64, error) {
-	all, err := runBench(vs[0], vs[0].bench, "1x")
+	names, err := benchNames(vs[0], filter)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing the benchmarks: %w", err)
-	}
-	var names []string
-	for name := range all {
-		if filter == nil || filter.MatchString(name) {
-			names = append(names, name)
-		}
+		return nil, nil, err
 	}
 	sort.Strings(names)
 	type job struct {
@@ -572,4 +560,20 @@ func reportIr(w io.Writer, names []string, ir map[string]map[string]float64, cfg
 		fmt.Fprintf(w, "%-52s %.3fx\n", "labelled/fork geometric mean", geomean(labFork))
 	}
 	return c.missed
+}
+
+// benchNames lists the benchmarks of v that filter (nil: all) keeps, by
+// running each once.
+func benchNames(v variant, filter *regexp.Regexp) ([]string, error) {
+	all, err := runBench(v, v.bench, "1x")
+	if err != nil {
+		return nil, fmt.Errorf("listing the benchmarks: %w", err)
+	}
+	var names []string
+	for name := range all {
+		if filter == nil || filter.MatchString(name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
