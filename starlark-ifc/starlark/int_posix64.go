@@ -66,7 +66,10 @@ func makeSmallInt(x int64) Int {
 		return Int{intImpl(big.NewInt(x))}
 	}
 
-	return Int{intImpl(uintptr(x-math.MinInt32) + smallints)}
+	// Aegis: the same address as upstream's intImpl(uintptr(x-math.MinInt32) + smallints),
+	// computed with unsafe.Add from the region's base pointer, so that `go vet ./...`
+	// (unsafeptr) passes on the whole module.
+	return Int{intImpl(unsafe.Add(smallintsBase, x-math.MinInt32))}
 }
 
 // Precondition: x cannot be represented as int32.
@@ -77,13 +80,15 @@ func makeBigInt(x *big.Int) Int { return Int{intImpl(x)} }
 // We assume smallints is not at the very top of the address space.
 //
 // Zero means the optimization is disabled and all Ints allocate a big.Int.
-var smallints = reserveAddresses(1 << 32)
+var smallintsBase, smallints = reserveAddresses(1 << 32)
 
-func reserveAddresses(len int) uintptr {
+// Aegis: also returns the region's base as a pointer (see makeSmallInt).
+func reserveAddresses(len int) (unsafe.Pointer, uintptr) {
 	b, err := unix.Mmap(-1, 0, len, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		log.Printf("Starlark failed to allocate 4GB address space: %v. Integer performance may suffer.", err)
-		return 0 // optimization disabled
+		return nil, 0 // optimization disabled
 	}
-	return uintptr(unsafe.Pointer(&b[0]))
+	base := unsafe.Pointer(&b[0])
+	return base, uintptr(base)
 }
