@@ -16,5 +16,5 @@
 // with `go test ./fuzz/`. The targets use only the exported API of package
 // policy, the same surface builtins and the runner use. Each iteration is
 // kept small (one load, a few decisions) so a short CI run
-// (-fuzztime=10s per target) covers many inputs.
+// (-fuzztime=30000x per target, a few seconds each) covers many inputs.
 package fuzz
