@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 
+	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
@@ -107,6 +109,9 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := c.flow(flowParts(thread.PC(), pathPart(pl, c.targetLabel), part{cl, "content"}), path); err != nil {
 		return nil, err
 	}
+	if err := c.entries(resolved(c.decision, path), pl, true); err != nil {
+		return nil, err
+	}
 	// The content is looked at only now: the steps above depend on its
 	// label, not on its type (see call.exact).
 	var data []byte
@@ -130,6 +135,45 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 	return starlark.None, nil
 }
 
+// entries stops a write or delete that local-only data chooses (the pc it
+// runs under, the inputs of its path, or the contents of a local-only place
+// that turned its resolution) from changing a directory whose
+// listing is public: the names fs.list, fs.walk and fs.glob show there
+// (and its mtime in fs.stat) would tell the data. The flow step has let
+// the data into the zone (local_only_read and write_allow); here the
+// directory the effect changes must be local-only too: the file's own
+// directory (an entry added, replaced by a rename, or removed) and, for a
+// write that creates missing directories, each of those and the existing
+// directory the first of them is made in. Whether a directory exists is
+// looked at only where the one above it is local-only, or is the
+// directory a public listing already shows.
+func (c *call) entries(real string, pathLabel labels.Label, creates bool) error {
+	d := c.decision
+	if c.thread.PC()|pathLabel|c.h.principals(d.Steered)|c.h.principals(d.Decisive) == labels.Public {
+		return nil
+	}
+	for dir := path.Dir(real); ; dir = path.Dir(dir) {
+		if !c.h.Policy.Decide(policy.FSExists, dir).LocalOnly {
+			reason := fmt.Sprintf("local-only data chooses whether or where it happens (the condition it runs under, or its path), "+
+				"and it would change the entries of %s, a directory outside [filesystem].local_only_read whose names "+
+				"fs.list shows publicly; write only inside a local-only directory that already exists "+
+				"(create it first, before the condition and from a public path)", dir)
+			if err := c.record(audit.Denied, audit.KindFlow, "", "", c.public(reason)); err != nil {
+				return err
+			}
+			return c.exact(&starlark.FlowError{Sink: string(c.cap), Reason: reason}, labels.Public)
+		}
+		if !creates || path.Dir(dir) == dir {
+			return nil
+		}
+		if ok, err := effect.Exists(c.h.ctx(), dir); ok || err != nil {
+			// It exists (or the write will fail on it): nothing is
+			// created above it.
+			return nil
+		}
+	}
+}
+
 // fsDelete: fs.delete(path) -> None (a file or an empty directory).
 func (h *Host) fsDelete(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var path string
@@ -145,6 +189,9 @@ func (h *Host) fsDelete(thread *starlark.Thread, b *starlark.Builtin, args starl
 		return nil, err
 	}
 	if err := c.flow(flowParts(thread.PC(), pathPart(pl, c.targetLabel)), path); err != nil {
+		return nil, err
+	}
+	if err := c.entries(resolved(c.decision, path), pl, false); err != nil {
 		return nil, err
 	}
 	if err := c.confirm(); err != nil {
