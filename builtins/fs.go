@@ -137,26 +137,26 @@ func (h *Host) fsWrite(thread *starlark.Thread, b *starlark.Builtin, args starla
 
 // entries stops a write or delete that local-only data chooses (the pc it
 // runs under, the inputs of its path, or the contents of a local-only place
-// that turned its resolution) from changing a directory whose
-// listing is public: the names fs.list, fs.walk and fs.glob show there
-// (and its mtime in fs.stat) would tell the data. The flow step has let
-// the data into the zone (local_only_read and write_allow); here the
-// directory the effect changes must be local-only too: the file's own
-// directory (an entry added, replaced by a rename, or removed) and, for a
-// write that creates missing directories, each of those and the existing
-// directory the first of them is made in. Whether a directory exists is
-// looked at only where the one above it is local-only, or is the
-// directory a public listing already shows.
+// that turned its resolution) from changing a directory whose entries a
+// public call shows: the names fs.list, fs.walk and fs.glob list there,
+// and its mtime in fs.stat, would tell the data. The flow step has let the
+// data into the zone (local_only_read and write_allow); here each
+// directory the effect changes must be local-only too, or out of reach of
+// every fs.* call (denied to fs.exists, whose allow lists include all the
+// others'): the file's own directory (an entry added, replaced by a rename,
+// or removed) and, for a write that creates missing directories, each of
+// those and the existing directory the first of them is made in. Whether a
+// directory exists is looked at only when it is one of those two kinds.
 func (c *call) entries(real string, pathLabel labels.Label, creates bool) error {
-	d := c.decision
-	if c.thread.PC()|pathLabel|c.h.principals(d.Steered)|c.h.principals(d.Decisive) == labels.Public {
+	turned := c.h.principals(c.decision.Steered) | c.h.principals(c.decision.Decisive)
+	if c.thread.PC()|pathLabel|turned == labels.Public {
 		return nil
 	}
 	for dir := path.Dir(real); ; dir = path.Dir(dir) {
-		if !c.h.Policy.Decide(policy.FSExists, dir).LocalOnly {
+		if d := c.h.Policy.Decide(policy.FSExists, dir); d.Allowed && !d.LocalOnly {
 			reason := fmt.Sprintf("local-only data chooses whether or where it happens (the condition it runs under, or its path), "+
 				"and it would change the entries of %s, a directory outside [filesystem].local_only_read whose names "+
-				"fs.list shows publicly; write only inside a local-only directory that already exists "+
+				"fs.list, fs.walk or fs.stat show publicly; write only inside a local-only directory that already exists "+
 				"(create it first, before the condition and from a public path)", dir)
 			if err := c.record(audit.Denied, audit.KindFlow, "", "", c.public(reason)); err != nil {
 				return err
