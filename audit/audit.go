@@ -80,6 +80,12 @@ const (
 	// Position where the script asked. LeakLedger adds the bits to the
 	// principals' charges.
 	KindDeclassify = "declassify"
+	// KindTranscript: the local-only transcript ([runtime].transcript)
+	// could not be created or written (Status errored, Reason why). Its
+	// state is the zone's, which scripts can change under a condition on
+	// local-only data, so the run reports it here, for the operator, and
+	// never in its public result.
+	KindTranscript = "transcript"
 )
 
 // Redacted stands in for a target that depends on labelled data.

@@ -352,7 +352,7 @@ func (r *run) exec(ctx context.Context) error {
 	thread.PrintRedaction = Redaction
 	if p.Transcript() != "" {
 		t, err := openTranscript(p, limits.MaxOutputBytes, TranscriptRecord{Kind: TranscriptHeader, Time: time.Now().UTC(),
-			Task: r.req.TaskID, Script: r.req.Filename})
+			Task: r.req.TaskID, Script: r.req.Filename}, r.transcriptFailed)
 		if err != nil {
 			return &ConfigError{Err: err}
 		}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/builtins/effect"
 	"github.com/aegisdev/aegis/policy"
@@ -77,15 +78,25 @@ type transcript struct {
 
 // openTranscript prepares the run's transcript: the file is created now if
 // it is missing (so that whether it exists never depends on local-only
-// data), and checked to be a regular file inside the zone.
-func openTranscript(p *policy.Policy, limit int64, header TranscriptRecord) (*transcript, error) {
+// data), and checked to be a regular file inside the zone. Only a system
+// without safe file effects is an error: whether the file can be opened is
+// the zone's state, which a script may have changed under a condition on
+// local-only data (the file replaced by a directory), so a failure is
+// reported to the operator (fail) and the run goes on as it would have:
+// the lines are kept, and the flush at its end tries again.
+func openTranscript(p *policy.Policy, limit int64, header TranscriptRecord, fail func(error)) (*transcript, error) {
+	if effect.FSUnsupported != nil {
+		return nil, fmt.Errorf("transcript %s: %w", p.Transcript(), effect.FSUnsupported)
+	}
 	t := &transcript{path: p.Transcript(), policy: p, limit: limit, header: header}
 	f, err := t.open()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		if err = f.Close(); err != nil {
+			err = fmt.Errorf("transcript %s: %w", t.path, err)
+		}
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("transcript %s: %w", t.path, err)
+	if err != nil {
+		fail(err)
 	}
 	return t, nil
 }
@@ -98,9 +109,6 @@ func (t *transcript) open() (*os.File, error) {
 	d := t.policy.FlowAllowed(policy.FSWrite, t.path)
 	if !d.Allowed || d.ResolvedPath != t.path {
 		return nil, fmt.Errorf("transcript %s: no longer inside the local-only zone (%s)", t.path, d.Reason)
-	}
-	if effect.FSUnsupported != nil {
-		return nil, fmt.Errorf("transcript %s: %w", t.path, effect.FSUnsupported)
 	}
 	if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
 		return nil, fmt.Errorf("transcript %s: %w", t.path, err)
@@ -187,8 +195,8 @@ func (r *run) printLocal(thread *starlark.Thread, msg string) {
 
 // finishTranscript writes the run's transcript, if it read local-only
 // data: its lines and the real message of the error it ended with. A
-// failure to write is a warning: the run's public outcome cannot depend on
-// it.
+// failure to write goes to the audit log (transcriptFailed): the run's
+// public outcome cannot depend on it.
 func (r *run) finishTranscript(err error) {
 	if r.transcript == nil || !r.out.isMarked() {
 		return
@@ -206,8 +214,21 @@ func (r *run) finishTranscript(err error) {
 		t.mu.Unlock()
 	}
 	if werr := r.transcript.flush(); werr != nil {
-		r.warn("the local-only transcript was not written: " + werr.Error())
+		r.transcriptFailed(werr)
 	}
+}
+
+// transcriptFailed records, for the operator, that the transcript could not
+// be opened or written. Nothing of it reaches the run's public result: not
+// a warning, not an error (not even when the audit log refuses the record,
+// whose presence depends on the zone's state).
+func (r *run) transcriptFailed(err error) {
+	if r.sink == nil {
+		return
+	}
+	_ = r.sink.Append(audit.Event{TaskID: r.req.TaskID, Kind: audit.KindTranscript, Capability: "transcript",
+		Status: audit.Errored, Target: r.opts.Policy.Transcript(), Section: "[runtime].transcript",
+		Reason: "the local-only transcript was not written: " + err.Error()})
 }
 
 // TranscriptRun is one run read back from a transcript.

@@ -1,11 +1,14 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/aegisdev/aegis/audit"
 )
 
 const transcriptPolicy = basePolicy + `transcript = "zone/transcript.jsonl"
@@ -200,8 +203,21 @@ for i in range(100):
 	}
 }
 
+// transcriptFailures counts the audit records of a transcript not written.
+func transcriptFailures(res Result) int {
+	n := 0
+	for _, ev := range res.Events {
+		if ev.Kind == audit.KindTranscript && ev.Status == audit.Errored {
+			n++
+		}
+	}
+	return n
+}
+
 // A symlink put in the zone after the policy was loaded does not send
-// local-only lines out of it.
+// local-only lines out of it. The run goes on as it would have (the zone's
+// state is not public: TestTranscriptFailureIsNotPublic); the audit log
+// tells the operator, at the start and at the flush.
 func TestTranscriptFollowsNoSymlinkOutOfTheZone(t *testing.T) {
 	p := newProject(t, transcriptPolicy, map[string]string{"out/.keep": ""})
 	path := filepath.Join(p.root, "zone", "transcript.jsonl")
@@ -212,7 +228,10 @@ func TestTranscriptFollowsNoSymlinkOutOfTheZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := p.run(`print(env.read("RUN_SECRET"))`)
-	want(t, res, IOError, "transcript")
+	want(t, res, OK)
+	if n := transcriptFailures(res); n != 2 {
+		t.Errorf("%d transcript failures in the audit log, want 2", n)
+	}
 	if _, err := os.Lstat(filepath.Join(p.root, "out", "stolen")); err == nil {
 		t.Error("the transcript was written through a symlink")
 	}
@@ -223,7 +242,10 @@ func TestTranscriptFollowsNoSymlinkOutOfTheZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = p.run(`print(env.read("RUN_SECRET"))`)
-	want(t, res, IOError, "transcript")
+	want(t, res, OK)
+	if n := transcriptFailures(res); n != 2 {
+		t.Errorf("%d transcript failures in the audit log, want 2", n)
+	}
 	if _, err := os.Lstat(filepath.Join(p.root, "out", "transcript.jsonl")); err == nil {
 		t.Error("the transcript was written out of the zone")
 	}
@@ -256,5 +278,40 @@ func TestReadTranscript(t *testing.T) {
 	runs, skipped, err = ReadTranscript(filepath.Join(dir, "none"), 0)
 	if runs != nil || skipped != 0 || err != nil {
 		t.Errorf("missing file: %v %d %v", runs, skipped, err)
+	}
+}
+
+// Whether the transcript can be written is the zone's state, which a script
+// with delete_allow there can change under a condition on local-only data
+// (the file replaced by a directory): nothing public may tell. Neither the
+// run that did it (no warning) nor the next one (no error at its start)
+// differs; the operator learns of the failure from the audit log.
+func TestTranscriptFailureIsNotPublic(t *testing.T) {
+	pol := strings.Replace(transcriptPolicy, `write_allow = ["out/**", "zone/**"]`,
+		"write_allow = [\"out/**\", \"zone/**\"]\ndelete_allow = [\"zone/**\"]", 1)
+	script := `s = env.read("RUN_SECRET")
+if s.startswith("sk-"):
+    fs.delete("zone/transcript.jsonl")
+    fs.write("zone/transcript.jsonl/x", "1")
+print("done")
+`
+	public := func(res Result) string {
+		return fmt.Sprintf("%s %q %q %d %q", res.ExitKind, res.Stdout, res.Error, res.Calls, res.Warnings)
+	}
+	var seen [2][2]string
+	var failures [2]int
+	for i, secret := range []string{secretValue, otherSecret} {
+		p := newProject(t, pol, map[string]string{"src/a.txt": "alpha\n"})
+		for j, src := range []string{script, `print(fs.read("src/a.txt"))`} {
+			res := p.run(src, withSecret(secret))
+			seen[i][j] = public(res)
+			failures[i] += transcriptFailures(res)
+		}
+	}
+	if seen[0] != seen[1] {
+		t.Errorf("what is public depends on the secret:\n %q\n %q", seen[0], seen[1])
+	}
+	if failures != [2]int{2, 0} {
+		t.Errorf("transcript failures recorded in the audit log: %v, want [2 0] (the end of the first run, the start of the next)", failures)
 	}
 }
