@@ -88,6 +88,10 @@ const (
 	KindTranscript = "transcript"
 )
 
+// Kinds are every kind of event, for tools that filter by kind (aegis audit
+// show --kind).
+var Kinds = []string{KindCall, KindFlow, KindVerifier, KindSecretAbort, KindBudgetReset, KindDeclassify, KindTranscript}
+
 // Redacted stands in for a target that depends on labelled data.
 const Redacted = "[REDACTED]"
 
