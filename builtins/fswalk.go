@@ -142,6 +142,9 @@ func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missin
 	ch := h.newCharger(thread, held)
 	defer ch.stop()
 	root := resolved(c.decision, dir)
+	// The listings charge the names; each path returned is longer by its
+	// directory and by how dir is spelled (pre), which is charged too.
+	pre := int64(len(spellBelow(dir, "")))
 	var out []string
 	stack := []string{""} // directories to list, relative to root
 	for len(stack) > 0 {
@@ -156,6 +159,7 @@ func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missin
 			}
 			return nil, c.failed(err, held, fsErrReason(err))
 		}
+		var longer int64
 		for _, e := range entries {
 			r := e.Name
 			if rel != "" {
@@ -163,10 +167,14 @@ func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missin
 			}
 			if keep(r, e.Kind) {
 				out = append(out, r)
+				longer += pre + int64(len(r)-len(e.Name))
 			}
 			if e.Kind == "dir" && h.mayEnter(joinRel(root, r), held) {
 				stack = append(stack, r)
 			}
+		}
+		if err := ch.charge(longer); err != nil {
+			return nil, c.failed(err, held, fsErrReason(err))
 		}
 	}
 	sort.Strings(out)

@@ -3,6 +3,7 @@
 package builtins
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,4 +87,28 @@ True False False True True [REDACTED]
 	if o := f.run(`fs.walk("a.txt")`); o.err == nil || !strings.Contains(o.err.Error(), "not a directory") {
 		t.Fatalf("walk of a file: %v", o.err)
 	}
+}
+
+// What a walk returns is charged to the run's memory budget: each path as
+// returned (spelled from dir, so a deep tree's paths are far longer than
+// the names the listings were charged for), not only the names read.
+func TestWalkChargesThePathsItReturns(t *testing.T) {
+	// 8 levels of 200-byte names, then 1000 files with short names: the
+	// names come to about 30 kB, the paths to 1.6 MB.
+	deep := ""
+	for i := 0; i < 8; i++ {
+		deep += strings.Repeat(string(rune('a'+i)), 200) + "/"
+	}
+	files := map[string]string{}
+	for i := 0; i < 1000; i++ {
+		files[fmt.Sprintf("d/%s%03d", deep, i)] = ""
+	}
+	f := newFixture(t, walkPolicy, files)
+	f.maxAlloc = 1 << 20
+	o := f.run(`print(len(fs.walk("d")))`)
+	if o.err == nil || !strings.Contains(o.err.Error(), "max_memory_mb") {
+		t.Fatalf("a 1.6 MB walk under a 1 MB budget: %v (stdout %q)", o.err, o.stdout)
+	}
+	f.maxAlloc = 4 << 20
+	mustSucceed(t, f.run(`print(len(fs.walk("d")))`))
 }

@@ -32,6 +32,7 @@ type fixture struct {
 	confirm  func(ctx context.Context, capability, target string) (bool, error)
 	environ  []string
 	mutate   func(*Host)
+	maxAlloc int64 // the thread's allocation budget, when set
 }
 
 // newFixture writes files (relative path -> content) under a fresh root and
@@ -100,6 +101,9 @@ func (f *fixture) run(src string) outcome {
 		out.WriteString(msg + "\n")
 	}}
 	thread.PrintRedaction = "[REDACTED]"
+	if f.maxAlloc > 0 {
+		thread.SetMaxAllocBytes(f.maxAlloc)
+	}
 	predeclared := h.Modules()
 	predeclared["secret"] = starlark.Labeled{V: starlark.String(secretValue), L: h.Registry.Principal(labels.Env("AEGIS_TEST_SECRET"))}
 	predeclared["ROOT"] = starlark.String(f.root)
