@@ -99,7 +99,7 @@ func (h *Host) fsWalk(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, err
 	}
 	pl := argLabel(thread, args, 0, "dir") | argLabel(thread, args, 1, "dirs")
-	return h.walk(thread, dir, pl, false, func(rel, kind string) bool {
+	return h.walk(thread, dir, pl, false, 0, func(rel, kind string) bool {
 		return kind == "file" || (dirs && kind == "dir")
 	})
 }
@@ -118,7 +118,14 @@ func (h *Host) fsGlob(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, starlark.ExactLabelError(fmt.Errorf("%s: %q is not a valid pattern (a '[' without its ']'?)", b.Name(), pattern), pl)
 	}
 	root, rest := doublestar.SplitPattern(pattern)
-	return h.walk(thread, root, pl, true, func(rel, kind string) bool {
+	// Only "**" matches across a "/": without it, no match is deeper than
+	// the pattern's own components (braces included: "{a,b/c}" adds its
+	// "/" to the count).
+	depth := 0
+	if !strings.Contains(rest, "**") {
+		depth = strings.Count(rest, "/") + 1
+	}
+	return h.walk(thread, root, pl, true, depth, func(rel, kind string) bool {
 		if kind != "file" {
 			return false
 		}
@@ -130,7 +137,8 @@ func (h *Host) fsGlob(thread *starlark.Thread, b *starlark.Builtin, args starlar
 // walk lists the tree below dir (see the comment at the top of the file)
 // and returns the entries keep chooses, spelled from dir. With missingOK, a
 // dir that does not exist is an empty tree (glob), not an error (walk).
-func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missingOK bool, keep func(rel, kind string) bool) (starlark.Value, error) {
+// With depth > 0 it lists no entry more than depth components below dir.
+func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missingOK bool, depth int, keep func(rel, kind string) bool) (starlark.Value, error) {
 	c, src, err := h.beginSource(thread, policy.FSList, dir, pl, labels.File(dir))
 	if err != nil {
 		return nil, err
@@ -169,7 +177,7 @@ func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missin
 				out = append(out, r)
 				longer += pre + int64(len(r)-len(e.Name))
 			}
-			if e.Kind == "dir" && h.mayEnter(joinRel(root, r), held) {
+			if e.Kind == "dir" && (depth == 0 || strings.Count(r, "/")+1 < depth) && h.mayEnter(joinRel(root, r), held) {
 				stack = append(stack, r)
 			}
 		}

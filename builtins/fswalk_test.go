@@ -112,3 +112,33 @@ func TestWalkChargesThePathsItReturns(t *testing.T) {
 	f.maxAlloc = 4 << 20
 	mustSucceed(t, f.run(`print(len(fs.walk("d")))`))
 }
+
+// A glob without "**" lists only as deep as its pattern reaches: "*.txt"
+// at the root of a project does not list the whole tree (it was charged
+// for all of it, and took as long).
+func TestGlobGoesOnlyAsDeepAsItsPattern(t *testing.T) {
+	files := map[string]string{"top.txt": "", "d/x/y.txt": "", "d/x/z/w.txt": ""}
+	long := strings.Repeat("n", 200)
+	for i := 0; i < 1500; i++ {
+		// 330 kB of names to list, two levels down.
+		files[fmt.Sprintf("d/x/big/%s%04d", long, i)] = ""
+	}
+	f := newFixture(t, walkPolicy, files)
+	f.maxAlloc = 256 << 10
+	o := f.run(`print(fs.glob("*.txt"), fs.glob("d/*/*.txt"), fs.glob("d/{x,q}/*.txt"))`)
+	mustSucceed(t, o)
+	if want := `["top.txt"] ["d/x/y.txt"] ["d/x/y.txt"]` + "\n"; o.stdout != want {
+		t.Fatalf("got %q, want %q", o.stdout, want)
+	}
+	// A "/" inside braces lets a match go that much deeper.
+	f.maxAlloc = 0
+	o = f.run(`print(fs.glob("d/{x/z,q}/*.txt"), fs.glob("d/x/{z/*,*}.txt"))`)
+	mustSucceed(t, o)
+	if want := `["d/x/z/w.txt"] ["d/x/y.txt", "d/x/z/w.txt"]` + "\n"; o.stdout != want {
+		t.Fatalf("got %q, want %q", o.stdout, want)
+	}
+	f.maxAlloc = 256 << 10
+	if o := f.run(`fs.glob("d/**/*.txt")`); o.err == nil || !strings.Contains(o.err.Error(), "max_memory_mb") {
+		t.Fatalf(`fs.glob("d/**/*.txt") lists the big directory: want the memory limit, got %v`, o.err)
+	}
+}
