@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aegisdev/aegis/labels"
+	"github.com/aegisdev/aegis/starlark-ifc/starlark"
 )
 
 const walkPolicy = `
@@ -140,5 +143,37 @@ func TestGlobGoesOnlyAsDeepAsItsPattern(t *testing.T) {
 	f.maxAlloc = 256 << 10
 	if o := f.run(`fs.glob("d/**/*.txt")`); o.err == nil || !strings.Contains(o.err.Error(), "max_memory_mb") {
 		t.Fatalf(`fs.glob("d/**/*.txt") lists the big directory: want the memory limit, got %v`, o.err)
+	}
+}
+
+// The metadata and walk builtins label what their arguments chose: a path,
+// a directory, a pattern or the dirs flag computed from local-only data
+// gives a labelled result, and a labelled error (whose text may quote it).
+func TestStatWalkGlobLabelTheirArguments(t *testing.T) {
+	f := walkFixture(t)
+	for _, call := range []string{
+		`fs.stat("a.txt" if bit else "nope")`,
+		`fs.is_dir("src" if bit else "a.txt")`,
+		`fs.is_file("a.txt" if bit else "src")`,
+		`fs.walk("src" if bit else "src/pkg")`,
+		`fs.walk("src", dirs=bit)`,
+		`fs.walk("src", bit)`,
+		`fs.glob("src/*.py" if bit else "*.txt")`,
+	} {
+		o := f.run("bit = len(secret) > 3\nprint(" + call + ")")
+		mustSucceed(t, o)
+		if o.stdout != "[REDACTED]\n" {
+			t.Errorf("%s: printed %q, want it labelled", call, o.stdout)
+		}
+	}
+	for _, call := range []string{
+		`fs.glob(secret + "[")`,
+		`fs.walk(secret)`,
+		`fs.stat(secret + "/\x00")`,
+	} {
+		o := f.run(call)
+		if o.err == nil || starlark.ErrorLabel(o.err) == labels.Public {
+			t.Errorf("%s: error %v is not labelled", call, o.err)
+		}
 	}
 }
