@@ -244,24 +244,11 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 }
 
 // fsExists: fs.exists(path) -> bool. Whether a local-only file exists is
-// itself local-only.
+// itself local-only (statPath).
 func (h *Host) fsExists(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var path string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {
-		return nil, err
-	}
-	pl := argLabel(thread, args, 0, "path")
-	c, src, err := h.beginSource(thread, policy.FSExists, path, pl, labels.File(path))
+	_, ok, err := h.statPath(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
-	}
-	thread.SetResultLabel(c.targetLabel | src)
-	if err := c.allow(); err != nil {
-		return nil, err
-	}
-	ok, err := effect.Exists(h.ctx(), resolved(c.decision, path))
-	if err != nil {
-		return nil, c.failed(err, src, fsErrReason(err))
 	}
 	return starlark.Bool(ok), nil
 }

@@ -66,8 +66,9 @@ func (h *Host) fsIsFile(thread *starlark.Thread, b *starlark.Builtin, args starl
 	return starlark.Bool(ok && info.Kind == "file"), nil
 }
 
-// statPath is the call the three metadata builtins share: fs.exists's
-// decision and labels (what is at a local-only path is local-only).
+// statPath is the call fs.exists and the three metadata builtins share:
+// fs.exists's decision and labels (what is at a local-only path is
+// local-only).
 func (h *Host) statPath(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (effect.Info, bool, error) {
 	var path string
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "path", &path); err != nil {

@@ -200,7 +200,10 @@ func KindOf(m fs.FileMode) string {
 // that is a file, a permission problem, a symlink that appeared) are
 // returned.
 func Exists(ctx context.Context, path string) (bool, error) {
-	return abandonable(ctx, "fs.exists of "+path, func() (bool, error) { return exists(path) })
+	return abandonable(ctx, "fs.exists of "+path, func() (bool, error) {
+		_, ok, err := stat(path)
+		return ok, err
+	})
 }
 
 // errClosed is what a read loop returns when its context ended meanwhile.

@@ -24,6 +24,5 @@ func readFile(context.Context, string, int64, func(int64) error) ([]byte, error)
 func writeFile(string, []byte) error                            { return FSUnsupported }
 func remove(string) error                                       { return FSUnsupported }
 func readDir(string, func(int64) error) ([]string, error)       { return nil, FSUnsupported }
-func exists(string) (bool, error)                               { return false, FSUnsupported }
 func readDirEntries(string, func(int64) error) ([]Entry, error) { return nil, FSUnsupported }
 func stat(string) (Info, bool, error)                           { return Info{}, false, FSUnsupported }

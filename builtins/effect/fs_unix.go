@@ -373,33 +373,6 @@ func errnoOf(err error) error {
 	return err
 }
 
-func exists(p string) (bool, error) {
-	if testHookOpen != nil {
-		testHookOpen()
-	}
-	dir, base := splitPath(p)
-	if base == "" {
-		return true, nil
-	}
-	dfd, err := openDir(dir, false)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return false, nil
-		}
-		return false, err
-	}
-	defer unix.Close(dfd)
-	var st unix.Stat_t
-	switch err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, unix.ENOENT):
-		return false, nil
-	default:
-		return false, &fs.PathError{Op: "stat", Path: p, Err: err}
-	}
-}
-
 func stat(p string) (Info, bool, error) {
 	if testHookOpen != nil {
 		testHookOpen()
