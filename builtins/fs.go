@@ -228,19 +228,25 @@ func (h *Host) fsList(thread *starlark.Thread, b *starlark.Builtin, args starlar
 		return nil, c.failed(err, src, fsErrReason(err))
 	}
 	sort.Strings(names)
-	elems := make([]starlark.Value, len(names))
-	var elemLabels []labels.Label
-	for i, n := range names {
-		elems[i] = starlark.String(n)
+	thread.SetResultLabel(c.targetLabel)
+	return stringsLabeled(names, src, src|c.targetLabel), nil
+}
+
+// stringsLabeled is a list of the strings ss, each labelled elem, the list
+// itself (its length) labelled list.
+func stringsLabeled(ss []string, elem, list labels.Label) *starlark.List {
+	elems := make([]starlark.Value, len(ss))
+	for i, s := range ss {
+		elems[i] = starlark.String(s)
 	}
-	if src != labels.Public {
-		elemLabels = make([]labels.Label, len(names))
+	var elemLabels []labels.Label
+	if elem != labels.Public {
+		elemLabels = make([]labels.Label, len(ss))
 		for i := range elemLabels {
-			elemLabels[i] = src
+			elemLabels[i] = elem
 		}
 	}
-	thread.SetResultLabel(c.targetLabel)
-	return starlark.NewListLabeled(elems, elemLabels, src|c.targetLabel), nil
+	return starlark.NewListLabeled(elems, elemLabels, list)
 }
 
 // fsExists: fs.exists(path) -> bool. Whether a local-only file exists is

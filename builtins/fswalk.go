@@ -187,19 +187,11 @@ func (h *Host) walk(thread *starlark.Thread, dir string, pl labels.Label, missin
 		}
 	}
 	sort.Strings(out)
-	elems := make([]starlark.Value, len(out))
-	var elemLabels []labels.Label
-	if held != labels.Public {
-		elemLabels = make([]labels.Label, len(out))
-	}
 	for i, r := range out {
-		elems[i] = starlark.String(spellBelow(dir, r))
-		if elemLabels != nil {
-			elemLabels[i] = held
-		}
+		out[i] = spellBelow(dir, r)
 	}
 	thread.SetResultLabel(c.targetLabel)
-	return starlark.NewListLabeled(elems, elemLabels, held), nil
+	return stringsLabeled(out, held, held), nil
 }
 
 // mayEnter reports whether a walk holding the labels held may list the
