@@ -405,6 +405,50 @@ func (labelledMap) Get(k starlark.Value) (starlark.Value, bool, error) {
 	return starlark.Labeled{V: starlark.String("sec"), L: labA}, true, nil
 }
 
+// A labelledMap is an IterableMapping, so that it can be spread by **: its
+// one key is "k".
+func (labelledMap) Items() []starlark.Tuple {
+	return []starlark.Tuple{{starlark.String("k"), starlark.Labeled{V: starlark.String("sec"), L: labA}}}
+}
+func (labelledMap) Iterate() starlark.Iterator {
+	return &labelledIterator{vals: []starlark.Value{starlark.String("k")}}
+}
+func (labelledMap) Len() int { return 1 }
+
+func TestSpreadHostValuesAreUnwrapped(t *testing.T) {
+	// f(*it) and f(**m) take their arguments from a host iterable or
+	// mapping, which may hand out Labeled values. The callee must get the
+	// value, labelled: a Labeled wrapper bound to a parameter carried its
+	// label only as far as a deep walk, which the plain mode (no label seen
+	// yet) never makes, so a branch on it was public.
+	secret := starlark.NewLabelAwareBuiltin("secret", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(labB)
+		return starlark.String("x"), nil
+	})
+	for _, mode := range []string{"", "_ = secret()\n"} { // the plain mode, then the labelled one
+		for _, src := range []string{
+			"def f(a, b):\n    y = 0\n    if b:\n        y = 1\n    return y\nr = f(*it)\n",
+			"def f(*a):\n    y = 0\n    if a[1]:\n        y = 1\n    return y\nr = f(*it)\n",
+			"def f(k):\n    y = 0\n    if k:\n        y = 1\n    return y\nr = f(**m)\n",
+			"def f(**kw):\n    y = 0\n    if kw['k']:\n        y = 1\n    return y\nr = f(**m)\n",
+			"r = (lambda a, b: b + '!')(*it)\n",
+			"r = (lambda k: k + '!')(**m)\n",
+			"r = len(*[(lambda a, b: b)(*it)])\n",
+			"r = dict(**m)['k'] + '!'\n",
+		} {
+			src = mode + src
+			_, labs, err := execLabeled(t, new(starlark.Thread), src, starlark.StringDict{"it": labelledIter{}, "m": labelledMap{}, "secret": secret})
+			if err != nil {
+				t.Errorf("%q: %v", src, err)
+				continue
+			}
+			if labs["r"]&labA == 0 {
+				t.Errorf("%q: r labelled %v, want ⊒ %v", src, labs["r"], labA)
+			}
+		}
+	}
+}
+
 func TestLabelEntryLeavesThePlainLoop(t *testing.T) {
 	// The interpreter runs a thread no label has entered in its plain mode,
 	// which keeps no regions. At each instruction that can bring a label

@@ -18,6 +18,7 @@ package starlark
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aegisdev/aegis/starlark-ifc/internal/compile"
 	"github.com/aegisdev/aegis/starlark-ifc/syntax"
@@ -37,7 +38,7 @@ import (
 // Public into Public), opens no region, and skips the label work that only
 // matters for labelled data. A label enters a thread only through an
 // instruction that runs code or takes a host value: CALL (the callee, a
-// builtin's result), LOAD, ATTR, INDEX, UNPACK and ITERJMP over a host
+// builtin's result, the elements of a host *args or **kwargs), LOAD, ATTR, INDEX, UNPACK and ITERJMP over a host
 // value, PREDECLARED and UNIVERSAL (a Labeled value), and the step limit's
 // OnMaxSteps callback. (Other instructions run host code only through a
 // Value's methods, which are given no thread.) After each of these the
@@ -413,6 +414,46 @@ func (t *ifcThread) contentsLabel(x Value) Label {
 		return x.ht.labelsAll()
 	}
 	return t.deepLabel(x)
+}
+
+// unlabelArgs unwraps the Labeled values among the elements a CALL took
+// from a *args iterable (a host iterable may yield them) and returns the
+// join of their labels, which the CALL adds to the label of every argument
+// from *args. A Labeled bound to a parameter would keep its label only from
+// deep walks, which a thread that has seen no label does not make.
+func (t *ifcThread) unlabelArgs(elems []Value) Label {
+	var l Label
+	for i, v := range elems {
+		if x, ok := v.(Labeled); ok {
+			elems[i] = x.V
+			l |= x.L
+		}
+	}
+	t.noteLabel(l)
+	return l
+}
+
+// unlabelItems is unlabelArgs for the items a CALL took from a **kwargs
+// mapping: the names and the values. The items of a host mapping are its
+// own, so a pair that holds a Labeled is copied, not changed.
+func (t *ifcThread) unlabelItems(items []Tuple) ([]Tuple, Label) {
+	var l Label
+	cloned := false
+	for i, kv := range items {
+		_, kok := kv[0].(Labeled)
+		_, vok := kv[1].(Labeled)
+		if kok || vok {
+			if !cloned {
+				items, cloned = slices.Clone(items), true
+			}
+			k, kl := unlabel(kv[0])
+			v, vl := unlabel(kv[1])
+			items[i] = Tuple{k, v}
+			l |= kl | vl
+		}
+	}
+	t.noteLabel(l)
+	return items, l
 }
 
 // ifcCallResult returns the label of what the callee of a CALL returned.

@@ -477,6 +477,7 @@ loop:
 				errl = thread.ifcPrepareCall(op, arg, stack, lstack, sp, pcl)
 			}
 
+			var spreadPos, spreadKw Label // IFC
 			var kwargs Value
 			if op == compile.CALL_KW || op == compile.CALL_VAR_KW {
 				kwargs = stack[sp-1]
@@ -511,6 +512,8 @@ loop:
 					break loop
 				}
 				items := dict.Items()
+				items, spreadKw = t.unlabelItems(items) // IFC: a host mapping's items may be Labeled
+				errl |= spreadKw
 				for _, item := range items {
 					if !is[String](item[0]) {
 						err = fmt.Errorf("keywords must be strings, not %s", item[0].Type())
@@ -545,15 +548,20 @@ loop:
 					break loop
 				}
 				var elem Value
+				n0 := len(positional) // IFC
 				for iter.Next(&elem) {
 					positional = append(positional, elem)
 				}
 				iter.Done()
+				spreadPos = t.unlabelArgs(positional[n0:]) // IFC: a host iterable's elements may be Labeled
 			}
 
 			function := stack[sp-1]
-			if !labelled {
-				t.pending = pendingCall{fn: function} // IFC
+			if labelled { // IFC: the labels of the Labeled elements unwrapped above
+				t.pending.varLab |= spreadPos
+				t.pending.kwVarLab |= spreadKw
+			} else {
+				t.pending = pendingCall{fn: function, varLab: spreadPos, kwVarLab: spreadKw}
 			}
 
 			if vmdebug {
