@@ -460,6 +460,9 @@ func TestLabelEntryLeavesThePlainLoop(t *testing.T) {
 	})
 	for _, c := range []struct{ name, src string }{
 		{"CALL", "v = secret()"},
+		// A core builtin's rule labels the elements a host iterable yields
+		// (here tuple's, for the Labeled second element of it).
+		{"CALL (rule)", "v = tuple(it)[1]"},
 		{"INDEX", `v = m["k"]`},
 		{"ATTR", "v = it.secret"},
 		{"UNPACK", "_, v = it"},

@@ -152,8 +152,12 @@ func (thread *Thread) callBuiltin(callee Value, c Callable, recv Value, rule *bu
 		var vl Label
 		z, vl = unlabel(z)
 		zl |= vl
-		t.noteLabel(vl)
 	}
+	// The rules of this package label results by writing the context
+	// directly, not through SetResultLabel (which notes the label): a label
+	// one found (a Labeled element of a host iterable, say) enters the
+	// thread here, so that the interpreter's plain mode hands over.
+	t.noteLabel(zl)
 	if _, ok := err.(*AllocLimitError); ok {
 		// How much the builtin would allocate depends on all its inputs.
 		zl |= thread.callLabel()
