@@ -633,3 +633,83 @@ def peek():
 		t.Errorf("after a call with an argument holding a B label: seen %v, want %v", l, labA|labB)
 	}
 }
+
+// holdingObj is a host value (not a ChildVisitor, so no walk looks inside
+// it) that hands out a list holding a labA secret, made with
+// NewListLabeled, from every door: an attribute, an index, a slice, its
+// elements and its items.
+type holdingObj struct{}
+
+func secretList() *starlark.List {
+	return starlark.NewListLabeled([]starlark.Value{starlark.String("sec")}, []starlark.Label{labA}, starlark.Public)
+}
+
+func (holdingObj) String() string        { return "holdingObj" }
+func (holdingObj) Type() string          { return "holdingObj" }
+func (holdingObj) Freeze()               {}
+func (holdingObj) Truth() starlark.Bool  { return true }
+func (holdingObj) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable") }
+func (holdingObj) Attr(name string) (starlark.Value, error) {
+	return secretList(), nil
+}
+func (holdingObj) AttrNames() []string { return []string{"lst"} }
+func (holdingObj) Index(i int) starlark.Value {
+	return secretList()
+}
+func (holdingObj) Len() int { return 1 }
+func (holdingObj) Slice(start, end, step int) starlark.Value {
+	return secretList()
+}
+func (holdingObj) Iterate() starlark.Iterator {
+	return &labelledIterator{vals: []starlark.Value{secretList()}}
+}
+
+// holdingMap is holdingObj's mapping: its one key "k" maps to the list.
+type holdingMap struct{ holdingObj }
+
+func (holdingMap) Get(k starlark.Value) (starlark.Value, bool, error) {
+	return secretList(), true, nil
+}
+func (holdingMap) Items() []starlark.Tuple {
+	return []starlark.Tuple{{starlark.String("k"), secretList()}}
+}
+
+func TestHostValuesHoldingLabels(t *testing.T) {
+	// A label can enter the thread inside a container a host value hands
+	// out, not only as a Labeled: the thread must notice it (the plain mode
+	// hands over, SeenLabel counts it), or the plain mode, which reads no
+	// element labels, branches on the secret under a public pc.
+	secret := starlark.NewLabelAwareBuiltin("secret", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(labB)
+		return starlark.String("x"), nil
+	})
+	for _, c := range []struct{ name, src string }{
+		{"ATTR", "v = o.lst[0]"},
+		{"INDEX", "v = o[0][0]"},
+		{"INDEX (mapping)", `v = m["k"][0]`},
+		{"SLICE", "v = o[0:1][0]"},
+		{"ITERJMP", "for e in o:\n        v = e[0]"},
+		{"UNPACK", "[e] = o\n    v = e[0]"},
+		{"CALL *args", "v = (lambda e: e[0])(*o)"},
+		{"CALL **kwargs", "v = (lambda k: k[0])(**m)"},
+	} {
+		for _, mode := range []string{"", "_ = secret()\n"} { // the plain mode, then the labelled one
+			src := mode + "def main():\n    " + c.src + "\n    y = 0\n    if v == \"sec\":\n        y = 1\n    return y\nr = main()\n"
+			thread := new(starlark.Thread)
+			g, labs, err := execLabeled(t, thread, src, starlark.StringDict{"o": holdingObj{}, "m": holdingMap{}, "secret": secret})
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+				continue
+			}
+			if g["r"] != starlark.MakeInt(1) {
+				t.Fatalf("%s: r = %v, want 1", c.name, g["r"])
+			}
+			if labs["r"]&labA == 0 {
+				t.Errorf("%s (%q): a value assigned under a branch on the secret is public (label %v)", c.name, mode, labs["r"])
+			}
+			if thread.SeenLabel()&labA == 0 {
+				t.Errorf("%s (%q): SeenLabel = %v, misses %v", c.name, mode, thread.SeenLabel(), labA)
+			}
+		}
+	}
+}

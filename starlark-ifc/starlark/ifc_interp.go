@@ -38,12 +38,15 @@ import (
 // Public into Public), opens no region, and skips the label work that only
 // matters for labelled data. A label enters a thread only through an
 // instruction that runs code or takes a host value: CALL (the callee, a
-// builtin's result, the elements of a host *args or **kwargs), LOAD, ATTR, INDEX, UNPACK and ITERJMP over a host
-// value, PREDECLARED and UNIVERSAL (a Labeled value), and the step limit's
-// OnMaxSteps callback. (Other instructions run host code only through a
-// Value's methods, which are given no thread.) After each of these the
-// plain instance checks whether one has (TestLabelEntryLeavesThePlainLoop
-// and TestLabelEntryFromOnMaxStepsLeavesThePlainLoop cover each); if so it
+// builtin's result, the elements of a host *args or **kwargs), LOAD, and
+// ATTR, INDEX, SLICE, UNPACK and ITERJMP over a host value (a Labeled
+// value, or a container holding labels: fromHost), PREDECLARED and
+// UNIVERSAL (a Labeled value), and the step limit's OnMaxSteps callback.
+// (Other instructions run host code only through a Value's methods, which
+// are given no thread.) After each of these the plain instance checks
+// whether one has (TestLabelEntryLeavesThePlainLoop,
+// TestHostValuesHoldingLabels, TestSpreadHostValuesAreUnwrapped and
+// TestLabelEntryFromOnMaxStepsLeavesThePlainLoop cover each); if so it
 // stores the label just brought in and returns, and ifcLabelled resumes the
 // frame at the next instruction with exact state: the operand and local
 // labels (that one, and Public everywhere else), no region open, and the
@@ -416,43 +419,68 @@ func (t *ifcThread) contentsLabel(x Value) Label {
 	return t.deepLabel(x)
 }
 
-// unlabelArgs unwraps the Labeled values among the elements a CALL took
-// from a *args iterable (a host iterable may yield them) and returns the
-// join of their labels, which the CALL adds to the label of every argument
-// from *args. A Labeled bound to a parameter would keep its label only from
-// deep walks, which a thread that has seen no label does not make.
-func (t *ifcThread) unlabelArgs(elems []Value) Label {
-	var l Label
-	for i, v := range elems {
-		if x, ok := v.(Labeled); ok {
-			elems[i] = x.V
-			l |= x.L
+// isCore reports whether x is of a type this package defines. What any
+// other value hands out (an attribute, an index, a slice, its elements or
+// items) comes from the host: see fromHost.
+func isCore(x Value) bool {
+	switch x.(type) {
+	case String, *List, *Dict, Tuple, Int, NoneType, Bool, Float, Bytes, *Set, rangeValue,
+		stringElems, stringCodepoints, bytesIterable, *Function, *Builtin:
+		return true
+	}
+	return false
+}
+
+// fromHost unwraps v, a value a host value handed out, which may be
+// Labeled, and returns its label. A container v may also hold labels that
+// no walk has seen (a list made by NewListLabeled): they enter the thread
+// here, as those of LOAD's values and of builtins' results do, so that
+// the plain mode hands over and SeenLabel counts them.
+func (t *ifcThread) fromHost(v Value) (Value, Label) {
+	v, l := unlabel(v)
+	if !isAtomic(v) {
+		if b, ok := v.(*Builtin); !ok || b.recv != nil {
+			t.noteLabel(foreignLabel(v))
 		}
 	}
 	t.noteLabel(l)
+	return v, l
+}
+
+// unlabelArgs unwraps the elements a CALL took from a host iterable spread
+// by *args (fromHost) and returns the join of their labels, which the CALL
+// adds to the label of every argument from *args. A Labeled bound to a
+// parameter would keep its label only through deep walks, which a thread
+// that has seen no label does not make.
+func (t *ifcThread) unlabelArgs(elems []Value) Label {
+	var l Label
+	for i, v := range elems {
+		var vl Label
+		elems[i], vl = t.fromHost(v)
+		l |= vl
+	}
 	return l
 }
 
-// unlabelItems is unlabelArgs for the items a CALL took from a **kwargs
-// mapping: the names and the values. The items of a host mapping are its
-// own, so a pair that holds a Labeled is copied, not changed.
+// unlabelItems is unlabelArgs for the items a CALL took from a host
+// mapping spread by **kwargs: the names and the values. The items are the
+// host's own, so a pair that holds a Labeled is copied, not changed.
 func (t *ifcThread) unlabelItems(items []Tuple) ([]Tuple, Label) {
 	var l Label
 	cloned := false
 	for i, kv := range items {
 		_, kok := kv[0].(Labeled)
 		_, vok := kv[1].(Labeled)
+		k, kl := t.fromHost(kv[0])
+		v, vl := t.fromHost(kv[1])
+		l |= kl | vl
 		if kok || vok {
 			if !cloned {
 				items, cloned = slices.Clone(items), true
 			}
-			k, kl := unlabel(kv[0])
-			v, vl := unlabel(kv[1])
 			items[i] = Tuple{k, v}
-			l |= kl | vl
 		}
 	}
-	t.noteLabel(l)
 	return items, l
 }
 
@@ -502,16 +530,23 @@ func (thread *Thread) ifcIndex(x, y Value, l Label) (Value, Label, error) {
 		return v, l | e.klab | e.vlab | vl, nil
 	}
 	z, err := getIndex(x, y)
+	core := true
 	switch x.(type) {
 	case String, Bytes, Tuple, rangeValue, stringElems:
 	default:
+		core = false
 		l |= t.deepLabel(x)
 	}
 	if err != nil {
 		return nil, l, err
 	}
-	z, zl := unlabel(z)
-	t.noteLabel(zl)
+	var zl Label
+	if core {
+		z, zl = unlabel(z)
+		t.noteLabel(zl)
+	} else {
+		z, zl = t.fromHost(z)
+	}
 	return z, l | zl, nil
 }
 
@@ -695,12 +730,11 @@ func (it *ifcIter) next(t *ifcThread, iter Iterator, p *Value) (bool, Label) {
 	return true, el
 }
 
-// unlabelElem unwraps *p, an element of a host iterable, which may be
-// Labeled, and returns its label.
+// unlabelElem unwraps *p, an element of a host iterable (fromHost), and
+// returns its label.
 func (t *ifcThread) unlabelElem(p *Value) Label {
 	var l Label
-	*p, l = unlabel(*p)
-	t.noteLabel(l)
+	*p, l = t.fromHost(*p)
 	return l
 }
 
@@ -737,8 +771,7 @@ func (t *ifcThread) unpackLabels(x Value, stack []Value, lstack []Label, sp, n i
 		l |= t.deepLabel(x)
 		for i := range n {
 			var vl Label
-			stack[sp-1-i], vl = unlabel(stack[sp-1-i])
-			t.noteLabel(vl)
+			stack[sp-1-i], vl = t.fromHost(stack[sp-1-i])
 			lstack[sp-1-i] = l | vl
 		}
 		return

@@ -512,8 +512,10 @@ loop:
 					break loop
 				}
 				items := dict.Items()
-				items, spreadKw = t.unlabelItems(items) // IFC: a host mapping's items may be Labeled
-				errl |= spreadKw
+				if !isCore(kwargs) {
+					items, spreadKw = t.unlabelItems(items) // IFC: a host mapping's items may be labelled (fromHost)
+					errl |= spreadKw
+				}
 				for _, item := range items {
 					if !is[String](item[0]) {
 						err = fmt.Errorf("keywords must be strings, not %s", item[0].Type())
@@ -553,7 +555,9 @@ loop:
 					positional = append(positional, elem)
 				}
 				iter.Done()
-				spreadPos = t.unlabelArgs(positional[n0:]) // IFC: a host iterable's elements may be Labeled
+				if !isCore(args) {
+					spreadPos = t.unlabelArgs(positional[n0:]) // IFC: a host iterable's elements may be labelled (fromHost)
+				}
 			}
 
 			function := stack[sp-1]
@@ -631,8 +635,8 @@ loop:
 					pc = arg
 				}
 			} else if iter.Next(&stack[sp]) {
-				if _, ok := stack[sp].(Labeled); ok && t.iters[len(t.iters)-1].host {
-					lstack[sp] = t.unlabelElem(&stack[sp]) // IFC: a host iterable's element may be labelled
+				if t.iters[len(t.iters)-1].host {
+					lstack[sp] = t.unlabelElem(&stack[sp]) // IFC: a host iterable's element may be labelled (fromHost)
 					if t.sawLabel {
 						sp++
 						break loop // IFC: a label entered: the labelled instance resumes at the next instruction
@@ -703,10 +707,9 @@ loop:
 				err, errl = err2, lstack[sp-1]|t.deepLabel(x)
 				break loop
 			}
-			if _, ok := y.(Labeled); ok { // IFC: a host attribute may be labelled
+			if !isCore(x) { // IFC: a host attribute may be labelled (fromHost)
 				var yl Label
-				y, yl = unlabel(y)
-				t.noteLabel(yl)
+				y, yl = t.fromHost(y)
 				lstack[sp-1] |= yl
 				if !labelled && t.sawLabel {
 					stack[sp-1] = y
@@ -787,11 +790,19 @@ loop:
 				err, errl = err2, l|t.structLabel(x)
 				break loop
 			}
-			stack[sp] = res
-			if labelled {
-				lstack[sp] = t.sliceLabel(x, res, l)
+			if !isCore(x) { // IFC: a host value's slice may be labelled (fromHost)
+				var rl Label
+				res, rl = t.fromHost(res)
+				l |= rl
 			}
+			stack[sp] = res
 			sp++
+			if labelled {
+				lstack[sp-1] = t.sliceLabel(x, res, l)
+			} else if t.sawLabel {
+				lstack[sp-1] = t.sliceLabel(x, res, l)
+				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+			}
 
 		case compile.UNPACK:
 			n := int(arg)
