@@ -685,6 +685,7 @@ func TestHostValuesHoldingLabels(t *testing.T) {
 	})
 	for _, c := range []struct{ name, src string }{
 		{"ATTR", "v = o.lst[0]"},
+		{"getattr", `v = getattr(o, "lst")[0]`},
 		{"INDEX", "v = o[0][0]"},
 		{"INDEX (mapping)", `v = m["k"][0]`},
 		{"SLICE", "v = o[0:1][0]"},

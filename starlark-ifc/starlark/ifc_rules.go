@@ -32,7 +32,7 @@ func ifcClassifyBuiltins() {
 	for name, fn := range map[string]BuiltinFunc{
 		"all": rulePure(all), "any": rulePure(any_), "bool": ruleBool, "bytes": ruleBytes,
 		"dict": ruleDict, "dir": ruleShallowAny(dir), "enumerate": ruleEnumerate, "fail": ruleFail,
-		"getattr": ruleShallowAny(getattr), "hasattr": ruleShallowAny(hasattr), "len": ruleLen,
+		"getattr": ruleGetattr, "hasattr": ruleShallowAny(hasattr), "len": ruleLen,
 		"list": ruleList, "max": rulePure(minmax), "min": rulePure(minmax), "repr": ruleStr(repr),
 		"reversed": ruleReversed, "set": ruleSet, "sorted": ruleSorted, "str": ruleStr(str),
 		"tuple": ruleTuple, "type": ruleShallowAny(type_), "zip": ruleZip,
@@ -258,6 +258,22 @@ func ruleShallowAny(fn BuiltinFunc) BuiltinFunc {
 		c.res |= c.all()
 		return fn(thread, b, args, kwargs)
 	}
+}
+
+// ruleGetattr: getattr(x, name) is x.name, the interpreter's ATTR: the
+// result depends on the references, and what a host value hands out may
+// hold labels no walk has seen (fromHost).
+func ruleGetattr(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value, error) {
+	t := &thread.ifc
+	c := &t.b
+	c.res |= c.all()
+	z, err := getattr(thread, b, args, kwargs)
+	if err == nil && len(args) > 0 && !isCore(args[0]) {
+		var l Label
+		z, l = t.fromHost(z)
+		c.res |= l
+	}
+	return z, err
 }
 
 // elemLabelsOf returns the labels of the elements src yields, in order (nil
