@@ -714,3 +714,71 @@ func TestHostValuesHoldingLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestCallbackWritesIntoArguments(t *testing.T) {
+	// A host builtin's inputs may gain labels while it runs: a callback
+	// into Starlark can store a secret into a container it was given. What
+	// the builtin does after that (its result, its error, the arguments of
+	// its next callback) depends on the secret, so its CallLabel must be
+	// taken afresh, not kept from before the callback.
+	secret := starlark.NewLabelAwareBuiltin("secret", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		thread.SetResultLabel(labB)
+		return starlark.String("sec"), nil
+	})
+	// then(f, lst, g): calls f(), then returns lst[0] (as a fresh string),
+	// or calls g(lst[0]) when g is given, or fails quoting lst when g is
+	// "fail".
+	then := starlark.NewBuiltin("then", func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		if _, err := starlark.Call(thread, args[0], nil, nil); err != nil {
+			return nil, err
+		}
+		lst := args[1].(*starlark.List)
+		if len(args) > 2 {
+			if args[2] == starlark.String("fail") {
+				return nil, fmt.Errorf("got %v", lst)
+			}
+			return starlark.Call(thread, args[2], starlark.Tuple{starlark.String(lst.Index(0).(starlark.String))}, nil)
+		}
+		return starlark.String(lst.Index(0).(starlark.String)), nil
+	})
+	for _, mode := range []string{"", "_ = secret()\n"} { // the plain mode, then the labelled one
+		src := mode + `
+lst = []
+def put():
+    lst.append(secret())
+r = then(put, lst)
+lst2 = []
+def put2():
+    lst2.append(secret())
+def g(x):
+    observe()
+    return 0
+then(put2, lst2, g)
+`
+		var gpc starlark.Label
+		observe := starlark.NewLabelAwareBuiltin("observe", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+			gpc = thread.PC()
+			return starlark.None, nil
+		})
+		g, labs, err := execLabeled(t, new(starlark.Thread), src, starlark.StringDict{"secret": secret, "then": then, "observe": observe})
+		if err != nil {
+			t.Fatalf("%q: %v", mode, err)
+		}
+		if g["r"] != starlark.String("sec") {
+			t.Fatalf("%q: r = %v", mode, g["r"])
+		}
+		if labs["r"]&labB == 0 {
+			t.Errorf("%q: the result read from an argument a callback wrote a secret into is labelled %v", mode, labs["r"])
+		}
+		if gpc&labB == 0 {
+			t.Errorf("%q: a callback given an element of that argument ran under pc %v", mode, gpc)
+		}
+		_, _, err = execLabeled(t, new(starlark.Thread), mode+"lst = []\ndef put():\n    lst.append(secret())\nthen(put, lst, 'fail')\n", starlark.StringDict{"secret": secret, "then": then})
+		if err == nil || !strings.Contains(err.Error(), "sec") {
+			t.Fatalf("%q: err = %v", mode, err)
+		}
+		if l := starlark.ErrorLabel(err); l&labB == 0 {
+			t.Errorf("%q: an error quoting that argument is labelled %v", mode, l)
+		}
+	}
+}

@@ -20,6 +20,13 @@ type builtinCtx struct {
 	jDone       bool
 	res         Label // labels declared with SetResultLabel
 	acc         Label // result and error labels of callbacks into Starlark
+	// jMoves: J is taken afresh after each callback into Starlark, which
+	// may have written labels into the builtin's inputs (lst.append(secret)
+	// in a callback given lst): true for host builtins. This package's
+	// audited rules keep J across callbacks: what they make after a
+	// callback comes from elements, which carry their own labels, or from
+	// what the callbacks returned (acc).
+	jMoves bool
 }
 
 // callLabel returns J for the builtin call in progress.
@@ -102,6 +109,7 @@ func (thread *Thread) callBuiltin(callee Value, c Callable, recv Value, rule *bu
 	}
 	bc.fn, bc.active, bc.recv, bc.args, bc.kwargs = callee, true, recv, args, kwargs
 	bc.j, bc.jDone, bc.res, bc.acc = Public, false, Public, Public
+	bc.jMoves = rule == nil || rule.kind != RuleAudited && rule.kind != RuleSink
 	if bc.pc != Public {
 		thread.noteHigh()
 	}
@@ -241,6 +249,9 @@ func (thread *Thread) conservativeCall(callee Callable, args Tuple, kwargs []Tup
 	}
 	z, err := thread.invoke(callee, args, kwargs)
 	b = &t.b
+	if !b.jDone {
+		j = thread.callLabel() // a callback ran: J now (jMoves)
+	}
 	zl := j | b.acc
 	if zl != Public {
 		t.walk.reset()

@@ -196,6 +196,9 @@ func (t *ifcThread) bindArgLabels(llocals []Label, locals []Value, fn *Function,
 // of a callback into the calling builtin's accumulator.
 func (thread *Thread) ifcFrameExit(err error, errl, pcl Label, callback bool) {
 	t := &thread.ifc
+	if callback && t.b.jMoves {
+		t.b.jDone = false // the callback may have written labels into the builtin's inputs
+	}
 	if err == nil {
 		if callback {
 			t.b.acc |= t.ret
