@@ -782,3 +782,90 @@ then(put2, lst2, g)
 		}
 	}
 }
+
+func TestForeignFunctionCalledBack(t *testing.T) {
+	// A host builtin may keep a function made on another thread and call
+	// it back on a thread that has seen no label. What the function brings
+	// with it, its defaults, closure cells and module globals, may hold
+	// labels no walk of this thread has seen: the thread must notice them
+	// before the call runs in the plain mode, which reads none of them.
+	g, _, err := execLabeled(t, new(starlark.Thread), `
+box = [sa]
+def dflt(x = box[0]):
+    y = 0
+    if x == "hunter2":
+        y = 1
+    return y
+def glob():
+    y = 0
+    if box[0] == "hunter2":
+        y = 1
+    return y
+def mk():
+    s = box[0]
+    def cell():
+        y = 0
+        if s == "hunter2":
+            y = 1
+        return y
+    return cell
+cell = mk()
+`, starlark.StringDict{"sa": starlark.Labeled{V: starlark.String("hunter2"), L: labA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"dflt", "glob", "cell"} {
+		f := g[name]
+		call := starlark.NewBuiltin("call", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+			return starlark.Call(thread, f, nil, nil)
+		})
+		thread := new(starlark.Thread)
+		g2, labs, err := execLabeled(t, thread, "r = call()\n", starlark.StringDict{"call": call})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if g2["r"] != starlark.MakeInt(1) {
+			t.Fatalf("%s: r = %v", name, g2["r"])
+		}
+		if labs["r"]&labA == 0 {
+			t.Errorf("%s: a value assigned under a branch on the secret is public (label %v)", name, labs["r"])
+		}
+		if thread.SeenLabel()&labA == 0 {
+			t.Errorf("%s: SeenLabel = %v, misses %v", name, thread.SeenLabel(), labA)
+		}
+	}
+
+	// The same from a module the thread has walked already: a closure over
+	// a secret argument, reachable from no global, called back from the
+	// module's own builtin.
+	var h starlark.Value
+	call := starlark.NewBuiltin("call", func(thread *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+		return starlark.Call(thread, h, nil, nil)
+	})
+	m, _, err := execLabeled(t, new(starlark.Thread), `
+def mk(v):
+    def h():
+        y = 0
+        if v == "hunter2":
+            y = 1
+        return y
+    return h
+def runner():
+    return call()
+`, starlark.StringDict{"call": call})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err = starlark.CallLabeled(new(starlark.Thread), m["mk"], starlark.Tuple{starlark.Labeled{V: starlark.String("hunter2"), L: labA}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread := new(starlark.Thread)
+	v, l, err := starlark.CallLabeled(thread, m["runner"], nil, nil)
+	if err != nil || v != starlark.MakeInt(1) {
+		t.Fatalf("runner() = %v, %v", v, err)
+	}
+	if l&labA == 0 {
+		t.Errorf("closure of the walked module: a value assigned under a branch on the secret is public (label %v)", l)
+	}
+}

@@ -113,6 +113,18 @@ func (thread *Thread) ifcEnter(fn *Function, own *pendingCall) (p *pendingCall, 
 		return &t.pending, false
 	}
 	if t.b.active {
+		// Go code calls fn back. It may hold fn from another thread, with
+		// labels no walk of this one has seen (a default, a closure cell,
+		// a global): note them, or the plain mode runs fn without them.
+		// Its module is walked once (as for a call from the host); fn
+		// itself each time while the thread has seen no label.
+		if fn.module != t.lastModule {
+			t.noteForeign(fn)
+		} else if !t.sawLabel {
+			t.walk.reset()
+			t.noteLabel(t.walk.deep(fn))
+			t.walk.reset()
+		}
 		j := thread.callLabel()
 		own.pc, own.varLab, own.kwVarLab, own.shape = j, j, j, j
 		return own, true

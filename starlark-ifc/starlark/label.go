@@ -356,11 +356,7 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	// After the first label, deep walks no longer need this, but SeenLabel
 	// does: the walk is repeated only for another module than last time.
 	if f, ok := fn.(*Function); ok && (!t.sawLabel || f.module != t.lastModule) {
-		t.noteLabel(foreignLabel(f))
-		for _, v := range f.module.predeclared {
-			t.noteLabel(foreignLabel(v))
-		}
-		t.lastModule = f.module
+		t.noteForeign(f)
 	}
 	for _, a := range args {
 		if !isScalar(a) {
@@ -373,6 +369,17 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	t.bsaved = t.bsaved[:0]
 	t.errLabel, t.errPC, t.ret = Public, Public, Public
 	t.highAt = nil
+}
+
+// noteForeign notes the labels f, a function that may have been made on
+// another thread, can bring into this one: its own (defaults, closure
+// cells) and those of its module's globals and predeclared values.
+func (t *ifcThread) noteForeign(f *Function) {
+	t.noteLabel(foreignLabel(f))
+	for _, v := range f.module.predeclared {
+		t.noteLabel(foreignLabel(v))
+	}
+	t.lastModule = f.module
 }
 
 // noteHigh records where the pc first became non-public.
