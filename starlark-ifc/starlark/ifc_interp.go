@@ -116,10 +116,11 @@ func (thread *Thread) ifcEnter(fn *Function, own *pendingCall) (p *pendingCall, 
 		// Go code calls fn back. It may hold fn from another thread, with
 		// labels no walk of this one has seen (a default, a closure cell,
 		// a global): note them, or the plain mode runs fn without them.
-		// Its module is walked once (as for a call from the host); fn
-		// itself each time while the thread has seen no label.
-		if fn.module != t.lastModule {
+		// Its module is walked once per run (as for a call from the host);
+		// fn itself each time while the thread has seen no label.
+		if !slices.Contains(t.runModules, fn.module) {
 			t.noteForeign(fn)
+			t.runModules = append(t.runModules, fn.module)
 		} else if !t.sawLabel {
 			t.walk.reset()
 			t.noteLabel(t.walk.deep(fn))

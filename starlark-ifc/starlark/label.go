@@ -268,6 +268,10 @@ type ifcThread struct {
 	// lastModule is the module of the last toplevel call whose predeclared
 	// environment was walked (enterToplevel).
 	lastModule *Module
+	// runModules are the modules walked in this run (the toplevel call's,
+	// and those of the functions Go code called back: ifcEnter), so that
+	// each is walked once per run.
+	runModules []*Module
 
 	allocLimit int64 // SetMaxAllocBytes (0: none)
 	allocated  int64 // estimated bytes allocated so far
@@ -355,8 +359,13 @@ func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
 	}
 	// After the first label, deep walks no longer need this, but SeenLabel
 	// does: the walk is repeated only for another module than last time.
-	if f, ok := fn.(*Function); ok && (!t.sawLabel || f.module != t.lastModule) {
-		t.noteForeign(f)
+	clear(t.runModules)
+	t.runModules = t.runModules[:0]
+	if f, ok := fn.(*Function); ok {
+		if !t.sawLabel || f.module != t.lastModule {
+			t.noteForeign(f)
+		}
+		t.runModules = append(t.runModules, f.module)
 	}
 	for _, a := range args {
 		if !isScalar(a) {
