@@ -588,11 +588,11 @@ loop:
 				fmt.Printf("Resuming %s @ %s\n", f.Name, f.Position(0))
 			}
 			stack[sp-1] = z
-			if labelled {
+			if labelled || t.sawLabel { // IFC: in the plain instance, pcl is Public
 				lstack[sp-1] = zl | pcl
-			} else if t.sawLabel {
-				lstack[sp-1] = zl
-				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				if !labelled {
+					break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				}
 			}
 
 		case compile.ITERPUSH:
@@ -689,11 +689,11 @@ loop:
 			}
 			stack[sp] = z
 			sp++
-			if labelled {
+			if labelled || t.sawLabel {
 				lstack[sp-1] = zl
-			} else if t.sawLabel {
-				lstack[sp-1] = zl
-				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				if !labelled {
+					break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				}
 			}
 
 		case compile.ATTR:
@@ -797,11 +797,11 @@ loop:
 			}
 			stack[sp] = res
 			sp++
-			if labelled {
+			if labelled || t.sawLabel {
 				lstack[sp-1] = t.sliceLabel(x, res, l)
-			} else if t.sawLabel {
-				lstack[sp-1] = t.sliceLabel(x, res, l)
-				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				if !labelled {
+					break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				}
 			}
 
 		case compile.UNPACK:
@@ -1053,11 +1053,11 @@ loop:
 			t.noteLabel(xl)
 			stack[sp] = x
 			sp++
-			if labelled {
+			if labelled || t.sawLabel { // IFC: in the plain instance, pcl is Public
 				lstack[sp-1] = xl | pcl
-			} else if t.sawLabel {
-				lstack[sp-1] = xl
-				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				if !labelled {
+					break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				}
 			}
 
 		case compile.UNIVERSAL:
@@ -1065,11 +1065,11 @@ loop:
 			t.noteLabel(xl)
 			stack[sp] = x
 			sp++
-			if labelled {
+			if labelled || t.sawLabel { // IFC: in the plain instance, pcl is Public
 				lstack[sp-1] = xl | pcl
-			} else if t.sawLabel {
-				lstack[sp-1] = xl
-				break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				if !labelled {
+					break loop // IFC: a label entered: the labelled instance resumes at the next instruction
+				}
 			}
 
 		default:
