@@ -66,7 +66,7 @@ func (thread *Thread) callInternal(c Callable, args Tuple, kwargs []Tuple) (Valu
 		pb, _ := thread.ifc.pending.fn.(*Builtin)
 		return thread.callBuiltin(c, c, c.recv, c.rule, pb == c, args, kwargs)
 	default:
-		return thread.callBuiltin(c, c, nil, nil, thread.ifc.pending.fn == Value(c), args, kwargs)
+		return thread.callBuiltin(c, c, nil, nil, thread.ifc.pending.names(c), args, kwargs)
 	}
 }
 

@@ -28,6 +28,7 @@ package starlark
 import (
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/aegisdev/aegis/labels"
 )
@@ -297,6 +298,23 @@ type pendingCall struct {
 	shape Label
 }
 
+// names reports whether the pending call is a call of v. Values of a type
+// Go cannot compare (a host callable holding a slice, say: == panics on
+// them) are taken to be the callee when their types match: a pending call
+// is consumed by the next call, and nothing runs between the CALL (or
+// CallLabeled) that made it and that call.
+func (p *pendingCall) names(v Value) bool {
+	if p.fn == nil {
+		return false
+	}
+	if t := reflect.TypeOf(v); t != reflect.TypeOf(p.fn) {
+		return false
+	} else if !t.Comparable() {
+		return true
+	}
+	return p.fn == v
+}
+
 func (p *pendingCall) argLabel(i int) Label {
 	if i < len(p.pos) {
 		return p.pos[i]
@@ -354,7 +372,7 @@ func (t *ifcThread) noteLabel(l Label) {
 // seen: the callee's predeclared environment and the arguments are walked
 // once, so that deep walks are not skipped wrongly.
 func (t *ifcThread) enterToplevel(fn Value, args Tuple) {
-	if t.pending.fn != fn {
+	if !t.pending.names(fn) {
 		t.pending = pendingCall{}
 	}
 	// After the first label, deep walks no longer need this, but SeenLabel
