@@ -898,3 +898,32 @@ func TestUncomparableHostCallable(t *testing.T) {
 		t.Errorf("CallLabeled(sc) = %v %v %v", v, l, err)
 	}
 }
+
+func TestErrorLabelThroughJoinedErrors(t *testing.T) {
+	// A label attached to an error (LabelError) stays on it however the
+	// error is wrapped: by %w, and by errors.Join or several %w, whose
+	// errors unwrap to a list.
+	inner := starlark.LabelError(errors.New("secret-dependent"), labA)
+	for name, e := range map[string]error{
+		"%w":          fmt.Errorf("x: %w", inner),
+		"errors.Join": errors.Join(errors.New("other"), inner),
+		"two %w":      fmt.Errorf("%w; %w", errors.New("other"), inner),
+	} {
+		if l := starlark.ErrorLabel(e); l&labA == 0 {
+			t.Errorf("%s: ErrorLabel = %v, want ⊒ %v", name, l, labA)
+		}
+		// Declared exact by a builtin, with public inputs: the label of
+		// what it wraps is all that marks it.
+		e := e
+		b := starlark.NewLabelAwareBuiltin("fails", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+			return nil, starlark.ExactLabelError(e, starlark.Public)
+		})
+		_, _, err := execLabeled(t, new(starlark.Thread), "fails()\n", starlark.StringDict{"fails": b})
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		if l := starlark.ErrorLabel(err); l&labA == 0 {
+			t.Errorf("%s, from a builtin: ErrorLabel = %v, want ⊒ %v", name, l, labA)
+		}
+	}
+}

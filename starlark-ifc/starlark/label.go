@@ -137,9 +137,12 @@ func ExactLabelError(err error, l Label) error {
 }
 
 // errChainLabel returns the join of every label attached to err's chain (by
-// LabelError, ExactLabelError, or an *EvalError's Label).
+// LabelError, ExactLabelError, or an *EvalError's Label). The chain is a
+// tree where an error wraps several (errors.Join, fmt.Errorf with more than
+// one %w): every branch counts, not only what errors.Unwrap follows.
 func errChainLabel(err error) Label {
 	var l Label
+	var more []error // branches of the tree not yet followed
 	for err != nil {
 		switch e := err.(type) {
 		case *labelledError:
@@ -149,7 +152,15 @@ func errChainLabel(err error) Label {
 		case *EvalError:
 			l |= e.Label
 		}
-		err = errors.Unwrap(err)
+		if m, ok := err.(interface{ Unwrap() []error }); ok {
+			more = append(more, m.Unwrap()...)
+			err = nil
+		} else {
+			err = errors.Unwrap(err)
+		}
+		for err == nil && len(more) > 0 {
+			err, more = more[len(more)-1], more[:len(more)-1]
+		}
 	}
 	return l
 }
