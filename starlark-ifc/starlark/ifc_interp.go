@@ -447,14 +447,17 @@ func isCore(x Value) bool {
 	return false
 }
 
-// fromHost unwraps v, a value a host value handed out, which may be
+// fromHost unwraps v, a value the host value x handed out, which may be
 // Labeled, and returns its label. A container v may also hold labels that
 // no walk has seen (a list made by NewListLabeled): they enter the thread
 // here, as those of LOAD's values and of builtins' results do, so that
-// the plain mode hands over and SeenLabel counts them.
-func (t *ifcThread) fromHost(v Value) (Value, Label) {
+// the plain mode hands over and SeenLabel counts them. A ChildVisitor's
+// children were walked when it entered the thread (a struct's fields, a
+// module's members), so what it hands out is not walked again: reading a
+// struct's list field in a loop costs no walk of the list.
+func (t *ifcThread) fromHost(x, v Value) (Value, Label) {
 	v, l := unlabel(v)
-	if !isAtomic(v) {
+	if _, cv := x.(ChildVisitor); !cv && !isAtomic(v) {
 		if b, ok := v.(*Builtin); !ok || b.recv != nil {
 			t.noteLabel(foreignLabel(v))
 		}
@@ -468,11 +471,11 @@ func (t *ifcThread) fromHost(v Value) (Value, Label) {
 // adds to the label of every argument from *args. A Labeled bound to a
 // parameter would keep its label only through deep walks, which a thread
 // that has seen no label does not make.
-func (t *ifcThread) unlabelArgs(elems []Value) Label {
+func (t *ifcThread) unlabelArgs(src Value, elems []Value) Label {
 	var l Label
 	for i, v := range elems {
 		var vl Label
-		elems[i], vl = t.fromHost(v)
+		elems[i], vl = t.fromHost(src, v)
 		l |= vl
 	}
 	return l
@@ -481,14 +484,14 @@ func (t *ifcThread) unlabelArgs(elems []Value) Label {
 // unlabelItems is unlabelArgs for the items a CALL took from a host
 // mapping spread by **kwargs: the names and the values. The items are the
 // host's own, so a pair that holds a Labeled is copied, not changed.
-func (t *ifcThread) unlabelItems(items []Tuple) ([]Tuple, Label) {
+func (t *ifcThread) unlabelItems(src Value, items []Tuple) ([]Tuple, Label) {
 	var l Label
 	cloned := false
 	for i, kv := range items {
 		_, kok := kv[0].(Labeled)
 		_, vok := kv[1].(Labeled)
-		k, kl := t.fromHost(kv[0])
-		v, vl := t.fromHost(kv[1])
+		k, kl := t.fromHost(src, kv[0])
+		v, vl := t.fromHost(src, kv[1])
 		l |= kl | vl
 		if kok || vok {
 			if !cloned {
@@ -561,7 +564,7 @@ func (thread *Thread) ifcIndex(x, y Value, l Label) (Value, Label, error) {
 		z, zl = unlabel(z)
 		t.noteLabel(zl)
 	} else {
-		z, zl = t.fromHost(z)
+		z, zl = t.fromHost(x, z)
 	}
 	return z, l | zl, nil
 }
@@ -706,6 +709,7 @@ type ifcIter struct {
 	list  *listIterator // element labels from a list
 	keys  *keyIterator  // element (key) labels from a dict or set
 	host  bool          // a host iterable: its elements may be Labeled
+	src   Value         // the host iterable (fromHost)
 	plain bool          // none of the above: elements have only the iteration's label
 }
 
@@ -724,7 +728,7 @@ func (t *ifcThread) iterInfo(x Value, iter Iterator, l Label) ifcIter {
 	case Tuple, rangeValue, stringElems, stringCodepoints, bytesIterable:
 		return ifcIter{lab: l, plain: true}
 	}
-	return ifcIter{lab: l | t.deepLabel(x), host: true}
+	return ifcIter{lab: l | t.deepLabel(x), host: true, src: x}
 }
 
 // next advances iter into *p and returns the element's own label (beyond
@@ -741,16 +745,16 @@ func (it *ifcIter) next(t *ifcThread, iter Iterator, p *Value) (bool, Label) {
 		el = it.list.l.elabs[it.list.i-1]
 	}
 	if it.host {
-		el |= t.unlabelElem(p)
+		el |= it.unlabelElem(t, p)
 	}
 	return true, el
 }
 
-// unlabelElem unwraps *p, an element of a host iterable (fromHost), and
+// unlabelElem unwraps *p, an element of the host iterable (fromHost), and
 // returns its label.
-func (t *ifcThread) unlabelElem(p *Value) Label {
+func (it *ifcIter) unlabelElem(t *ifcThread, p *Value) Label {
 	var l Label
-	*p, l = t.fromHost(*p)
+	*p, l = t.fromHost(it.src, *p)
 	return l
 }
 
@@ -787,7 +791,7 @@ func (t *ifcThread) unpackLabels(x Value, stack []Value, lstack []Label, sp, n i
 		l |= t.deepLabel(x)
 		for i := range n {
 			var vl Label
-			stack[sp-1-i], vl = t.fromHost(stack[sp-1-i])
+			stack[sp-1-i], vl = t.fromHost(x, stack[sp-1-i])
 			lstack[sp-1-i] = l | vl
 		}
 		return

@@ -270,7 +270,7 @@ func ruleGetattr(thread *Thread, b *Builtin, args Tuple, kwargs []Tuple) (Value,
 	z, err := getattr(thread, b, args, kwargs)
 	if err == nil && len(args) > 0 && !isCore(args[0]) {
 		var l Label
-		z, l = t.fromHost(z)
+		z, l = t.fromHost(args[0], z)
 		c.res |= l
 	}
 	return z, err

@@ -513,7 +513,7 @@ loop:
 				}
 				items := dict.Items()
 				if !isCore(kwargs) {
-					items, spreadKw = t.unlabelItems(items) // IFC: a host mapping's items may be labelled (fromHost)
+					items, spreadKw = t.unlabelItems(kwargs, items) // IFC: a host mapping's items may be labelled (fromHost)
 					errl |= spreadKw
 				}
 				for _, item := range items {
@@ -556,7 +556,7 @@ loop:
 				}
 				iter.Done()
 				if !isCore(args) {
-					spreadPos = t.unlabelArgs(positional[n0:]) // IFC: a host iterable's elements may be labelled (fromHost)
+					spreadPos = t.unlabelArgs(args, positional[n0:]) // IFC: a host iterable's elements may be labelled (fromHost)
 				}
 			}
 
@@ -635,8 +635,8 @@ loop:
 					pc = arg
 				}
 			} else if iter.Next(&stack[sp]) {
-				if t.iters[len(t.iters)-1].host {
-					lstack[sp] = t.unlabelElem(&stack[sp]) // IFC: a host iterable's element may be labelled (fromHost)
+				if il := &t.iters[len(t.iters)-1]; il.host {
+					lstack[sp] = il.unlabelElem(t, &stack[sp]) // IFC: a host iterable's element may be labelled (fromHost)
 					if t.sawLabel {
 						sp++
 						break loop // IFC: a label entered: the labelled instance resumes at the next instruction
@@ -709,7 +709,7 @@ loop:
 			}
 			if !isCore(x) { // IFC: a host attribute may be labelled (fromHost)
 				var yl Label
-				y, yl = t.fromHost(y)
+				y, yl = t.fromHost(x, y)
 				lstack[sp-1] |= yl
 				if !labelled && t.sawLabel {
 					stack[sp-1] = y
@@ -792,7 +792,7 @@ loop:
 			}
 			if !isCore(x) { // IFC: a host value's slice may be labelled (fromHost)
 				var rl Label
-				res, rl = t.fromHost(res)
+				res, rl = t.fromHost(x, res)
 				l |= rl
 			}
 			stack[sp] = res
