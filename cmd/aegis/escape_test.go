@@ -21,3 +21,23 @@ func TestRunErrorsShowEscapes(t *testing.T) {
 		t.Errorf("--json: %s", out)
 	}
 }
+
+// explain prints the policy's reason, which names the target as typed or
+// as it resolves: a target with control characters (pasted from a script)
+// reaches the terminal escaped, on stdout and in the usage errors on
+// stderr.
+func TestExplainShowsEscapes(t *testing.T) {
+	dir := project(t, map[string]string{"aegis.toml": samplePolicy})
+	t.Setenv("HOME", t.TempDir())
+	for _, args := range [][]string{
+		{"policy", "explain", "fs.read", "/tmp/a\x1b[2Jb"},               // denied: the reason names the real path
+		{"policy", "explain", "fs.read", "README.md\x1b]0;x\x07"},        // the resolved path differs from the spelling
+		{"policy", "explain", "fs.read", "a\x1b[2J", "b"},                // usage error naming the words
+		{"policy", "explain", "subprocess.exec", "\x1b[2Jgit", "status"}, // the program in the reason
+	} {
+		code, out, errOut := aegis(t, dir, args...)
+		if strings.ContainsAny(out+errOut, "\x1b\x07") || !strings.Contains(out+errOut, `\x1b`) {
+			t.Errorf("%q: exit %d\nstdout %q\nstderr %q", args, code, out, errOut)
+		}
+	}
+}

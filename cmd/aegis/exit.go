@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/internal/suggest"
 	"github.com/aegisdev/aegis/policy"
 )
@@ -86,7 +87,9 @@ func report(stderr io.Writer, err error) int {
 	if (strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag")) && !strings.Contains(msg, "--help") {
 		msg += "\nrun 'aegis --help' for usage"
 	}
-	fmt.Fprintln(stderr, "aegis: "+msg)
+	// Errors quote what they were given (paths, targets, arguments),
+	// which may hold control characters: shown, never sent.
+	fmt.Fprintln(stderr, "aegis: "+quote.VisibleText(msg))
 	return exitCode(err)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/runner"
 )
@@ -455,19 +456,21 @@ func printDecision(w io.Writer, d policy.Decision) {
 	if d.Allowed {
 		verdict = "ALLOWED"
 	}
-	fmt.Fprintf(w, "%s\n  %s\n", verdict, d.Reason)
+	// The reason and the hint name the target as given and as it
+	// resolves, which may hold control characters: shown, never sent.
+	fmt.Fprintf(w, "%s\n  %s\n", verdict, quote.VisibleText(d.Reason))
 	if d.Rule != "" {
 		fmt.Fprintf(w, "  rule: %s %q (%s)\n", d.Section, d.Rule, d.Source)
 	}
 	if d.Hint != "" {
-		fmt.Fprintf(w, "  how to allow it: %s\n", strings.TrimPrefix(d.Hint, "to allow it, "))
+		fmt.Fprintf(w, "  how to allow it: %s\n", quote.VisibleText(strings.TrimPrefix(d.Hint, "to allow it, ")))
 	}
 	if d.Allowed && d.ResolvedPath != "" {
 		label := "path"
 		if argvTarget(d.Capability) {
 			label = "runs"
 		}
-		fmt.Fprintf(w, "  %s: %s\n", label, d.ResolvedPath)
+		fmt.Fprintf(w, "  %s: %s\n", label, quote.Visible(d.ResolvedPath))
 	}
 	if d.Addr.IsValid() {
 		fmt.Fprintf(w, "  connects to: %s\n", d.Addr)
