@@ -138,7 +138,8 @@ func (p *Policy) decideExec(argv []string) Decision {
 	}
 	var prog string
 	if strings.Contains(argv0, "/") {
-		spelled, real, err := p.resolveTarget(argv0)
+		spelled, real, tr, err := p.resolveTargetVia(argv0, true)
+		d.steeredBy(tr)
 		if err != nil {
 			return deny(fmt.Sprintf("program %s: %v", shown(argv0), err), "give a valid program path")
 		}
@@ -206,7 +207,8 @@ func (p *Policy) decideExec(argv []string) Decision {
 		for _, cand := range pathCandidates(a) {
 			targets, isPath := p.argPathTargets(cand)
 			for _, t := range targets {
-				spelled, real, err := p.resolveTarget(t)
+				spelled, real, tr, err := p.resolveTargetVia(t, true)
+				d.steeredBy(tr)
 				if err != nil {
 					if !isPath {
 						continue

@@ -62,7 +62,7 @@ func (p *Policy) FlowAllowed(c Capability, target ...string) (d Decision) {
 
 func (p *Policy) flowFS(d Decision, c Capability, target string) Decision {
 	spelled, real, tr, err := p.resolveTargetVia(target, true)
-	d.Traversed, d.Steered, d.Decisive = tr.all, tr.steered, tr.decisive
+	d.addTraversal(tr)
 	if err != nil {
 		d.Reason = fmt.Sprintf("flow to %s of %s denied: %v", c, shown(target), err)
 		return d

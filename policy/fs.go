@@ -23,7 +23,7 @@ import (
 func (p *Policy) decideFS(c Capability, target string) Decision {
 	d := Decision{Capability: c, Target: target}
 	spelled, real, tr, err := p.resolveTargetVia(target, true)
-	d.Traversed, d.Steered, d.Decisive = tr.all, tr.steered, tr.decisive
+	d.addTraversal(tr)
 	if err != nil {
 		d.Reason = fmt.Sprintf("%s of %s denied: %v", c, shown(target), err)
 		d.Hint = "give a valid path"

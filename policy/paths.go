@@ -443,6 +443,33 @@ type traversal struct {
 	all, steered, decisive []string
 }
 
+// addTraversal records on d what one resolution of its targets examined
+// (Traversed, Steered, Decisive), once each.
+func (d *Decision) addTraversal(tr traversal) {
+	for _, pr := range tr.all {
+		d.Traversed = appendNew(d.Traversed, pr)
+	}
+	for _, pr := range tr.steered {
+		d.Steered = appendNew(d.Steered, pr)
+	}
+	for _, pr := range tr.decisive {
+		d.Decisive = appendNew(d.Decisive, pr)
+	}
+}
+
+// steeredBy is addTraversal for a subprocess.exec decision, which resolves
+// the program and the path arguments: it records a resolution only when
+// what a local-only path holds turned it (a symlink in the zone, a ".." out
+// of it). Then whether the call is allowed, and the real path its reason
+// names, depend on local-only data, and the caller must label them. A
+// resolution the spelling alone leads ends inside the zone, where the
+// decision's file principals already label the program's output.
+func (d *Decision) steeredBy(tr traversal) {
+	if len(tr.decisive) > 0 {
+		d.addTraversal(tr)
+	}
+}
+
 // resolveTargetVia is resolveTarget that also returns, when via is set, the
 // local-only paths the resolution examined: what the path resolves to, and
 // whether it resolves at all, depends on what is there.

@@ -55,3 +55,51 @@ write_allow = ["zone/**"]
 		}
 	}
 }
+
+// A subprocess.exec decision resolves the path arguments too: where what a
+// local-only path holds turned the resolution, the decision records it as
+// an fs decision does, so that the caller labels the outcome. Without it,
+// whether "zone/<guess>/../../public/readme" is allowed (zone/<guess> a
+// directory or not) and the real path a link in the zone leads to (named by
+// a denial) would be public.
+func TestExecDecisionTraversal(t *testing.T) {
+	w := newWorld(t)
+	w.program("", "cat")
+	w.file("public/readme")
+	w.file("zone/a/x")
+	w.file("zone/f")
+	w.symlink("../public", "zone/l")
+	w.symlink("/etc", "zone/out")
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["public/**"]
+local_only_read = ["zone/**"]
+write_allow = ["zone/**"]
+[subprocess]
+sandbox = "bwrap"
+local_only_commands = ["cat"]
+`)
+	zone := labels.File("zone/**")
+	cases := []struct {
+		arg                    string
+		allowed                bool
+		all, steered, decisive []string
+	}{
+		{"public/readme", true, nil, nil, nil},
+		{"zone/a/x", true, nil, nil, nil}, // the spelling decides; the output is labelled by the file principal
+		{"zone/a/../../public/readme", true, []string{zone}, nil, []string{zone}},
+		{"zone/none/../../public/readme", false, []string{zone}, nil, []string{zone}},
+		{"zone/f/../../public/readme", false, []string{zone}, nil, []string{zone}},
+		{"zone/l/readme", true, []string{zone}, nil, []string{zone}},
+		{"zone/out/passwd", false, []string{zone}, nil, []string{zone}},
+	}
+	for _, tc := range cases {
+		d := p.Decide(SubprocessExec, "cat", tc.arg)
+		if d.Allowed != tc.allowed {
+			t.Errorf("cat %s: allowed %v, want %v (%s)", tc.arg, d.Allowed, tc.allowed, d.Reason)
+		}
+		if !reflect.DeepEqual(d.Traversed, tc.all) || !reflect.DeepEqual(d.Steered, tc.steered) || !reflect.DeepEqual(d.Decisive, tc.decisive) {
+			t.Errorf("cat %s: traversed %v, steered %v, decisive %v; want %v, %v, %v", tc.arg, d.Traversed, d.Steered, d.Decisive, tc.all, tc.steered, tc.decisive)
+		}
+	}
+}
