@@ -118,6 +118,15 @@ func Explain(ctx context.Context, p *policy.Policy, capability string, target []
 		return mcpserver.ExplainResult{}, fmt.Errorf("unknown capability %q; known capabilities: %s", capability, strings.Join(policy.CapabilityNames(), ", "))
 	}
 	d := p.DecideContext(ctx, c, target...)
+	if len(d.Decisive) > 0 {
+		// Where the target resolves, and so the answer, turned on what a
+		// local-only path holds (a symlink there, a ".." out of it). A run
+		// labels and charges such a decision; this answer would do
+		// neither, so it is withheld, in words that do not depend on it.
+		return mcpserver.ExplainResult{}, fmt.Errorf("%s of %q: the answer depends on what local-only paths hold "+
+			"(a symbolic link in them, or a \"..\" out of one), so it is withheld; spell the path without going through "+
+			"the local-only zone, or make the call in aegis_run, where its outcome is labelled local-only", capability, target)
+	}
 	rule := d.Rule
 	if rule != "" && d.Section != "" {
 		rule = fmt.Sprintf("%s %q", d.Section, d.Rule)

@@ -3,6 +3,7 @@ package mcppolicy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -124,5 +125,52 @@ func TestLoadPolicyFallsBackToSecureDefaults(t *testing.T) {
 	}
 	if _, err := LoadPolicy(filepath.Join(t.TempDir(), "missing.toml"), "", slog.New(slog.NewTextHandler(&stderr, nil))); err == nil {
 		t.Errorf("a missing policy file must be an error")
+	}
+}
+
+// aegis_explain answers the agent, unlabelled and uncharged: an answer that
+// depends on what local-only paths hold (whether secrets/a is a directory,
+// where a link in secrets/ leads) must be the same whatever they hold.
+// Questions the spelling alone decides are still answered.
+func TestExplainWithholdsWhatLocalOnlyPathsDecide(t *testing.T) {
+	worlds := [2]string{loadTestPolicy(t), loadTestPolicy(t)}
+	mk := func(root string, dirs []string, link string) {
+		for _, d := range dirs {
+			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink(link, filepath.Join(root, "secrets/l")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(filepath.Dir(worlds[0]), []string{"secrets/a"}, "../src")
+	mk(filepath.Dir(worlds[1]), []string{"etc"}, "../etc")
+	questions := [][]string{
+		{"fs.read", "secrets/a/../../src/main.go"},
+		{"fs.read", "secrets/l/main.go"},
+		{"fs.exists", "secrets/a/.."},
+		{"fs.write", "secrets/l/../out/x"},
+	}
+	var answers [2][]string
+	for i, path := range worlds {
+		p, err := LoadPolicy(path, "", slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range questions {
+			ex, err := Explain(context.Background(), p, q[0], q[1:])
+			a := fmt.Sprintf("%+v %v", ex, err)
+			answers[i] = append(answers[i], strings.ReplaceAll(a, filepath.Dir(path), "ROOT"))
+		}
+		// The spelling alone decides: answered, local-only or not.
+		if ex, err := Explain(context.Background(), p, "fs.read", []string{"secrets/a/x"}); err != nil || !ex.Allowed {
+			t.Errorf("secrets/a/x: %+v %v", ex, err)
+		}
+	}
+	for i, q := range questions {
+		if answers[0][i] != answers[1][i] {
+			t.Errorf("%q: the answer depends on local-only data:\n  %s\n  %s", q, answers[0][i], answers[1][i])
+		}
 	}
 }
