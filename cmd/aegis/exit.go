@@ -84,9 +84,6 @@ func report(stderr io.Writer, err error) int {
 		return ee.code
 	}
 	msg := err.Error()
-	if (strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag")) && !strings.Contains(msg, "--help") {
-		msg += "\nrun 'aegis --help' for usage"
-	}
 	// Errors quote what they were given (paths, targets, arguments),
 	// which may hold control characters: shown, never sent.
 	fmt.Fprintln(stderr, "aegis: "+quote.VisibleText(msg))
