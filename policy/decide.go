@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aegisdev/aegis/internal/quote"
 )
 
 // Decision is the answer of the gate for one call: allowed or not, the rule
@@ -200,10 +202,11 @@ func (p *Policy) decide(ctx context.Context, c Capability, target []string) Deci
 		Reason: fmt.Sprintf("%s denied: %s: no rules for [%s]", c, internalErrorReason, info.Section)}
 }
 
-// shown renders a target for a message: quoted, and cut if huge.
+// shown renders a target for a message: quoted, and cut if huge (at a
+// rune boundary).
 func shown(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
+	if p, cut := quote.Prefix(s, 200); cut {
+		s = p + "..."
 	}
 	return strconv.Quote(s)
 }

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func fsWorld(t *testing.T) (*world, *Policy) {
@@ -197,5 +198,20 @@ func TestCanonicalizerResolvesAsFromTheRoot(t *testing.T) {
 				t.Errorf("real(%s) = %q, %v; realPath gives %q, %v", p, got, err, want, wantErr)
 			}
 		}
+	}
+}
+
+// A long target is cut for messages at a rune boundary: the reason shows
+// the runes it keeps, never the bytes of half of one.
+func TestLongTargetCutAtRuneBoundary(t *testing.T) {
+	w := newWorld(t)
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["src/**"]
+`)
+	target := strings.Repeat("€", 100) // 300 bytes: 200 is inside a rune
+	d := p.Decide(FSRead, target)
+	if d.Allowed || !strings.Contains(d.Reason, "€€€...") || strings.Contains(d.Reason, `\x`) || !utf8.ValidString(d.Reason) {
+		t.Errorf("reason %q", d.Reason)
 	}
 }

@@ -184,3 +184,22 @@ var reserved = map[string]bool{
 	"if": true, "in": true, "select": true, "then": true, "time": true,
 	"until": true, "while": true,
 }
+
+// Prefix returns the longest start of s of at most n bytes that does not
+// end inside a UTF-8 sequence, and whether it cut anything: what every
+// message that shows the beginning of a long text keeps. Invalid UTF-8 is
+// cut where n falls.
+func Prefix(s string, n int) (string, bool) {
+	n = max(n, 0)
+	if len(s) <= n {
+		return s, false
+	}
+	cut := n
+	for i := 1; i < utf8.UTFMax && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	if !utf8.RuneStart(s[cut]) {
+		cut = n // no rune starts within reach: the bytes are invalid anyway
+	}
+	return s[:cut], true
+}

@@ -170,3 +170,30 @@ func everyRune() string {
 	all.WriteString("\xff\xfe\xc0\u202e\U000e0001")
 	return all.String()
 }
+
+func TestPrefix(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		n    int
+		want string
+		cut  bool
+	}{
+		{"abc", 3, "abc", false},
+		{"abc", 5, "abc", false},
+		{"abc", 2, "ab", true},
+		{"abc", -1, "", true},
+		{"a€b", 1, "a", true},
+		{"a€b", 2, "a", true}, // inside €
+		{"a€b", 3, "a", true},
+		{"a€b", 4, "a€", true},
+		{"😀😀", 7, "😀", true}, // 4-byte runes
+		{"😀😀", 8, "😀😀", false},
+		{"\x80\x80\x80\x80\x80\x80", 5, "\x80\x80\x80\x80\x80", true}, // invalid: cut where asked
+		{"a\xe2\x82", 2, "a", true},
+	} {
+		got, cut := Prefix(c.s, c.n)
+		if got != c.want || cut != c.cut {
+			t.Errorf("Prefix(%q, %d) = %q, %v; want %q, %v", c.s, c.n, got, cut, c.want, c.cut)
+		}
+	}
+}
