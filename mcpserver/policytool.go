@@ -3,7 +3,8 @@ package mcpserver
 import (
 	"encoding/json"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/aegisdev/aegis/internal/quote"
 )
 
 // maxPolicySummaryBytes bounds aegis_policy's default answer. The server's
@@ -43,11 +44,8 @@ func isDenyList(key string) bool {
 func PolicyBrief(p PolicySummary) []byte {
 	desc := p.Description
 	if len(desc) > 200 {
-		cut := 197
-		for cut > 0 && !utf8.RuneStart(desc[cut]) {
-			cut--
-		}
-		desc = desc[:cut] + "..."
+		desc, _ = quote.Prefix(desc, 197)
+		desc += "..."
 	}
 	var limits map[string]any
 	if len(p.Limits) > 0 {
