@@ -221,3 +221,16 @@ func TestPolicyBriefFitsTheBudget(t *testing.T) {
 		t.Errorf("nothing was left out, so nothing should be said to be: %s", small)
 	}
 }
+
+// A long description is cut to under 200 bytes at a rune boundary, and says
+// so; JSON would otherwise turn half a rune into U+FFFD.
+func TestPolicyBriefCutsTheDescriptionAtARune(t *testing.T) {
+	b := PolicyBrief(PolicySummary{Source: "s", Description: strings.Repeat("é", 400)})
+	var got struct{ Description string }
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Description; len(d) > 200 || !strings.HasSuffix(d, "é...") || strings.ContainsRune(d, utf8.RuneError) {
+		t.Errorf("description %q (%d bytes)", d, len(d))
+	}
+}
