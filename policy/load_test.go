@@ -443,3 +443,19 @@ func TestLocalOnlyVarLiftsPresetDeny(t *testing.T) {
 		}
 	}
 }
+
+// Every list that lets scripts at the audit log is refused, each with its
+// verb, on its line: reading it (read_allow, local_only_read), rewriting it
+// and erasing it.
+func TestGuardRefusesEveryAuditLogList(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct{ key, verb string }{
+		{"read_allow", "read"}, {"local_only_read", "read"}, {"write_allow", "write"}, {"delete_allow", "delete"},
+	} {
+		probs := loadProblems(t, w, "[filesystem]\n"+tc.key+" = [\".aegis/**\"]\n")
+		want := "lets scripts " + tc.verb + " the audit log ([filesystem]." + tc.key + ` ".aegis/**"`
+		if len(probs) != 1 || !strings.Contains(probs[0].Msg, want) || probs[0].Line != 2 {
+			t.Errorf("%s: problems %v, want one on line 2 with %q", tc.key, probs, want)
+		}
+	}
+}
