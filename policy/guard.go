@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 )
 
 // Load-time guards: a policy that would let a script rewrite the policy
@@ -12,13 +13,12 @@ import (
 
 func (p *Policy) guard(file string, probs *problems) {
 	if p.path != "" {
-		for _, c := range []Capability{FSWrite, FSDelete} {
-			if r := p.allowRule(c, p.path, p.path); r != nil {
-				probs.add(Problem{File: file, Line: r.entry.From.Line, Key: r.key,
-					Msg:  fmt.Sprintf("the policy lets scripts %s the policy file itself (%s %q allows %s)", verb(c), r.key, r.entry.Value, p.path),
-					Hint: fmt.Sprintf("narrow the pattern, or add %q to [filesystem].deny", p.suggestPattern(p.path))})
-			}
-		}
+		// Scripts may read the policy; nothing may change it.
+		p.eachGuardRule(p.path, p.path, func(c CapabilityInfo) bool { return c.Sends }, func(c Capability, r *pathRule) {
+			probs.add(Problem{File: file, Line: r.entry.From.Line, Key: r.key,
+				Msg:  fmt.Sprintf("the policy lets scripts %s the policy file itself (%s %q allows %s)", c.Member(), r.key, r.entry.Value, p.path),
+				Hint: fmt.Sprintf("narrow the pattern, or add %q to [filesystem].deny", p.suggestPattern(p.path))})
+		})
 	}
 	if err := p.auditProblem(file, p.auditLog, probs); err != nil {
 		probs.add(Problem{File: file, Msg: err.Error()})
@@ -51,24 +51,31 @@ func (p *Policy) auditProblem(file, path string, probs *problems) error {
 	if err != nil {
 		return fmt.Errorf("resolve audit log %s: %w", path, err)
 	}
-	for _, c := range []Capability{FSRead, FSWrite, FSDelete} {
-		if r := p.allowRule(c, filepath.Clean(path), real); r != nil {
-			probs.add(Problem{File: file, Line: r.entry.From.Line, Key: r.key,
-				Msg:  fmt.Sprintf("the policy lets scripts %s the audit log (%s %q allows %s)", verb(c), r.key, r.entry.Value, real),
-				Hint: fmt.Sprintf("narrow the pattern, or add %q to [filesystem].deny", p.suggestPattern(filepath.Dir(real))+"/**")})
-		}
-	}
+	// Nothing may read it (what runs did, and the budgets) or change it.
+	p.eachGuardRule(filepath.Clean(path), real, func(c CapabilityInfo) bool { return c.Returns || c.Sends }, func(c Capability, r *pathRule) {
+		probs.add(Problem{File: file, Line: r.entry.From.Line, Key: r.key,
+			Msg:  fmt.Sprintf("the policy lets scripts %s the audit log (%s %q allows %s)", c.Member(), r.key, r.entry.Value, real),
+			Hint: fmt.Sprintf("narrow the pattern, or add %q to [filesystem].deny", p.suggestPattern(filepath.Dir(real))+"/**")})
+	})
 	return nil
 }
 
-func verb(c Capability) string {
-	switch c {
-	case FSRead:
-		return "read"
-	case FSWrite:
-		return "write"
+// eachGuardRule calls found, once per rule, for each rule that allows a
+// filesystem capability of the table that which selects on the path, in
+// table order. fs.list and fs.exists ask only what the lists of fs.read,
+// fs.write and fs.delete answer, so a rule is reported under the first of
+// those that it allows.
+func (p *Policy) eachGuardRule(spelled, real string, which func(CapabilityInfo) bool, found func(Capability, *pathRule)) {
+	var seen []*pathRule
+	for _, c := range capabilities {
+		if c.Section != SectionFilesystem || !which(c) {
+			continue
+		}
+		if r := p.allowRule(c.Name, spelled, real); r != nil && !slices.Contains(seen, r) {
+			seen = append(seen, r)
+			found(c.Name, r)
+		}
 	}
-	return "delete"
 }
 
 // allowRule returns the rule that would allow c on the path, or nil when
