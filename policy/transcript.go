@@ -31,12 +31,10 @@ func (p *Policy) compileTranscript(s *spec, probs *problems) {
 			Hint: hint})
 		return
 	}
-	for _, prot := range p.protected {
-		if d.ResolvedPath == prot {
-			probs.add(Problem{File: fileOf(t.From), Line: t.From.Line, Key: "[runtime].transcript",
-				Msg: fmt.Sprintf("%q is %s", t.Value, prot), Hint: "choose another file"})
-			return
-		}
+	if p.isProtected(d.ResolvedPath) {
+		probs.add(Problem{File: fileOf(t.From), Line: t.From.Line, Key: "[runtime].transcript",
+			Msg: fmt.Sprintf("%q is the policy file or the audit log", t.Value), Hint: "choose another file"})
+		return
 	}
 	p.transcript = d.ResolvedPath
 }
