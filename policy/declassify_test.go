@@ -218,3 +218,16 @@ func TestReleaseBits(t *testing.T) {
 		}
 	}
 }
+
+// A transcript at the audit log is refused even where the zone covers it.
+func TestTranscriptIsNotTheAuditLog(t *testing.T) {
+	w := newWorld(t)
+	probs := loadProblems(t, w, "[filesystem]\nlocal_only_read = [\".aegis/**\"]\nwrite_allow = [\".aegis/**\"]\n[runtime]\ntranscript = \".aegis/audit.jsonl\"\n")
+	found := false
+	for _, pr := range probs {
+		found = found || (pr.Key == "[runtime].transcript" && strings.Contains(pr.Msg, "the policy file or the audit log"))
+	}
+	if !found {
+		t.Errorf("problems %v", probs)
+	}
+}
