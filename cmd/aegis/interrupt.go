@@ -44,12 +44,14 @@ func interruptible(parent context.Context) (ctx context.Context, arm, stop func(
 // armed even if it has done nothing yet.
 const armDelay = 10 * time.Millisecond
 
-// runArming arms a run's interrupt handler before the run's first audit
-// record (every effect is recorded before it happens, and so is every
-// refusal: audit records are what a signal must not cut short, and no
-// local-only data is read before one), before its first question on the
-// terminal, and armDelay after it starts at the latest, so that a long
-// computation ends as cancelled too. It returns the sink and the confirm
+// runArming arms a run's interrupt handler at the run's first audit record
+// (the runner hands each record to the sink once it is in the log, and
+// before the effect it records: every effect is recorded before it
+// happens, and so is every refusal, so no effect and no local-only read
+// comes before it; a signal during that first append still ends the
+// process), before its first question on the terminal, and armDelay after
+// it starts at the latest, so that a long computation ends as cancelled
+// too. It returns the sink and the confirm
 // function to give the runner, and a function that cancels the timer.
 func runArming(arm func(), confirm confirmFunc) (sink audit.Sink, armedConfirm confirmFunc, done func() bool) {
 	t := time.AfterFunc(armDelay, arm)

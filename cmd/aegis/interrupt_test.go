@@ -22,7 +22,7 @@ func TestInterruptibleStop(t *testing.T) {
 	}
 }
 
-// The handler is armed before a run's first audit record, before its first
+// The handler is armed at a run's first audit record, before its first
 // question, and armDelay after it starts in any case.
 func TestRunArming(t *testing.T) {
 	var armed atomic.Int32
