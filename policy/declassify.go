@@ -119,9 +119,11 @@ const (
 	MaxCountMax     = 1 << 20
 )
 
-// StatusBits is what a status release is charged: 0 (no answer) and the
-// codes 100 to 599 are 501 values, under 2⁹.
-const StatusBits = 9
+// StatusBits is what a status release is charged. Go's HTTP client returns
+// any three-digit status line as it is, so a local-only host can answer
+// anything from 000 to 999 (0 also stands for no answer): 1000 values,
+// under 2¹⁰.
+const StatusBits = 10
 
 // ReleaseBits is the number of bits a release of kind k can carry, which is
 // what it is charged: ⌈log₂ of the number of results it can have⌉. For

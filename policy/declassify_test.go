@@ -1,11 +1,17 @@
 package policy
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const localOnlyBase = `
@@ -198,7 +204,7 @@ func TestReleaseBits(t *testing.T) {
 		want int64
 	}{
 		{ReleaseIsSet, 0, 1}, {ReleaseEqualsSHA256, 0, 1}, {ReleaseContains, 0, 1}, {ReleaseHasKeys, 0, 1}, {ReleaseStatusOK, 0, 1},
-		{ReleaseStatus, 0, 9},
+		{ReleaseStatus, 0, 10},
 		// count: results 0..max+1, max+2 values.
 		{ReleaseCount, 0, 1}, {ReleaseCount, 1, 2}, {ReleaseCount, 2, 2}, {ReleaseCount, 3, 3}, {ReleaseCount, 6, 3},
 		{ReleaseCount, 7, 4}, {ReleaseCount, 1000, 10}, {ReleaseCount, 1022, 10}, {ReleaseCount, 1023, 11}, {ReleaseCount, MaxCountMax, 21},
@@ -211,7 +217,7 @@ func TestReleaseBits(t *testing.T) {
 		if c.k == ReleaseCount {
 			n = c.max + 2
 		} else if c.k == ReleaseStatus {
-			n = 501
+			n = 1000 // 0 (no answer), and any three-digit status: see below
 		}
 		if int64(1)<<ReleaseBits(c.k, c.max) < n || (ReleaseBits(c.k, c.max) > 1 && int64(1)<<(ReleaseBits(c.k, c.max)-1) >= n) {
 			t.Errorf("%s max=%d: %d bits for %d results", c.k, c.max, ReleaseBits(c.k, c.max), n)
@@ -229,5 +235,52 @@ func TestTranscriptIsNotTheAuditLog(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("problems %v", probs)
+	}
+}
+
+// A status release is charged the bits of every answer it can give. Go's
+// HTTP client returns any three-digit status line as it is (000 to 999,
+// checked here against a loopback server), and 0 stands for no answer: a
+// local-only host can pick among 1000 answers, not the 501 of 0 and
+// 100..599.
+func TestStatusReleaseChargesEveryStatusTheClientReturns(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	codes := []string{"999", "042", "600"}
+	go func() {
+		for _, code := range codes {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(c)
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil || l == "\r\n" {
+					break
+				}
+			}
+			fmt.Fprintf(c, "HTTP/1.1 %s X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", code)
+			c.Close()
+		}
+	}()
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, code := range codes {
+		resp, err := client.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			t.Fatalf("status %s: %v", code, err)
+		}
+		resp.Body.Close()
+		if want, _ := strconv.Atoi(code); resp.StatusCode != want {
+			t.Fatalf("status line %s read as %d", code, resp.StatusCode)
+		}
+	}
+	const answers = 1000 // 0 (no answer, or 000) .. 999
+	if b := ReleaseBits(ReleaseStatus, 0); int64(1)<<b < answers {
+		t.Errorf("a status release is charged %d bits, but can give %d answers", b, answers)
 	}
 }
