@@ -263,6 +263,25 @@ func TestAnnotationsFollowThePolicy(t *testing.T) {
 	if full["aegis_fs_write"]["destructiveHint"] != true || full["aegis_exec"]["openWorldHint"] != true {
 		t.Errorf("effecting wrappers: write %v exec %v", full["aegis_fs_write"], full["aegis_exec"])
 	}
+	// Each capability alone, as MCP defines the hints: readOnly when it
+	// changes nothing, destructive when it may replace or remove what is
+	// there (a PUT, a DELETE, a write, a command) rather than only add to
+	// it (a POST, a PATCH), openWorld when it reaches beyond the project.
+	for _, c := range []struct {
+		capability                       string
+		readOnly, destructive, openWorld bool
+	}{
+		{"fs.read", true, false, false}, {"fs.list", true, false, false}, {"fs.exists", true, false, false},
+		{"fs.write", false, true, false}, {"fs.delete", false, true, false},
+		{"net.http_get", true, false, true}, {"net.http_post", false, false, true}, {"net.http_patch", false, false, true},
+		{"net.http_put", false, true, true}, {"net.http_delete", false, true, true},
+		{"env.read", true, false, false}, {"subprocess.exec", false, true, true},
+	} {
+		a := annotationsOf([]string{c.capability})["aegis_run"]
+		if a["readOnlyHint"] != c.readOnly || a["destructiveHint"] != c.destructive || a["openWorldHint"] != c.openWorld {
+			t.Errorf("aegis_run with %s alone: %v; want readOnly %v, destructive %v, openWorld %v", c.capability, a, c.readOnly, c.destructive, c.openWorld)
+		}
+	}
 }
 
 // jsonOf decodes a read-only tool's one JSON text block.
