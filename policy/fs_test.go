@@ -2,6 +2,7 @@ package policy
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -213,5 +214,33 @@ read_allow = ["src/**"]
 	d := p.Decide(FSRead, target)
 	if d.Allowed || !strings.Contains(d.Reason, "€€€...") || strings.Contains(d.Reason, `\x`) || !utf8.ValidString(d.Reason) {
 		t.Errorf("reason %q", d.Reason)
+	}
+}
+
+// The pattern a denial's hint suggests, once added, allows the target and
+// not the same name elsewhere: a bare name would match at any depth, so a
+// file at the root is suggested as "./name"; a file under home as "~/...".
+func TestSuggestedPatternAllowsTheTargetOnly(t *testing.T) {
+	w := newWorld(t)
+	for _, f := range []string{"secret.txt", "sub/secret.txt", "sub/deeper/secret.txt", filepath.Join(w.home, "notes/secret.txt"), filepath.Join(w.home, "secret.txt")} {
+		w.file(f)
+	}
+	p := w.mustLoad("[filesystem]\nread_allow = [\"nothing/**\"]\n")
+	for _, target := range []string{"secret.txt", "sub/secret.txt", "~/notes/secret.txt", "~/secret.txt"} {
+		d := p.Decide(FSRead, target)
+		_, rest, ok := strings.Cut(d.Hint, "add ")
+		pattern, err := strconv.Unquote(strings.SplitN(rest, " (", 2)[0])
+		if d.Allowed || !ok || err != nil {
+			t.Fatalf("%s: allowed %v, hint %q", target, d.Allowed, d.Hint)
+		}
+		q := w.mustLoad("[filesystem]\nread_allow = [" + strconv.Quote(pattern) + "]\n")
+		if !q.Decide(FSRead, target).Allowed {
+			t.Errorf("%s: the suggested %q does not allow it", target, pattern)
+		}
+		for _, other := range []string{"sub/deeper/secret.txt", "sub/secret.txt", "secret.txt", "~/secret.txt", "~/notes/secret.txt"} {
+			if other != target && q.Decide(FSRead, other).Allowed {
+				t.Errorf("%s: the suggested %q allows %s too", target, pattern, other)
+			}
+		}
 	}
 }
