@@ -244,3 +244,20 @@ func TestSuggestedPatternAllowsTheTargetOnly(t *testing.T) {
 		}
 	}
 }
+
+// A default denial names every list that would allow the call.
+func TestDefaultDenialNamesEveryGrantingList(t *testing.T) {
+	w := newWorld(t)
+	p := w.mustLoad("[filesystem]\nread_allow = [\"nothing/**\"]\n")
+	for c, want := range map[Capability]string{
+		FSRead:   "no [filesystem].read_allow or local_only_read pattern",
+		FSList:   "no [filesystem].read_allow or local_only_read pattern",
+		FSExists: "no [filesystem].read_allow, local_only_read, write_allow or delete_allow pattern",
+		FSWrite:  "no [filesystem].write_allow pattern",
+		FSDelete: "no [filesystem].delete_allow pattern",
+	} {
+		if d := p.Decide(c, "x"); d.Allowed || !strings.Contains(d.Reason, want) {
+			t.Errorf("%s: %q lacks %q", c, d.Reason, want)
+		}
+	}
+}
