@@ -153,6 +153,9 @@ func TestGrantText(t *testing.T) {
 			"[network].http_get_allow, http_post_allow, http_put_allow, http_patch_allow or http_delete_allow (or local_only_hosts)"},
 		{[]Capability{FSWrite, EnvRead}, "[filesystem].write_allow or [environment].allow_vars (or local_only_vars)"},
 		{[]Capability{"fs.nope"}, "the policy"},
+		// A key that is one capability's own is not repeated as another's
+		// alternative.
+		{[]Capability{FSExists, FSWrite}, "[filesystem].read_allow or write_allow (or local_only_read or delete_allow)"},
 	}
 	for _, tc := range cases {
 		if got := GrantText(tc.caps...); got != tc.want {
