@@ -263,6 +263,13 @@ func TestAnnotationsFollowThePolicy(t *testing.T) {
 	if full["aegis_fs_write"]["destructiveHint"] != true || full["aegis_exec"]["openWorldHint"] != true {
 		t.Errorf("effecting wrappers: write %v exec %v", full["aegis_fs_write"], full["aegis_exec"])
 	}
+	// A wrapper makes one call: repeating a read, a write of the same
+	// content or a GET changes nothing more; repeating a command may.
+	for name, want := range map[string]bool{"aegis_fs_read": true, "aegis_fs_write": true, "aegis_http_get": true, "aegis_exec": false} {
+		if full[name]["idempotentHint"] != want {
+			t.Errorf("%s: idempotentHint %v, want %v", name, full[name]["idempotentHint"], want)
+		}
+	}
 	// Each capability alone, as MCP defines the hints: readOnly when it
 	// changes nothing, destructive when it may replace or remove what is
 	// there (a PUT, a DELETE, a write, a command) rather than only add to
