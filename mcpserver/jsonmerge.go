@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aegisdev/aegis/internal/lazyre"
+	"github.com/aegisdev/aegis/internal/quote"
 )
 
 // Host configuration files belong to the user: `aegis host-config --write`
@@ -153,7 +154,8 @@ func short(v any) string {
 	}
 	s := string(b)
 	if len(s) > 80 {
-		s = s[:77] + "..."
+		s, _ = quote.Prefix(s, 77)
+		s += "..."
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func mergeDocs(t *testing.T, existing, desired string, rules mergeRules) (string, []string) {
@@ -72,6 +73,18 @@ func TestDecodeOrderedRejectsTrailingData(t *testing.T) {
 	for _, bad := range []string{`{} {}`, `{"a":1`, `// c` + "\n{}", ``} {
 		if _, err := decodeOrdered([]byte(bad)); err == nil {
 			t.Errorf("%q decoded", bad)
+		}
+	}
+}
+
+// A long value in a change line is cut at a rune boundary: the line is
+// printed on a terminal and carried in --json, where half a rune would
+// show as garbage or U+FFFD.
+func TestShortCutsAtARune(t *testing.T) {
+	for _, v := range []any{strings.Repeat("é", 100), strings.Repeat("€", 100), map[string]any{"k": strings.Repeat("😀", 40)}} {
+		s := short(v)
+		if len(s) > 80 || !strings.HasSuffix(s, "...") || !utf8.ValidString(s) {
+			t.Errorf("short(%v) = %q", v, s)
 		}
 	}
 }
