@@ -103,8 +103,8 @@ func CheckHost(host string) error {
 		}
 	}
 	msg := fmt.Sprintf("unknown host %q: use one of %s", host, strings.Join(hostNames, ", "))
-	if near := suggest.Nearest(host, hostNames); near != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", near)
+	if s := suggest.DidYouMean(host, hostNames); s != "" {
+		msg += " (" + s + ")"
 	}
 	return fmt.Errorf("%s", msg)
 }

@@ -372,8 +372,8 @@ func (s *session) handleToolsCall(ctx context.Context, conn *jsonrpc2.Conn, req 
 	tool, ok := lookupTool(name)
 	if !ok {
 		msg := fmt.Sprintf("Unknown tool: %q", name)
-		if near := suggest.Nearest(name, toolNames()); near != "" {
-			msg += fmt.Sprintf("; did you mean %q?", near)
+		if s := suggest.DidYouMean(name, toolNames()); s != "" {
+			msg += "; " + s
 		}
 		s.replyError(ctx, conn, req.ID, rpcError(codeInvalidParams, msg))
 		return
