@@ -65,7 +65,9 @@ func ReleaseKinds() []ReleaseKind {
 	return out
 }
 
-func releaseKindNames() []string {
+// ReleaseKindNames returns the release kinds as strings, in display order
+// (for messages and help).
+func ReleaseKindNames() []string {
 	out := make([]string, len(releaseKinds))
 	for i, k := range releaseKinds {
 		out[i] = string(k.kind)
@@ -221,7 +223,7 @@ func (d *decoder) declassify(s *spec, t map[string]any) {
 		arr, ok := t[key].([]any)
 		if !ok {
 			d.fail(p, qkey, fmt.Sprintf("must be an array of release kinds, not %s", tomlType(t[key])),
-				fmt.Sprintf(`write %q = ["is_set"]; kinds: %s`, key, strings.Join(releaseKindNames(), ", ")))
+				fmt.Sprintf(`write %q = ["is_set"]; kinds: %s`, key, strings.Join(ReleaseKindNames(), ", ")))
 			continue
 		}
 		pkind, _, _ := strings.Cut(name, ":")
@@ -235,8 +237,8 @@ func (d *decoder) declassify(s *spec, t map[string]any) {
 }
 
 func releaseKindHint(s string) string {
-	h := "release kinds: " + strings.Join(releaseKindNames(), ", ")
-	if m := suggest.DidYouMean(s, releaseKindNames()); m != "" {
+	h := "release kinds: " + strings.Join(ReleaseKindNames(), ", ")
+	if m := suggest.DidYouMean(s, ReleaseKindNames()); m != "" {
 		h = m + "; " + h
 	}
 	return h

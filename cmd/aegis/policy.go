@@ -336,7 +336,7 @@ Capabilities: ` + wrapWords(policy.CapabilityNames(), 14) + `
 
 A release of local-only data ([declassify]) is asked as declassify.KIND followed by the
 principals it concerns, as the runtime names them (env:NAME, file:<local_only_read pattern>,
-host:<local_only_hosts entry>, cmd:<command>); every one must list the kind. Kinds: ` + wrapWords(releaseKindNames(), 75) + `.
+host:<local_only_hosts entry>, cmd:<command>); every one must list the kind. Kinds: ` + wrapWords(policy.ReleaseKindNames(), 75) + `.
 
 Exit status 0 when allowed, 2 when denied, 5 when the question itself is malformed.`,
 		Example: `  aegis policy explain --policy aegis.toml fs.read src/main.go
@@ -428,14 +428,6 @@ func wrapWords(words []string, first int) string {
 		col += len(w)
 	}
 	return b.String()
-}
-
-func releaseKindNames() []string {
-	var out []string
-	for _, k := range policy.ReleaseKinds() {
-		out = append(out, string(k))
-	}
-	return out
 }
 
 // isOwnFlag reports whether w spells one of cmd's flags (--policy,
