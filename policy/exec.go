@@ -373,7 +373,13 @@ func (p *Policy) argPathTargets(c string) (targets []string, isPath bool) {
 		return []string{c}, true
 	}
 	first, _, _ := strings.Cut(c, "/")
-	_, err := os.Lstat(p.root + "/" + first)
+	at := p.root + "/" + first
+	if firstPathMatch(p.fsLocal, at) != nil {
+		// Whether a local-only place exists is local-only (fs.exists would
+		// label it): the word is read as a path whatever is there.
+		return []string{c}, true
+	}
+	_, err := os.Lstat(at)
 	return []string{c}, err == nil
 }
 

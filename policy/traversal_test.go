@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aegisdev/aegis/labels"
@@ -101,5 +102,38 @@ local_only_commands = ["cat"]
 		if !reflect.DeepEqual(d.Traversed, tc.all) || !reflect.DeepEqual(d.Steered, tc.steered) || !reflect.DeepEqual(d.Decisive, tc.decisive) {
 			t.Errorf("cat %s: traversed %v, steered %v, decisive %v; want %v, %v, %v", tc.arg, d.Traversed, d.Steered, d.Decisive, tc.all, tc.steered, tc.decisive)
 		}
+	}
+}
+
+// Whether a command-line word names a local-only file must not decide the
+// call by whether that file exists: that is what fs.exists would tell,
+// labelled. "a.key" is read as a path when root/a.key exists; when the
+// word's first component is local-only, it is read as one either way.
+func TestExecWordDoesNotTellWhetherALocalOnlyFileExists(t *testing.T) {
+	decide := func(exists bool) (Decision, string) {
+		w := newWorld(t)
+		w.program("", "cat")
+		w.file("src/x")
+		if exists {
+			w.file("a.key")
+		}
+		p := w.mustLoad(`
+[filesystem]
+read_allow = ["src/**"]
+local_only_read = ["*.key"]
+[subprocess]
+sandbox = "none"
+allow_commands = ["cat"]
+`)
+		d := p.Decide(SubprocessExec, "cat", "a.key")
+		return d, strings.ReplaceAll(d.Reason, w.base, "BASE")
+	}
+	with, withReason := decide(true)
+	without, withoutReason := decide(false)
+	if with.Allowed != without.Allowed || withReason != withoutReason {
+		t.Errorf("the decision tells whether a.key exists:\n  exists:  %v %s\n  missing: %v %s", with.Allowed, withReason, without.Allowed, withoutReason)
+	}
+	if with.Allowed {
+		t.Errorf("a local-only file handed to a command that is not local-only, unjailed: %s", with.Reason)
 	}
 }
