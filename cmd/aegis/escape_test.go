@@ -41,3 +41,14 @@ func TestExplainShowsEscapes(t *testing.T) {
 		}
 	}
 }
+
+// policy show prints what the policy file says; a description (or a
+// directory name) holding control characters is shown escaped.
+func TestPolicyShowShowsEscapes(t *testing.T) {
+	dir := project(t, map[string]string{"aegis.toml": "description = \"a\\u001b]0;x\\u0007b\"\n" + samplePolicy})
+	t.Setenv("HOME", t.TempDir())
+	code, out, errOut := aegis(t, dir, "policy", "show")
+	if code != exitOK || strings.ContainsAny(out+errOut, "\x1b\x07") || !strings.Contains(out, `a\x1b]0;x\ab`) {
+		t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+}

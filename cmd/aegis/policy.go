@@ -249,7 +249,10 @@ line to change.
 }
 
 func printDescription(w io.Writer, d policy.Description) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	// The policy's own text (a description) and the paths it names (the
+	// root, the file) may hold control characters: shown, never sent.
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	head := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", k, v)
@@ -309,6 +312,9 @@ func printDescription(w io.Writer, d policy.Description) error {
 		}
 	}
 	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if _, err := io.WriteString(w, quote.VisibleText(buf.String())); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
