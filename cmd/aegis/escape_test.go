@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -50,5 +51,19 @@ func TestPolicyShowShowsEscapes(t *testing.T) {
 	code, out, errOut := aegis(t, dir, "policy", "show")
 	if code != exitOK || strings.ContainsAny(out+errOut, "\x1b\x07") || !strings.Contains(out, `a\x1b]0;x\ab`) {
 		t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
+	}
+}
+
+// A project whose directory name holds control characters: validate's
+// report and an invalid policy's problems name it, escaped.
+func TestValidateShowsEscapes(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	evil := "p\x1b]0;x\x07"
+	dir := project(t, map[string]string{evil + "/aegis.toml": samplePolicy, evil + "/bad/aegis.toml": "[filesystem]\nread_allow = 3\n"})
+	for _, sub := range []string{evil, evil + "/bad"} {
+		code, out, errOut := aegis(t, filepath.Join(dir, sub), "policy", "validate")
+		if strings.ContainsAny(out+errOut, "\x1b\x07") || !strings.Contains(out+errOut, `p\x1b]0;x\a`) {
+			t.Errorf("%q: exit %d\nstdout %q\nstderr %q", sub, code, out, errOut)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/policy"
 )
 
@@ -33,14 +34,14 @@ func discoverPolicy(cmd *cobra.Command) (string, error) {
 	}
 	w := cmd.ErrOrStderr()
 	if d.Path == "" {
-		fmt.Fprintf(w, "aegis: %s; using the secure-defaults preset, which denies every effect (write a policy with 'aegis init')\n", d.Missing())
+		fmt.Fprintf(w, "aegis: %s; using the secure-defaults preset, which denies every effect (write a policy with 'aegis init')\n", quote.Visible(d.Missing()))
 		return "", nil
 	}
 	where := "the working directory"
 	if len(d.Searched) > 1 {
 		where = "a parent of the working directory"
 	}
-	fmt.Fprintf(w, "aegis: using the policy %s (found in %s; --policy chooses another)\n", d.Path, where)
+	fmt.Fprintf(w, "aegis: using the policy %s (found in %s; --policy chooses another)\n", quote.Visible(d.Path), where)
 	return d.Path, nil
 }
 
@@ -67,7 +68,7 @@ func loadPolicy(cmd *cobra.Command, path string, opts ...policy.Option) (*policy
 		return nil, err
 	}
 	if msg := noInheritsWarning(p); msg != "" {
-		fmt.Fprintln(cmd.ErrOrStderr(), "aegis: warning: "+msg)
+		fmt.Fprintln(cmd.ErrOrStderr(), "aegis: warning: "+quote.Visible(msg))
 	}
 	return p, nil
 }

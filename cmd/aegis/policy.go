@@ -106,7 +106,7 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 			case what == "":
 				what = p.Path()
 			}
-			fmt.Fprintf(out, "OK: %s is valid.\n", what)
+			fmt.Fprintf(out, "OK: %s is valid.\n", quote.Visible(what))
 			if len(caps) == 0 {
 				fmt.Fprintln(out, "No capability is enabled: scripts can compute and print, nothing else.")
 			} else {
@@ -124,7 +124,7 @@ Exit status 0 when the policy is valid, 5 when it is not.`,
 			if pre := preApproved(p); len(pre) > 0 {
 				fmt.Fprintf(out, "Commands approved without asking ([subprocess].approve_prefixes): %s\n", strings.Join(pre, ", "))
 			}
-			fmt.Fprintf(out, "Root: %s\nAudit log (guarded): %s\n", p.Root(), p.AuditLog())
+			fmt.Fprintf(out, "Root: %s\nAudit log (guarded): %s\n", quote.Visible(p.Root()), quote.Visible(p.AuditLog()))
 			if p.Enabled(policy.SubprocessExec) && jailErr == nil {
 				fmt.Fprintf(out, "Commands run in sandbox: %s\n", mechanism)
 			}
@@ -192,7 +192,7 @@ func loadFailure(cmd *cobra.Command, err error, asJSON bool) error {
 	}
 	w := cmd.ErrOrStderr()
 	for _, p := range le.Problems {
-		fmt.Fprintln(w, p.String())
+		fmt.Fprintln(w, quote.Visible(p.String()))
 	}
 	n := "1 problem"
 	if len(le.Problems) != 1 {
