@@ -197,3 +197,46 @@ func TestScriptMembers(t *testing.T) {
 		t.Error("HEAD has a capability")
 	}
 }
+
+// A capability that takes one target refuses none or two, whatever the
+// first would get: a caller passing two targets must not have the second
+// ignored. subprocess.exec takes the whole argv.
+func TestDecideTargetCount(t *testing.T) {
+	w := newWorld(t)
+	w.file("src/a.go")
+	w.program("", "git")
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["src/**"]
+write_allow = ["src/**"]
+delete_allow = ["src/**"]
+[network]
+http_get_allow = ["*"]
+http_post_allow = ["*"]
+http_put_allow = ["*"]
+http_patch_allow = ["*"]
+http_delete_allow = ["*"]
+[environment]
+allow_vars = ["*"]
+[subprocess]
+allow_commands = ["git"]
+`)
+	ok := map[Target]string{TargetPath: "src/a.go", TargetURL: "https://93.184.216.34/", TargetVar: "HOME"}
+	for _, c := range CapabilityTable() {
+		if c.Target == TargetArgv {
+			if d := p.Decide(c.Name, "git", "status", "--short"); !d.Allowed {
+				t.Errorf("%s of a whole argv: %s", c.Name, d.Reason)
+			}
+			continue
+		}
+		if d := p.Decide(c.Name, ok[c.Target]); !d.Allowed {
+			t.Fatalf("%s %s: %s (the fixture must allow it)", c.Name, ok[c.Target], d.Reason)
+		}
+		if d := p.Decide(c.Name, ok[c.Target], ok[c.Target]); d.Allowed || !strings.Contains(d.Reason, "takes one target, got 2") || d.Hint == "" {
+			t.Errorf("%s with two targets: allowed %v, %s", c.Name, d.Allowed, d.Reason)
+		}
+		if d := p.Decide(c.Name); d.Allowed || !strings.Contains(d.Reason, "no target given") || d.Hint == "" {
+			t.Errorf("%s with no target: allowed %v, %s", c.Name, d.Allowed, d.Reason)
+		}
+	}
+}
