@@ -178,14 +178,9 @@ func (p *Policy) decide(ctx context.Context, c Capability, target []string) Deci
 		return Decision{Capability: c, Target: strings.Join(target, " "),
 			Reason: fmt.Sprintf("unknown capability %q", c), Hint: capabilityHint(string(c))}
 	}
-	argv := info.Target == TargetArgv
-	if len(target) == 0 && !argv {
-		return Decision{Capability: c, Reason: fmt.Sprintf("%s denied: no target given", c),
-			Hint: info.Target.hint()}
-	}
-	if !argv && len(target) > 1 {
+	if why := info.targetCountProblem(target); why != "" {
 		return Decision{Capability: c, Target: strings.Join(target, " "),
-			Reason: fmt.Sprintf("%s denied: it takes one target, got %d", c, len(target)), Hint: info.Target.hint()}
+			Reason: fmt.Sprintf("%s denied: %s", c, why), Hint: info.Target.hint()}
 	}
 	switch info.Section {
 	case SectionFilesystem:
@@ -200,6 +195,21 @@ func (p *Policy) decide(ctx context.Context, c Capability, target []string) Deci
 	// A table entry whose section has no rules here: deny, loudly.
 	return Decision{Capability: c, Target: strings.Join(target, " "),
 		Reason: fmt.Sprintf("%s denied: %s: no rules for [%s]", c, internalErrorReason, info.Section)}
+}
+
+// targetCountProblem says what is wrong with the number of targets given
+// for the capability, or "": one target, or for subprocess.exec the whole
+// argv (whose emptiness decideExec reports).
+func (i *CapabilityInfo) targetCountProblem(target []string) string {
+	switch {
+	case i.Target == TargetArgv:
+		return ""
+	case len(target) == 0:
+		return "no target given"
+	case len(target) > 1:
+		return fmt.Sprintf("it takes one target, got %d", len(target))
+	}
+	return ""
 }
 
 // shown renders a target for a message: quoted, and cut if huge (at a

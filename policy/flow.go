@@ -42,6 +42,11 @@ func (p *Policy) FlowAllowed(c Capability, target ...string) (d Decision) {
 		d.Reason = fmt.Sprintf("flow to %s denied: no target given", c)
 		return d
 	}
+	if why := info.targetCountProblem(target); why != "" {
+		d.Reason = fmt.Sprintf("flow to %s denied: %s", c, why)
+		d.Hint = info.Target.hint()
+		return d
+	}
 	if !info.Sends {
 		d.Allowed = true
 		d.Reason = fmt.Sprintf("%s has no outbound effect: local-only data may be its argument", c)

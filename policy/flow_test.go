@@ -99,3 +99,23 @@ func TestConcurrentDecisions(t *testing.T) {
 		<-done
 	}
 }
+
+// A flow check of a capability that takes one target refuses two, as
+// Decide does: the second would otherwise go unchecked.
+func TestFlowAllowedTargetCount(t *testing.T) {
+	w := newWorld(t)
+	w.file("zone/x")
+	w.file("public/y")
+	p := w.mustLoad(`
+[filesystem]
+read_allow = ["public/**"]
+local_only_read = ["zone/**"]
+write_allow = ["zone/**", "public/**"]
+`)
+	if d := p.FlowAllowed(FSWrite, "zone/x"); !d.Allowed {
+		t.Fatalf("into the zone: %s", d.Reason)
+	}
+	if d := p.FlowAllowed(FSWrite, "zone/x", "public/y"); d.Allowed || !strings.Contains(d.Reason, "takes one target, got 2") {
+		t.Errorf("two targets: allowed %v, %s", d.Allowed, d.Reason)
+	}
+}
