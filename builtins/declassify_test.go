@@ -267,8 +267,8 @@ print(declassify.status("http://api.test:` + rec.port() + `/auth"))
 	}
 	want := []release{
 		{[]string{"env:AEGIS_TEST_SECRET", "host:vault.test"}, 1},
-		{[]string{"host:vault.test"}, 9},
-		{[]string{"host:vault.test"}, 9},
+		{[]string{"host:vault.test"}, policy.StatusBits},
+		{[]string{"host:vault.test"}, policy.StatusBits},
 		{[]string{"host:vault.test"}, 1},
 	}
 	if !reflect.DeepEqual(g.releases, want) {
