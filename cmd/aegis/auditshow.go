@@ -54,7 +54,6 @@ func (f *auditFilter) match(r *auditRecord) bool {
 }
 
 var (
-	auditKinds    = []string{audit.KindCall, audit.KindFlow, audit.KindVerifier, audit.KindSecretAbort, audit.KindBudgetReset}
 	auditStatuses = []string{string(audit.Allowed), string(audit.Denied), string(audit.Errored)}
 )
 
@@ -71,7 +70,7 @@ type auditReadFlags struct {
 func (a *auditReadFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	addPolicyFlag(cmd, &a.policyPath)
-	f.StringSliceVar(&a.kinds, "kind", nil, "only records of these kinds: "+strings.Join(auditKinds, ", ")+" (repeat or separate with commas)")
+	f.StringSliceVar(&a.kinds, "kind", nil, "only records of these kinds: "+strings.Join(audit.Kinds, ", ")+" (repeat or separate with commas)")
 	f.StringSliceVar(&a.statuses, "status", nil, "only records with these statuses: "+strings.Join(auditStatuses, ", "))
 	f.StringVar(&a.since, "since", "", "only records from this time on: a duration back from now (30m, 2h, 7d) or a time (2026-05-01, 2026-05-01T10:00:00Z)")
 	f.StringVar(&a.until, "until", "", "only records before this time (same forms as --since)")
@@ -83,8 +82,8 @@ func (a *auditReadFlags) register(cmd *cobra.Command) {
 func (a *auditReadFlags) filter(cmd *cobra.Command, now time.Time) (*auditFilter, error) {
 	f := &auditFilter{task: a.task}
 	for _, k := range a.kinds {
-		if !slices.Contains(auditKinds, k) {
-			return nil, usageError(cmd, fmt.Errorf("--kind %q: one of %s", k, strings.Join(auditKinds, ", ")))
+		if !slices.Contains(audit.Kinds, k) {
+			return nil, usageError(cmd, fmt.Errorf("--kind %q: one of %s", k, strings.Join(audit.Kinds, ", ")))
 		}
 		f.kinds = append(f.kinds, k)
 	}
