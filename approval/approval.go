@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/internal/quote"
@@ -109,14 +108,11 @@ func (r Request) key() string {
 }
 
 func clip(s string) string {
-	if len(s) <= maxShown {
+	kept, cut := quote.Prefix(s, maxShown)
+	if !cut {
 		return s
 	}
-	cut := maxShown
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… (%d more bytes not shown; deny if unsure)", s[:cut], len(s)-cut)
+	return fmt.Sprintf("%s… (%d more bytes not shown; deny if unsure)", kept, len(s)-len(kept))
 }
 
 // Answer is a person's answer to a question.

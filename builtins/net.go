@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aegisdev/aegis/builtins/effect"
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/starlark-ifc/starlark"
@@ -228,9 +229,9 @@ func (h *Host) http(thread *starlark.Thread, name string, in httpInput) (*effect
 // snippet is the start of an error response body, for messages.
 func snippet(body []byte) string {
 	const max = 200
-	s := strings.TrimSpace(string(body))
-	if len(s) > max {
-		s = s[:max] + "..."
+	s, cut := quote.Prefix(strings.TrimSpace(string(body)), max)
+	if cut {
+		s += "..."
 	}
 	return s
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/audit"
 	"github.com/aegisdev/aegis/policy"
@@ -191,5 +192,15 @@ print(s, len(s))`)
 	}
 	if got := rec.requests(); len(got) != 2 || got[0] != "POST /store "+secretValue+" "+secretValue {
 		t.Fatalf("the local-only host did not get the data: %q", got)
+	}
+}
+
+// An error body quoted in a message is cut at a character boundary, so the
+// message stays valid UTF-8 (a byte cut left half of "é" at the end).
+func TestSnippetCutsAtARune(t *testing.T) {
+	body := []byte(strings.Repeat("a", 199) + "é and more")
+	got := snippet(body)
+	if !utf8.ValidString(got) || got != strings.Repeat("a", 199)+"..." {
+		t.Errorf("snippet = %q", got)
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aegisdev/aegis/builtins"
 	"github.com/aegisdev/aegis/builtins/verify"
+	"github.com/aegisdev/aegis/internal/quote"
 	"github.com/aegisdev/aegis/internal/subpath"
 	"github.com/aegisdev/aegis/labels"
 	"github.com/aegisdev/aegis/policy"
@@ -163,9 +163,6 @@ func boundText(s string, outputBudget int64) string {
 		return s
 	}
 	note := fmt.Sprintf(" …[error text truncated: it was %d bytes, over [runtime].max_output_bytes = %d]", len(s), outputBudget)
-	keep := int(limit) - len(note)
-	for keep > 0 && !utf8.RuneStart(s[keep]) {
-		keep--
-	}
-	return s[:keep] + note
+	kept, _ := quote.Prefix(s, int(limit)-len(note))
+	return kept + note
 }
