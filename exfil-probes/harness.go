@@ -329,6 +329,9 @@ func resetWork(fx Fixture, policy string, s Secret) (string, error) {
 	if err := os.WriteFile(policyPath, []byte(policy), 0o644); err != nil {
 		return "", fmt.Errorf("write policy: %w", err)
 	}
+	if err := PinTimes(fx.Work); err != nil {
+		return "", err
+	}
 	return policyPath, nil
 }
 

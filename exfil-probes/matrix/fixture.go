@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	exfilprobes "github.com/aegisdev/aegis/exfil-probes"
 	"github.com/aegisdev/aegis/policy"
 	"github.com/aegisdev/aegis/runner"
 )
@@ -209,6 +210,9 @@ func (f *Fixture) reset() error {
 		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			return err
 		}
+	}
+	if err := exfilprobes.PinTimes(f.Root); err != nil {
+		return err
 	}
 	f.mu.Lock()
 	f.requests, f.prompts = nil, nil
