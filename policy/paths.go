@@ -470,21 +470,32 @@ func (d *Decision) steeredBy(tr traversal) {
 	}
 }
 
-// resolveTargetVia is resolveTarget that also returns, when via is set, the
-// local-only paths the resolution examined: what the path resolves to, and
-// whether it resolves at all, depends on what is there.
-func (p *Policy) resolveTargetVia(t string, via bool) (spelled, real string, tr traversal, err error) {
+// anchor returns the absolute path a script's path argument spells, not
+// cleaned (the kernel applies ".." after the symlinks before it): "~" is the
+// home directory, a relative path is under the project root.
+func (p *Policy) anchor(t string) (string, error) {
 	if err := checkTargetString(t); err != nil {
-		return "", "", tr, err
+		return "", err
 	}
 	abs := t
 	if t == "~" || strings.HasPrefix(t, "~/") {
 		if p.home == "" {
-			return "", "", tr, errors.New("\"~\" cannot be expanded: there is no home directory")
+			return "", errors.New("\"~\" cannot be expanded: there is no home directory")
 		}
 		abs = p.home + t[1:]
 	} else if !path.IsAbs(t) {
 		abs = p.root + "/" + t
+	}
+	return abs, nil
+}
+
+// resolveTargetVia is resolveTarget that also returns, when via is set, the
+// local-only paths the resolution examined: what the path resolves to, and
+// whether it resolves at all, depends on what is there.
+func (p *Policy) resolveTargetVia(t string, via bool) (spelled, real string, tr traversal, err error) {
+	abs, err := p.anchor(t)
+	if err != nil {
+		return "", "", tr, err
 	}
 	spelled = path.Clean(abs)
 	var w *resolveWatch

@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"path"
+)
 
 // The local-only transcript ([runtime].transcript): a file where the runner
 // writes what a run printed from its first local-only read on, with the real
@@ -20,6 +23,18 @@ func (p *Policy) compileTranscript(s *spec, probs *problems) {
 		return
 	}
 	d := p.FlowAllowed(FSWrite, t.Value)
+	if !d.Allowed && len(d.Decisive) > 0 {
+		// What the zone holds turned the path (a symlink placed there, which
+		// a local-only command can make): that is local-only state, which a
+		// run can change under a condition on local-only data, so it must
+		// not decide whether the next run's policy loads. The spelling
+		// decides here; the runner judges the path again before each
+		// write and records a failure in the audit log only.
+		if spelled, ok := p.zoneSpelling(t.Value); ok {
+			p.transcript = spelled
+			return
+		}
+	}
 	if !d.Allowed {
 		hint := d.Hint
 		if hint == "" {
@@ -37,6 +52,23 @@ func (p *Policy) compileTranscript(s *spec, probs *problems) {
 		return
 	}
 	p.transcript = d.ResolvedPath
+}
+
+// zoneSpelling returns the clean absolute spelling of target when the
+// spelling alone, not following any symlink, lies in the local-only zone
+// (in local_only_read and write_allow, outside deny) and is not a file the
+// policy protects.
+func (p *Policy) zoneSpelling(target string) (string, bool) {
+	abs, err := p.anchor(target)
+	if err != nil {
+		return "", false
+	}
+	spelled := path.Clean(abs)
+	if firstPathMatch(p.fsLocal, spelled) == nil || firstPathMatch(p.fsWrite, spelled) == nil ||
+		p.denyMatch(spelled, spelled) != nil || p.isProtected(spelled) {
+		return "", false
+	}
+	return spelled, true
 }
 
 // Transcript returns the real path of [runtime].transcript, or "" when the
