@@ -69,6 +69,7 @@ error (run-specific codes are listed under "aegis run --help").`,
 			root.AddCommand(c.build())
 		}
 	}
+	root.SetHelpCommand(newHelpCmd())
 	// aegis has a completion command of its own: cobra's default one,
 	// which it would add to a tree without it, is never wanted.
 	root.CompletionOptions.DisableDefaultCmd = true
@@ -127,4 +128,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return report(stderr, err)
+}
+
+// newHelpCmd is "aegis help [command]". Cobra's own showed the root's help,
+// exit 0, for a topic that names no command ("aegis help bogus"); this one
+// answers as the command line itself would: a usage error naming the
+// commands there are, with a suggestion.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help prints the help of the command named, as 'aegis COMMAND --help' does.",
+		Example: `  aegis help run
+  aegis help policy explain`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil {
+				return usageError(cmd, err)
+			}
+			if len(rest) > 0 && target.HasSubCommands() {
+				return noArgs(target, rest)
+			}
+			return target.Help()
+		},
+	}
 }

@@ -60,3 +60,27 @@ func TestCommandAloneActsAsInTheTree(t *testing.T) {
 		}
 	}
 }
+
+// "aegis help TOPIC" answers as the command line would: a topic naming no
+// command is a usage error with a suggestion (cobra's help printed the
+// root's help and exited 0), a command's help is its --help.
+func TestHelpTopics(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help", "bogus"}, 5, `unknown command "bogus"`},
+		{[]string{"help", "polcy"}, 5, `did you mean "policy"?`},
+		{[]string{"help", "policy", "explian"}, 5, `did you mean "explain"?`},
+		{[]string{"help", "run"}, 0, "aegis run [flags] SCRIPT"},
+		{[]string{"help", "policy", "explain"}, 0, "aegis policy explain"},
+		{[]string{"help"}, 0, "Available Commands"},
+	} {
+		code, out, errOut := aegis(t, dir, c.args...)
+		if code != c.code || !strings.Contains(out+errOut, c.want) {
+			t.Errorf("%v: exit %d, want %d with %q\nstdout: %s\nstderr: %s", c.args, code, c.code, c.want, out, errOut)
+		}
+	}
+}
