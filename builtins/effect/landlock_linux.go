@@ -249,7 +249,7 @@ func landlockCommand(sb *Sandbox, spec JailSpec, tmp, prog string, argv []string
 }
 
 // namespaceAttr returns the attributes starting the helper in the new
-// namespaces the level allows. Setpgid and Pdeathsig are added by Exec.
+// namespaces the level allows. Setsid and Pdeathsig are added by Exec.
 func namespaceAttr(level nsLevel, network bool) *syscall.SysProcAttr {
 	attr := &syscall.SysProcAttr{}
 	if level == nsNone {

@@ -12,15 +12,18 @@ import (
 // (exec_other.go says why elsewhere).
 var ExecUnsupported error
 
-// ownProcessGroup starts the command in a new process group (with attr's
-// namespaces, if any), sends it SIGKILL if this process dies, and makes
-// cancellation kill the whole group, so that a command cannot outlive its
-// deadline through a child it spawned.
+// ownProcessGroup starts the command in a new session, and so a new
+// process group (with attr's namespaces, if any), sends it SIGKILL if this
+// process dies, and makes cancellation kill the whole group, so that a
+// command cannot outlive its deadline through a child it spawned. The new
+// session has no controlling terminal: a command cannot open the user's
+// terminal (/dev/tty) to read it, or push input into it with TIOCSTI for the
+// user's shell to run after aegis exits.
 func ownProcessGroup(cmd *exec.Cmd, attr *syscall.SysProcAttr) {
 	if attr == nil {
 		attr = &syscall.SysProcAttr{}
 	}
-	attr.Setpgid = true
+	attr.Setsid = true // also leads a new process group
 	attr.Pdeathsig = syscall.SIGKILL
 	cmd.SysProcAttr = attr
 	cmd.Cancel = func() error {
