@@ -34,8 +34,9 @@ import (
 //     at all (they are absent), so it cannot copy them anywhere; it gets
 //     the network only with [subprocess].network = "host";
 //   - a command whose output is labelled (it reads local-only files, or is
-//     a local-only command) may write only inside the local-only zone and
-//     gets no network.
+//     a local-only command) may write only inside the local-only zone,
+//     change no file's mode, owner or times, and gets no network;
+//   - a command without the network cannot open a Unix socket either.
 //
 // Without a mechanism ("none", or "auto" where none works) commands run
 // unjailed, and every run under a policy that allows one carries
@@ -158,6 +159,7 @@ func (j *jailer) spec(labelled bool) effect.JailSpec {
 		// files included, and write only where every file is local-only.
 		s.ReadOnly = append(append(append(s.ReadOnly, read...), local...), write...)
 		s.ReadWrite = append(s.ReadWrite, v.Zone...)
+		s.Labelled = true // nor change a file's mode or times
 		return s
 	}
 	s.ReadOnly = read

@@ -298,3 +298,40 @@ func TestJailProbedOnlyWhenACommandMayRun(t *testing.T) {
 	}
 	want(t, res, IOError, "no sandbox here")
 }
+
+// A command handed a local-only file cannot write it into a public file's
+// metadata (fs.stat shows the mtime), nor change the policy file's mode,
+// under either mechanism: Landlock does not govern attribute changes.
+func TestJailLabelledCommandChangesNoMetadata(t *testing.T) {
+	for _, mode := range jailModes {
+		t.Run(mode, func(t *testing.T) {
+			p := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", mode), map[string]string{
+				"src/a.txt":     "alpha\n",
+				"secrets/token": secretValue,
+				"zone/.keep":    "",
+			})
+			pub := filepath.Join(p.root, "src", "a.txt")
+			before, err := os.Stat(pub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pol, err := os.Stat(filepath.Join(p.root, "aegis.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := p.run(`subprocess.exec(["sh", "-c", "touch -d @$(wc -c < \"$1\") src/a.txt; chmod 600 src/a.txt; chmod 000 aegis.toml; echo z > zone/z; true", "x", "secrets/token"])
+print(fs.read("zone/z"))`)
+			want(t, res, OK)
+			if res.Stdout != "[REDACTED]\n" {
+				t.Fatalf("the zone write failed: %q", res.Stdout)
+			}
+			now, _ := os.Stat(pub)
+			if !now.ModTime().Equal(before.ModTime()) || now.Mode() != before.Mode() {
+				t.Errorf("a labelled command changed a public file: %v %v, was %v %v", now.Mode(), now.ModTime(), before.Mode(), before.ModTime())
+			}
+			if now, _ := os.Stat(filepath.Join(p.root, "aegis.toml")); now.Mode() != pol.Mode() {
+				t.Errorf("a labelled command changed the policy file's mode: %v", now.Mode())
+			}
+		})
+	}
+}

@@ -75,6 +75,9 @@ func bwrapArgs(bwrap string, spec JailSpec, euid int) []string {
 	if spec.Dir != "" {
 		argv = append(argv, "--chdir", spec.Dir)
 	}
+	if spec.needsSeccomp() {
+		argv = append(argv, "--seccomp", strconv.Itoa(seccompFD))
+	}
 	return append(argv, "--")
 }
 
@@ -96,7 +99,14 @@ func canonical(p string) bool {
 func bwrapProbe(path string) error {
 	argv := bwrapArgs(path, JailSpec{}, os.Geteuid())
 	argv = append(argv, "/bin/true")
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	filter, err := seccompFile(JailSpec{})
+	if err != nil {
+		return err
+	}
+	defer filter.Close()
+	cmd.ExtraFiles = []*os.File{filter}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if msg == "" {

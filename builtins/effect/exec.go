@@ -89,9 +89,18 @@ func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 		env = []string{} // nil would inherit this process's environment
 	}
 	var attr *syscall.SysProcAttr
+	var extra []*os.File
 	if j := c.Jail; j != nil && j.Sandbox != nil {
 		switch j.Sandbox.Kind {
 		case "bwrap":
+			filter, err := seccompFile(j.Spec)
+			if err != nil {
+				return nil, fmt.Errorf("jail for %s: %w", c.Argv[0], err)
+			}
+			if filter != nil {
+				defer filter.Close()
+				extra = []*os.File{filter} // seccompFD
+			}
 			argv = append(bwrapArgs(j.Sandbox.bwrap, j.Spec, os.Geteuid()), argv...)
 			name = argv[0]
 		case "landlock":
@@ -123,6 +132,7 @@ func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 	cmd.Env = env
 	cmd.Dir = c.Dir
 	cmd.Stdin = nil
+	cmd.ExtraFiles = extra
 	stdout := &capWriter{what: "stdout", limit: c.MaxOutput, onFull: cancel}
 	stderr := &capWriter{what: "stderr", limit: c.MaxOutput, onFull: cancel}
 	cmd.Stdout, cmd.Stderr = stdout, stderr

@@ -4,6 +4,7 @@ package effect
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
@@ -27,6 +28,8 @@ func probeLandlock() (nsLevel, error) {
 func landlockCommand(*Sandbox, JailSpec, string, string, []string) (string, []string, *syscall.SysProcAttr, error) {
 	return "", nil, nil, ExecUnsupported
 }
+
+func seccompFile(JailSpec) (*os.File, error) { return nil, ExecUnsupported }
 
 func ownProcessGroup(*exec.Cmd, *syscall.SysProcAttr) {}
 

@@ -36,9 +36,21 @@ type JailSpec struct {
 	// Frozen lists paths kept read-only even inside a read-write tree (the
 	// policy file): they cannot be modified, renamed or removed.
 	Frozen  []string
-	Network bool   // keep the host's network (only with [subprocess].network = "host")
-	Dir     string // working directory; created empty if no tree holds it
+	Network bool // keep the host's network (only with [subprocess].network = "host")
+	// Labelled says the command's output is local-only: it may change no
+	// file's mode, owner, times or extended attributes (Landlock governs
+	// none of these, and a public file's mtime is public).
+	Labelled bool
+	Dir      string // working directory; created empty if no tree holds it
 }
+
+// needsSeccomp reports whether the command runs under a seccomp filter
+// (seccomp_linux.go): without the network, or with local-only output.
+func (s JailSpec) needsSeccomp() bool { return !s.Network || s.Labelled }
+
+// seccompFD is the descriptor bwrap reads the filter from: the first of
+// exec.Cmd's ExtraFiles.
+const seccompFD = 3
 
 // systemPaths are visible read-only so that ordinary binaries and their
 // libraries run; none of them holds user data.

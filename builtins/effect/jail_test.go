@@ -315,3 +315,111 @@ func TestDetectSandboxModes(t *testing.T) {
 		t.Errorf("auto chose %v although bwrap works", auto)
 	}
 }
+
+// unixListener counts what a Unix socket listener at path receives.
+func unixListener(t *testing.T, path string) *atomic.Int64 {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o777)
+	t.Cleanup(func() { ln.Close() })
+	var got atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				var b bytes.Buffer
+				n, _ := b.ReadFrom(c)
+				got.Add(n + 1)
+			}()
+		}
+	}()
+	return &got
+}
+
+// A command without the network cannot reach a Unix socket either: a
+// socket file in a tree it sees (made by a concurrent public command, or a
+// service's socket that Landlock does not hide) would take what it sends
+// past the jail. The control run with the network reaches it.
+func TestJailNoUnixSockets(t *testing.T) {
+	for name, sb := range mechanisms(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newJailFixture(t)
+			for _, hostNet := range []bool{false, true} {
+				sock := filepath.Join(f.out, fmt.Sprintf("s%v.sock", hostNet))
+				got := unixListener(t, sock)
+				spec := f.spec()
+				spec.Network = hostNet
+				res, err := Exec(context.Background(), Command{
+					Argv:    []string{"/usr/bin/python3", "-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b'exfiltrated'); print('SENT')", sock},
+					Env:     []string{"PATH=/usr/bin:/bin"},
+					Dir:     f.root,
+					Jail:    &Jail{Sandbox: sb, Spec: spec},
+					Timeout: 30 * time.Second,
+				})
+				time.Sleep(200 * time.Millisecond) // let the listener count
+				switch {
+				case !hostNet && got.Load() != 0:
+					t.Errorf("network none: the Unix socket received %d bytes (%v %v)", got.Load(), res, err)
+				case hostNet && (got.Load() == 0 || err != nil):
+					t.Errorf("network host: nothing received (%v %v)", res, err)
+				}
+			}
+		})
+	}
+}
+
+// A command whose output is local-only (Labelled) cannot change the mode,
+// owner or times of a file it may only read: fs.stat shows a public file's
+// mtime, so a changed time would carry local-only data out. bwrap's
+// read-only mounts refuse it; Landlock does not govern attribute changes.
+func TestJailLabelledChangesNoAttributes(t *testing.T) {
+	for name, sb := range mechanisms(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newJailFixture(t)
+			pub := filepath.Join(f.root, "src", "a.txt")
+			before := map[string]os.FileInfo{}
+			for _, p := range []string{pub, f.policy} {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before[p] = fi
+			}
+			spec := JailSpec{ReadOnly: []string{f.root}, ReadWrite: []string{f.out}, Frozen: []string{f.policy}, Dir: f.root, Labelled: true}
+			out, err := runJailed(t, sb, spec, `
+touch -d @1234567 src/a.txt 2>/dev/null && echo TOUCHED
+chmod 600 src/a.txt 2>/dev/null && echo CHMOD
+chown "$(id -u)" src/a.txt 2>/dev/null && echo CHOWN
+chmod 000 aegis.toml 2>/dev/null && echo POLICY-CHMOD
+echo zone > out/z.txt && echo WROTE`)
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if !strings.Contains(out, "WROTE") {
+				t.Errorf("the zone is not writable: %s", out)
+			}
+			for _, bad := range []string{"TOUCHED", "CHMOD", "CHOWN"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%q in:\n%s", bad, out)
+				}
+			}
+			for p, fi := range before {
+				now, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !now.ModTime().Equal(fi.ModTime()) || now.Mode() != fi.Mode() {
+					t.Errorf("%s changed: %v %v, was %v %v", p, now.Mode(), now.ModTime(), fi.Mode(), fi.ModTime())
+				}
+			}
+		})
+	}
+}

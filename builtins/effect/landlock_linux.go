@@ -41,8 +41,9 @@ type llRule struct {
 
 // llSpec is what the helper enforces.
 type llSpec struct {
-	Rules   []llRule `json:"rules"`
-	Network bool     `json:"net"`
+	Rules    []llRule `json:"rules"`
+	Network  bool     `json:"net"`
+	Labelled bool     `json:"labelled"`
 }
 
 // landlockABI returns the kernel's Landlock ABI version, 0 without one.
@@ -206,6 +207,9 @@ func landlockHelperMain(args []string) int {
 		return fail("enforce the ruleset: %v", err)
 	}
 	unix.Close(fd)
+	if err := installSeccomp(JailSpec{Network: spec.Network, Labelled: spec.Labelled}); err != nil {
+		return fail("seccomp filter: %v", err)
+	}
 	err = syscall.Exec(prog, argv, os.Environ())
 	return fail("exec %s: %v", prog, err)
 }
@@ -240,7 +244,7 @@ func dropCapabilities() error {
 // landlockCommand rewrites argv (program first) to start the helper, and
 // returns the process attributes that add the namespaces.
 func landlockCommand(sb *Sandbox, spec JailSpec, tmp, prog string, argv []string) (path string, args []string, attr *syscall.SysProcAttr, err error) {
-	b, err := json.Marshal(llSpec{Rules: spec.landlockRules(tmp), Network: spec.Network})
+	b, err := json.Marshal(llSpec{Rules: spec.landlockRules(tmp), Network: spec.Network, Labelled: spec.Labelled})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("encode the Landlock rules: %w", err)
 	}
