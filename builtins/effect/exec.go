@@ -140,6 +140,9 @@ func Exec(ctx context.Context, c Command) (*ExecResult, error) {
 	// Grandchildren that keep the pipes open must not hold the run forever.
 	cmd.WaitDelay = 2 * time.Second
 
+	if err := closeInheritedOnExec(); err != nil {
+		return nil, fmt.Errorf("run %s: %w", c.Argv[0], err)
+	}
 	err := cmd.Start()
 	if err == nil {
 		// The group dies as soon as its leader exits, before the leader

@@ -31,6 +31,8 @@ func landlockCommand(*Sandbox, JailSpec, string, string, []string) (string, []st
 
 func seccompFile(JailSpec) (*os.File, error) { return nil, ExecUnsupported }
 
+func closeInheritedOnExec() error { return ExecUnsupported }
+
 func ownProcessGroup(*exec.Cmd, *syscall.SysProcAttr) {}
 
 func killGroupAfterExit(*exec.Cmd) {}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -421,5 +422,40 @@ echo zone > out/z.txt && echo WROTE`)
 				}
 			}
 		})
+	}
+}
+
+// A descriptor this process inherited without close-on-exec (an agent
+// host's pipe, a file its launcher left open) must not reach a command,
+// jailed or not: through it a command reads or writes past every rule.
+func TestExecPassesNoInheritedDescriptor(t *testing.T) {
+	f := newJailFixture(t)
+	// Opened the way a parent that forgot O_CLOEXEC leaves it to us.
+	fd, err := syscall.Open(filepath.Join(f.secretDir, "token"), syscall.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	cases := map[string]*Sandbox{"unjailed": nil}
+	for name, sb := range mechanisms(t) {
+		cases[name] = sb
+	}
+	for name, sb := range cases {
+		c := Command{
+			Argv:    []string{"/usr/bin/python3", "-c", "import os,sys\ntry: print(os.pread(int(sys.argv[1]), 100, 0))\nexcept OSError as e: print(e)", strconv.Itoa(fd)},
+			Env:     []string{"PATH=/usr/bin:/bin"},
+			Dir:     f.root,
+			Timeout: 30 * time.Second,
+		}
+		if sb != nil {
+			c.Jail = &Jail{Sandbox: sb, Spec: f.spec()}
+		}
+		res, err := Exec(context.Background(), c)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if strings.Contains(string(res.Stdout), "SECRET") {
+			t.Errorf("%s: the command read an inherited descriptor: %q", name, res.Stdout)
+		}
 	}
 }

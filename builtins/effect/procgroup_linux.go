@@ -2,7 +2,11 @@ package effect
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -48,4 +52,31 @@ func killGroupAfterExit(cmd *exec.Cmd) {
 		}
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// closeInheritedOnExec marks every descriptor from 3 up close-on-exec, so
+// that a command gets only its standard streams and the files Exec passes
+// on purpose (ExtraFiles, which the child re-opens without the flag). Go
+// opens its own files close-on-exec, but not those this process inherited
+// without it (an agent host's pipe, a file a launcher left open): without
+// this, every command, jailed or not, would get them.
+func closeInheritedOnExec() error {
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	// Before Linux 5.11: each open descriptor in turn.
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list open descriptors: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < 3 {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && !errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("descriptor %d: %w", fd, err)
+		}
+	}
+	return nil
 }
