@@ -459,3 +459,50 @@ func TestExecPassesNoInheritedDescriptor(t *testing.T) {
 		}
 	}
 }
+
+// Landlock without namespaces (a container that allows no user namespace,
+// Aegis not root) has no network namespace to withhold, and Landlock
+// governs only TCP: a command without the network must still send nothing,
+// by UDP either. The control with the network reaches the listener.
+func TestLandlockWithoutNamespacesSendsNoDatagram(t *testing.T) {
+	if _, err := DetectSandbox("landlock"); err != nil {
+		t.Fatal(err)
+	}
+	sb := &Sandbox{Kind: "landlock", namespaces: nsNone}
+	f := newJailFixture(t)
+	for _, hostNet := range []bool{false, true} {
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got atomic.Int64
+		go func() {
+			buf := make([]byte, 100)
+			for {
+				n, _, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				got.Add(int64(n) + 1)
+			}
+		}()
+		spec := f.spec()
+		spec.Network = hostNet
+		port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+		res, err := Exec(context.Background(), Command{
+			Argv:    []string{"/usr/bin/python3", "-c", "import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'exfiltrated', ('127.0.0.1', int(sys.argv[1])))", port},
+			Env:     []string{"PATH=/usr/bin:/bin"},
+			Dir:     f.root,
+			Jail:    &Jail{Sandbox: sb, Spec: spec},
+			Timeout: 30 * time.Second,
+		})
+		time.Sleep(200 * time.Millisecond) // let the listener count
+		pc.Close()
+		switch {
+		case !hostNet && got.Load() != 0:
+			t.Errorf("network none: the UDP listener received %d bytes (%v %v)", got.Load(), res, err)
+		case hostNet && (got.Load() == 0 || err != nil):
+			t.Errorf("network host: nothing received (%v %v)", res, err)
+		}
+	}
+}

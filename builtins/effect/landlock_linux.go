@@ -44,6 +44,7 @@ type llSpec struct {
 	Rules    []llRule `json:"rules"`
 	Network  bool     `json:"net"`
 	Labelled bool     `json:"labelled"`
+	HostNet  bool     `json:"hostnetns"` // no network namespace of its own
 }
 
 // landlockABI returns the kernel's Landlock ABI version, 0 without one.
@@ -207,7 +208,7 @@ func landlockHelperMain(args []string) int {
 		return fail("enforce the ruleset: %v", err)
 	}
 	unix.Close(fd)
-	if err := installSeccomp(JailSpec{Network: spec.Network, Labelled: spec.Labelled}); err != nil {
+	if err := installSeccomp(JailSpec{Network: spec.Network, Labelled: spec.Labelled}, spec.HostNet); err != nil {
 		return fail("seccomp filter: %v", err)
 	}
 	err = syscall.Exec(prog, argv, os.Environ())
@@ -244,7 +245,7 @@ func dropCapabilities() error {
 // landlockCommand rewrites argv (program first) to start the helper, and
 // returns the process attributes that add the namespaces.
 func landlockCommand(sb *Sandbox, spec JailSpec, tmp, prog string, argv []string) (path string, args []string, attr *syscall.SysProcAttr, err error) {
-	b, err := json.Marshal(llSpec{Rules: spec.landlockRules(tmp), Network: spec.Network, Labelled: spec.Labelled})
+	b, err := json.Marshal(llSpec{Rules: spec.landlockRules(tmp), Network: spec.Network, Labelled: spec.Labelled, HostNet: sb.namespaces == nsNone})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("encode the Landlock rules: %w", err)
 	}

@@ -35,7 +35,7 @@ func (s *Sandbox) String() string {
 	case s.namespaces == nsRoot:
 		return "landlock (with pid and network namespaces)"
 	}
-	return "landlock (no namespaces here: a child that leaves its process group can outlive the run, and only TCP is kept from the network)"
+	return "landlock (no namespaces here: a child that leaves its process group can outlive the run, and a command without the network may open no socket at all)"
 }
 
 // UnjailedWarning is the warning printed wherever commands run without a

@@ -18,6 +18,9 @@ import (
 //     tree the command sees, made by a concurrent command or a service
 //     Landlock does not hide, would take its data past the jail. Pairs
 //     (socketpair) still work;
+//   - without the network and without a network namespace to withhold
+//     it (Landlock where no namespace can be made, and Landlock governs
+//     only TCP), no socket at all;
 //   - for a command whose output is local-only, no change to any file's
 //     mode, owner, times or extended attributes: Landlock governs none of
 //     them, and a public file's mtime is public (fs.stat).
@@ -25,8 +28,9 @@ import (
 // Any other architecture than the build's own is refused, as are x32
 // system calls.
 
-// seccompFilter returns the filter for spec (see above).
-func seccompFilter(s JailSpec) ([]unix.SockFilter, error) {
+// seccompFilter returns the filter for spec (see above); hostNetNS says
+// the command runs in this process's network namespace.
+func seccompFilter(s JailSpec, hostNetNS bool) ([]unix.SockFilter, error) {
 	if seccompArch == 0 {
 		return nil, errors.New("no seccomp filter for this architecture: the jail cannot keep a command from Unix sockets or attribute changes")
 	}
@@ -57,7 +61,11 @@ func seccompFilter(s JailSpec) ([]unix.SockFilter, error) {
 	}
 	if !s.Network {
 		prog = append(prog, jeq(unix.SYS_IO_URING_SETUP, deny, 0))
-		prog = append(prog, jeq(unix.SYS_SOCKET, 0, allow), ld(16), jeq(unix.AF_UNIX, deny, allow))
+		if hostNetNS {
+			prog = append(prog, jeq(unix.SYS_SOCKET, deny, allow))
+		} else {
+			prog = append(prog, jeq(unix.SYS_SOCKET, 0, allow), ld(16), jeq(unix.AF_UNIX, deny, allow))
+		}
 	}
 	prog = append(prog, ins{f: unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}})
 	allowAt := len(prog) - 1
@@ -92,11 +100,11 @@ func seccompFilter(s JailSpec) ([]unix.SockFilter, error) {
 
 // installSeccomp applies spec's filter to the calling thread, which must
 // then exec (no_new_privs must be set).
-func installSeccomp(s JailSpec) error {
+func installSeccomp(s JailSpec, hostNetNS bool) error {
 	if !s.needsSeccomp() {
 		return nil
 	}
-	filter, err := seccompFilter(s)
+	filter, err := seccompFilter(s, hostNetNS)
 	if err != nil {
 		return err
 	}
@@ -110,7 +118,7 @@ func seccompFile(s JailSpec) (*os.File, error) {
 	if !s.needsSeccomp() {
 		return nil, nil
 	}
-	filter, err := seccompFilter(s)
+	filter, err := seccompFilter(s, false) // bwrap always unshares the network
 	if err != nil {
 		return nil, err
 	}
