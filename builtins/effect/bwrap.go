@@ -75,7 +75,7 @@ func bwrapArgs(bwrap string, spec JailSpec, euid int) []string {
 	if spec.Dir != "" {
 		argv = append(argv, "--chdir", spec.Dir)
 	}
-	if spec.needsSeccomp() {
+	if spec.bwrapSeccomp().any() {
 		argv = append(argv, "--seccomp", strconv.Itoa(seccompFD))
 	}
 	return append(argv, "--")

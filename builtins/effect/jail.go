@@ -44,9 +44,30 @@ type JailSpec struct {
 	Dir      string // working directory; created empty if no tree holds it
 }
 
-// needsSeccomp reports whether the command runs under a seccomp filter
-// (seccomp_linux.go): without the network, or with local-only output.
-func (s JailSpec) needsSeccomp() bool { return !s.Network || s.Labelled }
+// seccompRules are what a jail's seccomp filter (seccomp_linux.go) refuses.
+type seccompRules struct {
+	NoUnixSockets bool `json:"nounix"`    // socket(AF_UNIX, …) and io_uring
+	NoSockets     bool `json:"nosock"`    // every socket(), and io_uring
+	NoSetattr     bool `json:"nosetattr"` // mode, owner, times, extended attributes
+}
+
+func (r seccompRules) any() bool { return r.NoUnixSockets || r.NoSockets || r.NoSetattr }
+
+// bwrapSeccomp: bwrap always gives a command without the network a network
+// namespace of its own, and its read-only mounts refuse attribute changes
+// outside the writable trees; a command with local-only output changes
+// none inside them either.
+func (s JailSpec) bwrapSeccomp() seccompRules {
+	return seccompRules{NoUnixSockets: !s.Network, NoSetattr: s.Labelled}
+}
+
+// landlockSeccomp: Landlock governs no attribute change, and the command
+// owns what its user owns (as root, the system's files), so none is
+// allowed; without a network namespace (hostNetNS) Landlock would keep
+// only TCP from the network, so a command without it opens no socket.
+func (s JailSpec) landlockSeccomp(hostNetNS bool) seccompRules {
+	return seccompRules{NoUnixSockets: !s.Network, NoSockets: !s.Network && hostNetNS, NoSetattr: true}
+}
 
 // seccompFD is the descriptor bwrap reads the filter from: the first of
 // exec.Cmd's ExtraFiles.

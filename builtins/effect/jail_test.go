@@ -506,3 +506,51 @@ func TestLandlockWithoutNamespacesSendsNoDatagram(t *testing.T) {
 		}
 	}
 }
+
+// Landlock does not govern attribute changes, and a jailed command owns
+// what its user owns (as root: the system's files too), so under Landlock
+// no command may change a file's mode, owner or times: not the policy
+// file, not a hidden file, not a file outside every tree it sees (/usr is
+// such a file when Aegis runs as root). bwrap's read-only mounts refuse
+// the same changes without a filter.
+func TestJailChangesNoAttributesOutsideItsTrees(t *testing.T) {
+	for name, sb := range mechanisms(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newJailFixture(t)
+			outside := filepath.Join(t.TempDir(), "outside.txt")
+			if err := os.WriteFile(outside, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			paths := []string{outside, f.policy, f.secretFile, filepath.Join(f.secretDir, "token")}
+			before := map[string]os.FileInfo{}
+			for _, p := range paths {
+				fi, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before[p] = fi
+			}
+			script := ""
+			for _, p := range paths {
+				script += "chmod 777 " + p + " 2>/dev/null && echo CHMOD " + p + "\n"
+				script += "touch -d @1234567 " + p + " 2>/dev/null && echo TOUCH " + p + "\n"
+			}
+			out, err := runJailed(t, sb, f.spec(), script+"true")
+			if err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			if strings.Contains(out, "CHMOD") || strings.Contains(out, "TOUCH") {
+				t.Errorf("attributes changed:\n%s", out)
+			}
+			for p, fi := range before {
+				now, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !now.ModTime().Equal(fi.ModTime()) || now.Mode() != fi.Mode() {
+					t.Errorf("%s changed: %v %v, was %v %v", p, now.Mode(), now.ModTime(), fi.Mode(), fi.ModTime())
+				}
+			}
+		})
+	}
+}

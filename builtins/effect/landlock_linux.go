@@ -41,10 +41,9 @@ type llRule struct {
 
 // llSpec is what the helper enforces.
 type llSpec struct {
-	Rules    []llRule `json:"rules"`
-	Network  bool     `json:"net"`
-	Labelled bool     `json:"labelled"`
-	HostNet  bool     `json:"hostnetns"` // no network namespace of its own
+	Rules   []llRule     `json:"rules"`
+	Network bool         `json:"net"`
+	Seccomp seccompRules `json:"seccomp"`
 }
 
 // landlockABI returns the kernel's Landlock ABI version, 0 without one.
@@ -208,7 +207,7 @@ func landlockHelperMain(args []string) int {
 		return fail("enforce the ruleset: %v", err)
 	}
 	unix.Close(fd)
-	if err := installSeccomp(JailSpec{Network: spec.Network, Labelled: spec.Labelled}, spec.HostNet); err != nil {
+	if err := installSeccomp(spec.Seccomp); err != nil {
 		return fail("seccomp filter: %v", err)
 	}
 	err = syscall.Exec(prog, argv, os.Environ())
@@ -245,7 +244,7 @@ func dropCapabilities() error {
 // landlockCommand rewrites argv (program first) to start the helper, and
 // returns the process attributes that add the namespaces.
 func landlockCommand(sb *Sandbox, spec JailSpec, tmp, prog string, argv []string) (path string, args []string, attr *syscall.SysProcAttr, err error) {
-	b, err := json.Marshal(llSpec{Rules: spec.landlockRules(tmp), Network: spec.Network, Labelled: spec.Labelled, HostNet: sb.namespaces == nsNone})
+	b, err := json.Marshal(llSpec{Rules: spec.landlockRules(tmp), Network: spec.Network, Seccomp: spec.landlockSeccomp(sb.namespaces == nsNone)})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("encode the Landlock rules: %w", err)
 	}

@@ -11,26 +11,24 @@ import (
 
 // A seccomp filter closes what the jail's file and network rules leave
 // open, in both mechanisms (bwrap loads it with --seccomp, the Landlock
-// helper before it execs the command):
+// helper before it execs the command); seccompRules say what it refuses
+// (JailSpec.bwrapSeccomp, JailSpec.landlockSeccomp):
 //
 //   - without the network, no Unix socket (socket(AF_UNIX, …)) and no
 //     io_uring (which could open one past the filter): a socket file in a
 //     tree the command sees, made by a concurrent command or a service
 //     Landlock does not hide, would take its data past the jail. Pairs
-//     (socketpair) still work;
-//   - without the network and without a network namespace to withhold
-//     it (Landlock where no namespace can be made, and Landlock governs
-//     only TCP), no socket at all;
-//   - for a command whose output is local-only, no change to any file's
-//     mode, owner, times or extended attributes: Landlock governs none of
-//     them, and a public file's mtime is public (fs.stat).
+//     (socketpair) still work. Without a network namespace, no socket;
+//   - no change to a file's mode, owner, times or extended attributes
+//     where the mounts do not refuse it: a public file's mtime is public
+//     (fs.stat), and the policy file, the audit log and the system's files
+//     must keep theirs.
 //
 // Any other architecture than the build's own is refused, as are x32
 // system calls.
 
-// seccompFilter returns the filter for spec (see above); hostNetNS says
-// the command runs in this process's network namespace.
-func seccompFilter(s JailSpec, hostNetNS bool) ([]unix.SockFilter, error) {
+// seccompFilter returns the filter that enforces r.
+func seccompFilter(r seccompRules) ([]unix.SockFilter, error) {
 	if seccompArch == 0 {
 		return nil, errors.New("no seccomp filter for this architecture: the jail cannot keep a command from Unix sockets or attribute changes")
 	}
@@ -54,14 +52,14 @@ func seccompFilter(s JailSpec, hostNetNS bool) ([]unix.SockFilter, error) {
 	if seccompX32 {
 		prog = append(prog, ins{f: unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K, K: 0x40000000}, jt: deny})
 	}
-	if s.Labelled {
+	if r.NoSetattr {
 		for _, nr := range setattrSyscalls {
 			prog = append(prog, jeq(uint32(nr), deny, 0))
 		}
 	}
-	if !s.Network {
+	if r.NoUnixSockets || r.NoSockets {
 		prog = append(prog, jeq(unix.SYS_IO_URING_SETUP, deny, 0))
-		if hostNetNS {
+		if r.NoSockets {
 			prog = append(prog, jeq(unix.SYS_SOCKET, deny, allow))
 		} else {
 			prog = append(prog, jeq(unix.SYS_SOCKET, 0, allow), ld(16), jeq(unix.AF_UNIX, deny, allow))
@@ -100,11 +98,11 @@ func seccompFilter(s JailSpec, hostNetNS bool) ([]unix.SockFilter, error) {
 
 // installSeccomp applies spec's filter to the calling thread, which must
 // then exec (no_new_privs must be set).
-func installSeccomp(s JailSpec, hostNetNS bool) error {
-	if !s.needsSeccomp() {
+func installSeccomp(r seccompRules) error {
+	if !r.any() {
 		return nil
 	}
-	filter, err := seccompFilter(s, hostNetNS)
+	filter, err := seccompFilter(r)
 	if err != nil {
 		return err
 	}
@@ -112,13 +110,14 @@ func installSeccomp(s JailSpec, hostNetNS bool) error {
 	return unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
 }
 
-// seccompFile returns spec's filter as bwrap's --seccomp reads it (the
-// compiled program, read to its end), or nil when spec needs none.
+// seccompFile returns spec's bwrap filter as bwrap's --seccomp reads it
+// (the compiled program, read to its end), or nil when spec needs none.
 func seccompFile(s JailSpec) (*os.File, error) {
-	if !s.needsSeccomp() {
+	rules := s.bwrapSeccomp()
+	if !rules.any() {
 		return nil, nil
 	}
-	filter, err := seccompFilter(s, false) // bwrap always unshares the network
+	filter, err := seccompFilter(rules)
 	if err != nil {
 		return nil, err
 	}
