@@ -23,7 +23,7 @@ local_only_read = ["secrets/**", "zone/**", "*.key"]
 write_allow = ["out/**", "zone/**", "src/**"]
 
 [subprocess]
-allow_commands = ["cat", "cp", "sh", "bash", "ls"]
+allow_commands = ["cat", "cp", "sh", "bash", "ls", "python3"]
 sandbox = "MODE"
 `
 
@@ -331,6 +331,62 @@ print(fs.read("zone/z"))`)
 			}
 			if now, _ := os.Stat(filepath.Join(p.root, "aegis.toml")); now.Mode() != pol.Mode() {
 				t.Errorf("a labelled command changed the policy file's mode: %v", now.Mode())
+			}
+		})
+	}
+}
+
+// A command handed a local-only file cannot send it to a Unix socket in a
+// tree it sees (a concurrent run's public command could listen there); the
+// control, a public command granted the network, reaches the socket.
+func TestJailLabelledCommandReachesNoUnixSocket(t *testing.T) {
+	for _, mode := range jailModes {
+		t.Run(mode, func(t *testing.T) {
+			for _, c := range []struct {
+				network, arg string
+				reach        bool
+			}{
+				{`network = "host"`, "secrets/token", false},
+				{`network = "host"`, "src/a.txt", true},
+			} {
+				p := newProject(t, strings.ReplaceAll(jailPolicy, "MODE", mode)+c.network+"\n", map[string]string{
+					"src/a.txt":     "alpha\n",
+					"secrets/token": secretValue,
+					"out/.keep":     "",
+				})
+				sock := filepath.Join(p.root, "out", "s.sock")
+				ln, err := net.Listen("unix", sock)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got atomic.Int64
+				go func() {
+					for {
+						conn, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						conn.SetDeadline(time.Now().Add(10 * time.Second))
+						var b bytes.Buffer
+						n, _ := b.ReadFrom(conn)
+						got.Add(n + 1)
+						conn.Close()
+					}
+				}()
+				// The socket's path is built inside the program, out of the
+				// argv gate's sight.
+				res := p.run(`subprocess.exec(["python3", "-c", "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('out/' + 's.sock'); s.sendall(open(sys.argv[1],'rb').read())", "` + c.arg + `"])`)
+				time.Sleep(200 * time.Millisecond)
+				ln.Close()
+				if res.ExitKind == string(PolicyDenied) {
+					t.Fatalf("%s: the policy denied the probe: %s", c.arg, res.Error)
+				}
+				if c.reach && (got.Load() == 0 || res.ExitCode != 0) {
+					t.Errorf("%s: the public command did not reach the socket (%s: %s)", c.arg, res.ExitKind, res.Error)
+				}
+				if !c.reach && got.Load() != 0 {
+					t.Errorf("%s: the socket received %d bytes", c.arg, got.Load())
+				}
 			}
 		})
 	}
