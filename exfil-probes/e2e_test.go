@@ -14,7 +14,7 @@ import (
 )
 
 // TestSuiteAgainstRealBinaries is how CI proves the claim: it builds aegis and aegis-mcp from this
-// tree and runs the whole suite through both paths (and through `aegis run --json`). Any LEAK, failed control or unjudged script
+// tree and runs the whole suite through both paths (and through `aegis run --json`, and aegis-mcp's MCP 2026-07-28 flow). Any LEAK, failed control or unjudged script
 // fails it. It never skips: while the binaries cannot be built or do not run scripts, it fails,
 // because the claim is then unproven.
 func TestSuiteAgainstRealBinaries(t *testing.T) {
@@ -24,6 +24,7 @@ func TestSuiteAgainstRealBinaries(t *testing.T) {
 		&CLIExecutor{Aegis: filepath.Join(bin, "aegis")},
 		&CLIExecutor{Aegis: filepath.Join(bin, "aegis"), JSON: true},
 		&MCPExecutor{Binary: filepath.Join(bin, "aegis-mcp")},
+		&MCPExecutor{Binary: filepath.Join(bin, "aegis-mcp"), Modern: true},
 	} {
 		t.Run(ex.Name(), func(t *testing.T) {
 			root := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,13 +24,35 @@ type MCPExecutor struct {
 	Args   []string // extra arguments (none by default)
 	// HandshakeTimeout bounds the wait for the initialize response; default 20s.
 	HandshakeTimeout time.Duration
+	// Modern speaks the stateless revision (modernVersion): server/discover instead of
+	// initialize, the revision and capabilities in every request's _meta, and approvals asked
+	// as input_required results that the harness answers by retrying the call.
+	Modern bool
 }
 
 // Name implements Executor.
-func (e *MCPExecutor) Name() string { return "mcp" }
+func (e *MCPExecutor) Name() string {
+	if e.Modern {
+		return "mcp-modern"
+	}
+	return "mcp"
+}
 
 // protocolVersion is the MCP revision the harness asks for; every supported server accepts it.
 const protocolVersion = "2025-06-18"
+
+// modernVersion is the stateless revision an MCPExecutor with Modern speaks.
+const modernVersion = "2026-07-28"
+
+// modernMeta is the _meta of every modern request: the revision, and elicitation declared so that
+// an approval is asked of the "user" (as the legacy handshake declares it).
+func modernMeta() map[string]any {
+	return map[string]any{
+		"io.modelcontextprotocol/protocolVersion":    modernVersion,
+		"io.modelcontextprotocol/clientCapabilities": map[string]any{"elicitation": map[string]any{}},
+		"io.modelcontextprotocol/clientInfo":         map[string]any{"name": "aegis-probe", "version": "1"},
+	}
+}
 
 type rpcMessage struct {
 	JSONRPC string           `json:"jsonrpc"`
@@ -48,6 +71,7 @@ type mcpSession struct {
 	mu     sync.Mutex
 	nextID int
 	closed bool
+	modern bool     // the stateless revision: _meta on every request, input_required retries
 	late   []string // messages read after the last response, collected by Close
 }
 
@@ -70,7 +94,7 @@ func (e *MCPExecutor) Open(ctx context.Context, spec SessionSpec) (Session, erro
 	if err != nil {
 		return nil, fmt.Errorf("stdout pipe: %w", err)
 	}
-	s := &mcpSession{cmd: cmd, stdin: stdin, lines: make(chan []byte, 16), stderr: &cappedBuffer{}, nextID: 1}
+	s := &mcpSession{cmd: cmd, stdin: stdin, lines: make(chan []byte, 16), stderr: &cappedBuffer{}, nextID: 1, modern: e.Modern}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", e.Binary, err)
@@ -83,6 +107,13 @@ func (e *MCPExecutor) Open(ctx context.Context, spec SessionSpec) (Session, erro
 	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if e.Modern {
+		if err := s.discover(hctx); err != nil {
+			logs, _ := s.Close()
+			return nil, fmt.Errorf("MCP discovery with %s: %w%s", e.Binary, err, firstLine(" ", logs))
+		}
+		return s, nil
+	}
 	init := map[string]any{
 		"protocolVersion": protocolVersion,
 		// Elicitation is declared so that an approval (requires_approval) is asked of the "user";
@@ -110,6 +141,24 @@ func (e *MCPExecutor) Open(ctx context.Context, spec SessionSpec) (Session, erro
 		return nil, fmt.Errorf("MCP handshake with %s: %w%s", e.Binary, err, firstLine(" ", logs))
 	}
 	return s, nil
+}
+
+// discover is the modern handshake: one server/discover, whose answer must offer modernVersion.
+func (s *mcpSession) discover(ctx context.Context) error {
+	resp, _, err := s.call(ctx, "server/discover", map[string]any{"_meta": modernMeta()})
+	if err != nil {
+		return err
+	}
+	if len(resp.Error) > 0 {
+		return fmt.Errorf("server/discover answered with error %s", resp.Error)
+	}
+	var res struct {
+		SupportedVersions []string `json:"supportedVersions"`
+	}
+	if err := json.Unmarshal(resp.Result, &res); err != nil || !slices.Contains(res.SupportedVersions, modernVersion) {
+		return fmt.Errorf("server/discover does not offer %s: %s", modernVersion, clip(string(resp.Result), 200))
+	}
+	return nil
 }
 
 func (s *mcpSession) readLoop(r io.Reader) {
@@ -216,7 +265,14 @@ func volatileKey(k string) bool {
 
 func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 	args := map[string]any{"name": "aegis_run", "arguments": map[string]any{"script": inv.Text, "task_id": "probe"}}
-	resp, notes, err := s.call(ctx, "tools/call", args)
+	var resp rpcMessage
+	var notes []string
+	var err error
+	if s.modern {
+		resp, notes, err = s.callModern(ctx, args)
+	} else {
+		resp, notes, err = s.call(ctx, "tools/call", args)
+	}
 	if err != nil {
 		if errors.Is(err, errServerGone) {
 			// The server died during the run (a crash): its user sees the session end. The
@@ -249,6 +305,63 @@ func (s *mcpSession) Run(ctx context.Context, inv Invocation) (Outcome, error) {
 		out.Public[i].Value = maskOwnPID(out.Public[i].Value, pid)
 	}
 	return out, nil
+}
+
+// maxInputRounds bounds the input_required retries of one modern call (a server that asks forever).
+const maxInputRounds = 256
+
+// callModern makes a modern tools/call and answers every input_required result the way call
+// answers a legacy server's requests: each question is recorded as a public observable with its
+// parameters (its random requestState aside, which differs between any two runs), an elicitation
+// is approved and anything else is left unanswered; then the call is retried with the answers and
+// the requestState. It returns the final (complete) response and every note of every round.
+func (s *mcpSession) callModern(ctx context.Context, args map[string]any) (rpcMessage, []string, error) {
+	params := map[string]any{"_meta": modernMeta()}
+	for k, v := range args {
+		params[k] = v
+	}
+	var notes []string
+	for round := 0; ; round++ {
+		resp, more, err := s.call(ctx, "tools/call", params)
+		notes = append(notes, more...)
+		if err != nil || len(resp.Error) > 0 {
+			return resp, notes, err
+		}
+		var interim struct {
+			ResultType    string `json:"resultType"`
+			InputRequests map[string]struct {
+				Method string          `json:"method"`
+				Params json.RawMessage `json:"params"`
+			} `json:"inputRequests"`
+			RequestState string         `json:"requestState"`
+			Meta         map[string]any `json:"_meta"`
+		}
+		if json.Unmarshal(resp.Result, &interim) != nil || interim.ResultType != "input_required" {
+			return resp, notes, nil
+		}
+		if round >= maxInputRounds {
+			return rpcMessage{}, notes, fmt.Errorf("the server asked for input %d times in one call", round)
+		}
+		keys := make([]string, 0, len(interim.InputRequests))
+		for k := range interim.InputRequests {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		answers := map[string]json.RawMessage{}
+		for _, k := range keys {
+			q := interim.InputRequests[k]
+			notes = append(notes, "input_required "+k+" "+q.Method+" "+string(compactJSON(q.Params)))
+			if q.Method == "elicitation/create" {
+				answers[k] = elicitAccept
+			}
+		}
+		meta, _ := json.Marshal(interim.Meta)
+		notes = append(notes, "input_required _meta "+string(meta))
+		params = map[string]any{"_meta": modernMeta(), "requestState": interim.RequestState, "inputResponses": answers}
+		for k, v := range args {
+			params[k] = v
+		}
+	}
 }
 
 // outcome turns a tools/call response into the observables of one run.

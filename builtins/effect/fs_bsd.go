@@ -8,6 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// noAtime: these systems have no O_NOATIME; reads may move access times
+// (docs/ifc-model.md, section 10).
+const noAtime = 0
+
 // noOpenat2: there is no openat2 here, the walk is always used (the tests
 // set it as on Linux).
 var noOpenat2 atomic.Bool

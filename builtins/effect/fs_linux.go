@@ -8,6 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// noAtime is O_NOATIME: a read must not move the access time of what it
+// reads (see openReading).
+const noAtime = unix.O_NOATIME
+
 // dirFlags open a directory only to resolve names in it: O_PATH needs no
 // read permission on it (a 0711 home directory can still be walked).
 const dirFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC

@@ -113,3 +113,44 @@ func TestSymlinkSwapRacer(t *testing.T) {
 		}
 	})
 }
+
+// A read (a file's bytes, a directory's entries) leaves the access time as
+// it was: commands can see it (ls -u), and a read under a condition on
+// local-only data is allowed when what it reads is public, so a moved time
+// would tell the condition (exfil-probes 231 and 232). The times are set a
+// year back, which relatime would update on any access.
+func TestReadsLeaveAccessTimes(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/f.txt"
+	if err := os.WriteFile(file, []byte("public\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-365 * 24 * time.Hour).Truncate(time.Second)
+	for _, p := range []string{file, dir} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	atime := func(p string) time.Time {
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return time.Unix(st.Atim.Unix())
+	}
+	ctx := context.Background()
+	if b, err := ReadFile(ctx, file, 1<<20, nil); err != nil || string(b) != "public\n" {
+		t.Fatalf("ReadFile: %q, %v", b, err)
+	}
+	if names, err := ReadDir(ctx, dir, nil); err != nil || len(names) != 1 {
+		t.Fatalf("ReadDir: %v, %v", names, err)
+	}
+	if _, err := ReadDirEntries(ctx, dir, nil); err != nil {
+		t.Fatalf("ReadDirEntries: %v", err)
+	}
+	for _, p := range []string{file, dir} {
+		if got := atime(p); !got.Equal(old) {
+			t.Errorf("reading %s moved its access time from %s to %s", p, old, got)
+		}
+	}
+}

@@ -122,6 +122,22 @@ const readChunk = 1 << 20
 // first system call: a test makes it block to stand for a hung file system.
 var testHookOpen func()
 
+// openReading opens name in dfd to read it (a file's bytes, a directory's
+// entries) without moving its access time. Commands the policy allows can
+// see access times (ls -u, stat), and a read is allowed under a condition on
+// local-only data when what it reads is public (its result is labelled, the
+// file is unchanged): a moved access time would tell, to any later public
+// command, which way the condition went. O_NOATIME is refused (EPERM) on a
+// file this process neither owns nor may act for (CAP_FOWNER): that read
+// moves the time as before, a residual channel docs/ifc-model.md names.
+func openReading(dfd int, name string, flags int) (int, error) {
+	fd, err := unix.Openat(dfd, name, flags|noAtime, 0)
+	if noAtime != 0 && errors.Is(err, unix.EPERM) {
+		fd, err = unix.Openat(dfd, name, flags, 0)
+	}
+	return fd, err
+}
+
 func readFile(ctx context.Context, p string, limit int64, charge func(int64) error) ([]byte, error) {
 	if testHookOpen != nil {
 		testHookOpen()
@@ -137,7 +153,7 @@ func readFile(ctx context.Context, p string, limit int64, charge func(int64) err
 	defer unix.Close(dfd)
 	// Non-blocking, so that opening a FIFO returns at once (and fstat then
 	// refuses it); no controlling terminal from a tty.
-	fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	fd, err := openReading(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if err != nil {
 		var st unix.Stat_t
 		if errors.Is(err, unix.ENXIO) && unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
@@ -320,7 +336,7 @@ func readDirEntries(p string, charge func(int64) error) ([]Entry, error) {
 	var fd int
 	if dir, base := splitPath(p); base == "" {
 		var err error
-		if fd, err = unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		if fd, err = openReading(unix.AT_FDCWD, "/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC); err != nil {
 			return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 		}
 	} else {
@@ -328,7 +344,7 @@ func readDirEntries(p string, charge func(int64) error) ([]Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		fd, err = unix.Openat(dfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err = openReading(dfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC)
 		if err != nil {
 			err = componentErr("open", dfd, base, p, err)
 			unix.Close(dfd)

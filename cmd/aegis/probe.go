@@ -197,7 +197,7 @@ all). The suite needs Linux loopback aliases
 	}
 	f := cmd.Flags()
 	f.StringVar(&policyPath, "policy", "", "policy template to run the probes under instead of the built-in one (placeholders {{WORK}}, {{PUBLIC_HOST}}, {{ZONE_HOST}})")
-	f.StringVar(&via, "via", "both", "which path to probe: cli (aegis run), mcp (aegis-mcp's aegis_run), both, cli-json (aegis run --json) or all three")
+	f.StringVar(&via, "via", "both", "which path to probe: cli (aegis run), mcp (aegis-mcp's aegis_run), both, cli-json (aegis run --json), mcp-modern (aegis_run through MCP 2026-07-28: server/discover, approvals as input_required retries) or all four")
 	f.BoolVar(&jsonOut, "json", false, "print one JSON document with every verdict and every observation")
 	f.BoolVar(&markdown, "markdown", false, "print the results as a Markdown table, one verdict column per path")
 	f.StringVar(&runFilter, "run", "", "only the attack probes whose name matches this regular expression (controls always run)")
@@ -254,8 +254,9 @@ func probeExecutors(via, mcpPath string) ([]exfilprobes.Executor, error) {
 	wantCLI := via == "cli" || via == "both" || via == "all"
 	wantJSON := via == "cli-json" || via == "all"
 	wantMCP := via == "mcp" || via == "both" || via == "all"
-	if !wantCLI && !wantJSON && !wantMCP {
-		return nil, fmt.Errorf("--via %q: use cli, mcp, both (cli and mcp), cli-json or all", via)
+	wantModern := via == "mcp-modern" || via == "all"
+	if !wantCLI && !wantJSON && !wantMCP && !wantModern {
+		return nil, fmt.Errorf("--via %q: use cli, mcp, both (cli and mcp), cli-json, mcp-modern or all", via)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -267,12 +268,17 @@ func probeExecutors(via, mcpPath string) ([]exfilprobes.Executor, error) {
 	if wantJSON {
 		out = append(out, &exfilprobes.CLIExecutor{Aegis: self, JSON: true})
 	}
-	if wantMCP {
+	if wantMCP || wantModern {
 		p, err := findMCP(self, mcpPath)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &exfilprobes.MCPExecutor{Binary: p})
+		if wantMCP {
+			out = append(out, &exfilprobes.MCPExecutor{Binary: p})
+		}
+		if wantModern {
+			out = append(out, &exfilprobes.MCPExecutor{Binary: p, Modern: true})
+		}
 	}
 	return out, nil
 }
