@@ -442,7 +442,7 @@ func TestExecPassesNoInheritedDescriptor(t *testing.T) {
 	}
 	for name, sb := range cases {
 		c := Command{
-			Argv:    []string{"/usr/bin/python3", "-c", "import os,sys\ntry: print(os.pread(int(sys.argv[1]), 100, 0))\nexcept OSError as e: print(e)", strconv.Itoa(fd)},
+			Argv:    []string{"/usr/bin/python3", "-c", "import os,sys\ntry: print(os.pread(int(sys.argv[1]), 100, 0))\nexcept OSError as e: print(e)", strconv.Itoa(int(fd))},
 			Env:     []string{"PATH=/usr/bin:/bin"},
 			Dir:     f.root,
 			Timeout: 30 * time.Second,
