@@ -35,10 +35,41 @@ func mechanisms(t *testing.T) map[string]*Sandbox {
 	return out
 }
 
+// everyWay is mechanisms(t) and "unjailed" (nil): for rules every command
+// obeys, jailed or not.
+func everyWay(t *testing.T) map[string]*Sandbox {
+	t.Helper()
+	ways := mechanisms(t)
+	ways["unjailed"] = nil
+	return ways
+}
+
+// checkReachedOnlyWithNetwork fails t unless a listener (what) received
+// nothing from a command without the network and something from one with
+// it: got counts what it received, res and err are the command's.
+func checkReachedOnlyWithNetwork(t *testing.T, what string, hostNet bool, got int64, res *ExecResult, err error) {
+	t.Helper()
+	switch {
+	case !hostNet && got != 0:
+		t.Errorf("network none: %s received %d bytes (%v %v)", what, got, res, err)
+	case hostNet && (got == 0 || err != nil):
+		t.Errorf("network host: nothing received (%v %v)", res, err)
+	}
+}
+
 // jailFixture is a project with a secret directory, a secret file beside
 // public ones, an output directory and a policy file.
 type jailFixture struct {
 	root, secretDir, secretFile, out, policy string
+}
+
+// jailed returns c jailed in sb with the fixture's spec, or c as it is when
+// sb is nil.
+func (f jailFixture) jailed(sb *Sandbox, c Command) Command {
+	if sb != nil {
+		c.Jail = &Jail{Sandbox: sb, Spec: f.spec()}
+	}
+	return c
 }
 
 func newJailFixture(t *testing.T) jailFixture {
@@ -366,12 +397,7 @@ func TestJailNoUnixSockets(t *testing.T) {
 					Timeout: 30 * time.Second,
 				})
 				time.Sleep(200 * time.Millisecond) // let the listener count
-				switch {
-				case !hostNet && got.Load() != 0:
-					t.Errorf("network none: the Unix socket received %d bytes (%v %v)", got.Load(), res, err)
-				case hostNet && (got.Load() == 0 || err != nil):
-					t.Errorf("network host: nothing received (%v %v)", res, err)
-				}
+				checkReachedOnlyWithNetwork(t, "the Unix socket", hostNet, got.Load(), res, err)
 			}
 		})
 	}
@@ -436,21 +462,13 @@ func TestExecPassesNoInheritedDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
-	cases := map[string]*Sandbox{"unjailed": nil}
-	for name, sb := range mechanisms(t) {
-		cases[name] = sb
-	}
-	for name, sb := range cases {
-		c := Command{
+	for name, sb := range everyWay(t) {
+		res, err := Exec(context.Background(), f.jailed(sb, Command{
 			Argv:    []string{"/usr/bin/python3", "-c", "import os,sys\ntry: print(os.pread(int(sys.argv[1]), 100, 0))\nexcept OSError as e: print(e)", strconv.Itoa(int(fd))},
 			Env:     []string{"PATH=/usr/bin:/bin"},
 			Dir:     f.root,
 			Timeout: 30 * time.Second,
-		}
-		if sb != nil {
-			c.Jail = &Jail{Sandbox: sb, Spec: f.spec()}
-		}
-		res, err := Exec(context.Background(), c)
+		}))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -498,12 +516,7 @@ func TestLandlockWithoutNamespacesSendsNoDatagram(t *testing.T) {
 		})
 		time.Sleep(200 * time.Millisecond) // let the listener count
 		pc.Close()
-		switch {
-		case !hostNet && got.Load() != 0:
-			t.Errorf("network none: the UDP listener received %d bytes (%v %v)", got.Load(), res, err)
-		case hostNet && (got.Load() == 0 || err != nil):
-			t.Errorf("network host: nothing received (%v %v)", res, err)
-		}
+		checkReachedOnlyWithNetwork(t, "the UDP listener", hostNet, got.Load(), res, err)
 	}
 }
 

@@ -106,22 +106,14 @@ func ttyChild(t *testing.T) {
 		fmt.Println("CHILD-HAS-TTY")
 		f.Close()
 	}
-	cases := map[string]*Sandbox{"unjailed": nil}
-	for name, sb := range mechanisms(t) {
-		cases[name] = sb
-	}
 	f := newJailFixture(t)
-	for name, sb := range cases {
-		c := Command{
+	for name, sb := range everyWay(t) {
+		res, err := Exec(context.Background(), f.jailed(sb, Command{
 			Argv:    []string{"/usr/bin/python3", "-c", tiocstiProbe, "echo PWNED-" + name},
 			Env:     []string{"PATH=/usr/bin:/bin"},
 			Dir:     f.root,
 			Timeout: 30 * time.Second,
-		}
-		if sb != nil {
-			c.Jail = &Jail{Sandbox: sb, Spec: f.spec()}
-		}
-		res, err := Exec(context.Background(), c)
+		}))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
